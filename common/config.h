@@ -1,0 +1,161 @@
+/*
+ * config.h — the whole configuration as loaded and validated at start.
+ *
+ * The supervisor loads it once (before forking, so every child inherits the
+ * same copy) and every module reads its part from here. Only config.c talks
+ * to iniparser. Strings are owned by the struct and freed by
+ * conf_free(). Durations are nanoseconds, sizes bytes.
+ */
+#ifndef RF_CONFIG_H
+#define RF_CONFIG_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "common/value.h"
+
+#define CONF_NAME_MAX 64
+#define CONF_MAX_FIELDS 128   /* CSV columns */
+#define CONF_MAX_OUTPUTS 128  /* [transform] output fields */
+#define CONF_MAX_RULES 64
+#define CONF_MAX_KEYS 16      /* key fields per rule */
+#define CONF_MAX_AGGS 64      /* aggregates per rule */
+#define CONF_MAX_KV 64        /* kafka.* passthrough pairs */
+#define CONF_MAX_ANALYZERS 32
+#define CONF_EXIT_CONFIG 78   /* EX_CONFIG: fatal config error, never respawn */
+
+enum conf_input_type { CONF_INPUT_KAFKA = 0, CONF_INPUT_FILE, CONF_INPUT_TYPE_COUNT };
+enum conf_output_type { CONF_OUTPUT_INFLUXDB = 0, CONF_OUTPUT_FILE, CONF_OUTPUT_TYPE_COUNT };
+enum conf_time_format {
+	CONF_TIME_UNIX = 0, CONF_TIME_UNIX_MS, CONF_TIME_UNIX_US, CONF_TIME_UNIX_NS,
+	CONF_TIME_RFC3339, CONF_TIME_FORMAT_COUNT
+};
+
+struct conf_kv {
+	char *key;   /* without the "kafka." prefix */
+	char *value;
+};
+
+struct conf_field {
+	char name[CONF_NAME_MAX];
+	enum rf_vtype type;  /* RF_V_STR, RF_V_INT, RF_V_FLOAT or RF_V_IP */
+};
+
+struct conf_ringflow {
+	char *name;
+	char *state_dir;
+	char *run_dir;
+	int log_level;               /* enum rf_log_level */
+	int64_t checkpoint_interval_ns;
+};
+
+struct conf_processes {
+	int ingest, transform, aggregate, writer; /* "auto" already resolved */
+	uint64_t ring_size;
+};
+
+struct conf_input {
+	enum conf_input_type type;
+	char *brokers;
+	char *topics;                /* comma list, as written */
+	char *group;
+	char *start;                 /* earliest | latest */
+	struct conf_kv kafka[CONF_MAX_KV];
+	int nkafka;
+	char *path;                  /* type = file; "-" = stdin */
+	char separator;
+	struct conf_field fields[CONF_MAX_FIELDS];
+	int nfields;
+	int time_field;              /* index into fields, -1 = processing time */
+	enum conf_time_format time_format;
+	int64_t idle_timeout_ns;
+};
+
+struct conf_geoip {
+	char *country, *city, *asn;  /* .mmdb paths, NULL when not configured */
+	char *country_path, *city_path, *asn_path, *as_org_path; /* "a/b/c" */
+};
+
+struct conf_output_field {
+	char name[CONF_NAME_MAX];
+	char *expr;                  /* source text, compiled by transform/ */
+};
+
+struct conf_transform {
+	char *filter;                /* NULL = keep everything */
+	struct conf_output_field out[CONF_MAX_OUTPUTS];
+	int nout;
+};
+
+struct conf_agg {
+	char name[CONF_NAME_MAX];    /* output field name in the point */
+	char *expr;                  /* as written: "sum(bytes)", "p99(rtt)" */
+};
+
+struct conf_rule {
+	char name[CONF_NAME_MAX];
+	char measurement[CONF_NAME_MAX * 2];
+	int64_t window_ns;
+	int64_t every_ns;            /* == window_ns for tumbling windows */
+	int64_t lateness_ns;
+	char keys[CONF_MAX_KEYS][CONF_NAME_MAX];
+	int nkeys;
+	uint64_t max_keys;
+	int top_n;                   /* 0 = keep all keys */
+	char top_by[CONF_NAME_MAX];  /* an aggregate name of this rule */
+	struct conf_agg aggs[CONF_MAX_AGGS];
+	int naggs;
+};
+
+struct conf_output {
+	enum conf_output_type type;
+	char *url;
+	char *database;
+	int64_t retention_ns;        /* 0 = infinite */
+	char *retention;             /* as written, for CREATE RETENTION POLICY */
+	char *org, *bucket, *token, *token_file;  /* v2 */
+	char *username, *password;   /* v1 auth; never logged */
+	int batch_points;
+	int64_t flush_interval_ns;
+	int64_t timeout_ns;
+	int gzip;
+	char *path;                  /* type = file; "-" = stdout */
+};
+
+struct conf_analyzer {
+	char name[CONF_NAME_MAX];
+	char *exec;
+	char *args;
+	char *input;                 /* comma list of rules, NULL = all */
+};
+
+struct conf_alerts {
+	int log;
+	char *kafka_brokers, *kafka_topic, *webhook, *measurement;
+	int state_changes_only;
+};
+
+struct rf_config {
+	char *path;
+	struct conf_ringflow ringflow;
+	struct conf_processes processes;
+	struct conf_input input;
+	struct conf_geoip geoip;
+	struct conf_transform transform;
+	struct conf_rule rules[CONF_MAX_RULES];
+	int nrules;
+	struct conf_output output;
+	struct conf_analyzer analyzers[CONF_MAX_ANALYZERS];
+	int nanalyzers;
+	struct conf_alerts alerts;
+};
+
+/*
+ * Loads and validates path. On error returns -1 with err holding
+ * "section: key: problem" (the first problem; -t prints them all via
+ * conf_check). Caller frees with conf_free(). Does not compile
+ * expressions: transform/ and aggregate/ do that (see rf_pipeline_compile).
+ */
+int conf_load(const char *path, struct rf_config *conf, char *err, size_t errlen);
+void conf_free(struct rf_config *conf);
+
+#endif
