@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <stdio.h>
 #include "common/value.h"
 
 #define CONF_NAME_MAX 64
@@ -157,5 +158,7 @@ struct rf_config {
  */
 int conf_load(const char *path, struct rf_config *conf, char *err, size_t errlen);
 void conf_free(struct rf_config *conf);
+/* Prints every section and key with its default and meaning. */
+void conf_print_keys(FILE *out);
 
 #endif

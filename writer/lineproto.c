@@ -1,4 +1,7 @@
-/* lineproto.c — see lineproto.h. */
+/*
+ * lineproto.c — see lineproto.h. Pure formatting, no I/O; the escaping
+ * decisions were checked against influxd 1.6 (tests/unit/test_influx.c).
+ */
 #include "writer/lineproto.h"
 
 #include <inttypes.h>
@@ -45,20 +48,52 @@ void wr_buf_append(struct wr_buf *b, const char *s, size_t n)
 	b->len += n;
 }
 
-/* Escapes s into b. esc_eq: also escape '='; quote: string field rules. */
-static void append_escaped(struct wr_buf *b, const char *s, size_t n, int esc_eq, int esc_comma_space)
+/* Newlines cannot appear inside a line: they become spaces (then escaped). */
+static inline char map_char(char c)
+{
+	return (c == '\n' || c == '\r') ? ' ' : c;
+}
+
+static inline int must_escape(char c, int esc_eq)
+{
+	return c == ',' || c == ' ' || (esc_eq && c == '=');
+}
+
+/*
+ * Escapes a name or tag value s into b. esc_eq: also escape '=' (tag keys,
+ * tag values, field keys; not the measurement). A run of backslashes that
+ * ends the text or precedes a character we escape is left out: influxd would
+ * read its last backslash as escaping the next character (see lineproto.h).
+ */
+static void append_escaped(struct wr_buf *b, const char *s, size_t n, int esc_eq)
 {
 	wr_buf_reserve(b, 2 * n);
 	char *o = b->data + b->len;
 	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (c == '\n' || c == '\r')
-			c = ' ';
-		if ((esc_comma_space && (c == ',' || c == ' ')) || (esc_eq && c == '='))
+		char c = map_char(s[i]);
+		if (c == '\\') {
+			size_t j = i;
+			while (j < n && s[j] == '\\')
+				j++;
+			if (j == n || must_escape(map_char(s[j]), esc_eq)) {
+				i = j - 1;
+				continue;
+			}
+			memcpy(o, s + i, j - i);
+			o += j - i;
+			i = j - 1;
+			continue;
+		}
+		if (must_escape(c, esc_eq))
 			*o++ = '\\';
 		*o++ = c;
 	}
 	b->len = (size_t)(o - b->data);
+}
+
+static int is_time_key(const char *key, size_t klen)
+{
+	return klen == 4 && memcmp(key, "time", 4) == 0;
 }
 
 void wr_lp_begin(struct wr_lp *p, struct wr_buf *b, const char *m, size_t mlen)
@@ -66,32 +101,60 @@ void wr_lp_begin(struct wr_lp *p, struct wr_buf *b, const char *m, size_t mlen)
 	p->b = b;
 	p->point_start = b->len;
 	p->nfields = 0;
-	append_escaped(b, m, mlen, 0, 1);
+	/* '#' would turn the line into a comment that influxd skips silently. */
+	if (mlen > 0 && m[0] == '#') {
+		wr_buf_append(b, "_", 1);
+		m++;
+		mlen--;
+	}
+	append_escaped(b, m, mlen, 0);
+	p->invalid = b->len == p->point_start;
 }
 
 void wr_lp_tag(struct wr_lp *p, const char *key, size_t klen, const char *val, size_t vlen)
 {
 	struct wr_buf *b = p->b;
-	if (vlen == 0 || klen == 0)
+	if (vlen == 0 || klen == 0 || is_time_key(key, klen))
 		return;
+	size_t undo = b->len;
 	wr_buf_append(b, ",", 1);
-	append_escaped(b, key, klen, 1, 1);
+	size_t kstart = b->len;
+	append_escaped(b, key, klen, 1);
+	if (b->len == kstart) { /* the key was only backslashes */
+		b->len = undo;
+		return;
+	}
 	wr_buf_append(b, "=", 1);
-	append_escaped(b, val, vlen, 1, 1);
+	size_t vstart = b->len;
+	append_escaped(b, val, vlen, 1);
+	if (b->len == vstart)
+		b->len = undo;
 }
 
+/* Writes the separator and the escaped key; NULL if the field is skipped. */
 static struct wr_buf *field_key(struct wr_lp *p, const char *key, size_t klen)
 {
 	struct wr_buf *b = p->b;
-	wr_buf_append(b, p->nfields++ ? "," : " ", 1);
-	append_escaped(b, key, klen, 1, 1);
+	if (klen == 0 || is_time_key(key, klen))
+		return NULL;
+	size_t undo = b->len;
+	wr_buf_append(b, p->nfields ? "," : " ", 1);
+	size_t kstart = b->len;
+	append_escaped(b, key, klen, 1);
+	if (b->len == kstart) {
+		b->len = undo;
+		return NULL;
+	}
 	wr_buf_append(b, "=", 1);
+	p->nfields++;
 	return b;
 }
 
 void wr_lp_field_int(struct wr_lp *p, const char *key, size_t klen, int64_t v)
 {
 	struct wr_buf *b = field_key(p, key, klen);
+	if (!b)
+		return;
 	char tmp[32];
 	int n = snprintf(tmp, sizeof tmp, "%" PRId64 "i", v);
 	wr_buf_append(b, tmp, (size_t)n);
@@ -102,8 +165,10 @@ int wr_lp_field_float(struct wr_lp *p, const char *key, size_t klen, double v)
 	if (!isfinite(v))
 		return -1;
 	struct wr_buf *b = field_key(p, key, klen);
+	if (!b)
+		return 0;
 	char tmp[40];
-	/* %.17g round-trips every double; shorter when it can be. */
+	/* %.17g round-trips every double; %.15g is shorter and usually exact. */
 	int n = snprintf(tmp, sizeof tmp, "%.15g", v);
 	if (strtod(tmp, NULL) != v)
 		n = snprintf(tmp, sizeof tmp, "%.17g", v);
@@ -114,13 +179,13 @@ int wr_lp_field_float(struct wr_lp *p, const char *key, size_t klen, double v)
 void wr_lp_field_str(struct wr_lp *p, const char *key, size_t klen, const char *val, size_t vlen)
 {
 	struct wr_buf *b = field_key(p, key, klen);
+	if (!b)
+		return;
 	wr_buf_reserve(b, 2 * vlen + 2);
 	char *o = b->data + b->len;
 	*o++ = '"';
 	for (size_t i = 0; i < vlen; i++) {
-		char c = val[i];
-		if (c == '\n' || c == '\r')
-			c = ' ';
+		char c = map_char(val[i]);
 		if (c == '"' || c == '\\')
 			*o++ = '\\';
 		*o++ = c;
@@ -132,13 +197,15 @@ void wr_lp_field_str(struct wr_lp *p, const char *key, size_t klen, const char *
 void wr_lp_field_bool(struct wr_lp *p, const char *key, size_t klen, int v)
 {
 	struct wr_buf *b = field_key(p, key, klen);
+	if (!b)
+		return;
 	wr_buf_append(b, v ? "true" : "false", v ? 4 : 5);
 }
 
 int wr_lp_end(struct wr_lp *p, int64_t time_ns)
 {
 	struct wr_buf *b = p->b;
-	if (p->nfields == 0) {
+	if (p->nfields == 0 || p->invalid) {
 		b->len = p->point_start;
 		return -1;
 	}

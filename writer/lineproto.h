@@ -5,9 +5,22 @@
  *
  * Escaping follows InfluxDB's rules: measurement escapes comma and space;
  * tag keys, tag values and field keys escape comma, equals sign and space;
- * string field values escape double quote and backslash. Newlines cannot be
- * escaped in line protocol, so they are replaced by a space (counted by the
- * caller as nothing special: no valid tag carries one).
+ * string field values escape double quote and backslash.
+ *
+ * What line protocol cannot express, checked against influxd 1.6 (see
+ * tests/unit/test_influx.c, which sends these cases to a real server):
+ *  - newlines (and CR) anywhere: replaced by a space;
+ *  - outside string fields a character counts as escaped whenever a
+ *    backslash precedes it, and a backslash itself cannot be escaped, so a
+ *    run of backslashes right before a character that must be escaped, or
+ *    at the end of a name, would corrupt or invalidate the line: such a run
+ *    is left out (other backslashes are written and stored as they are);
+ *  - a line starting with '#' is a comment that influxd skips without an
+ *    error: a leading '#' in the measurement becomes '_';
+ *  - influxd refuses a whole point with a tag or field key "time": such a
+ *    tag or field is left out instead;
+ *  - an empty measurement, or no field at all: the point is removed again
+ *    (wr_lp_end returns -1).
  *
  * Runs in aggregate (closed windows), analyze and the writer's tests. Writes
  * into a caller-owned growable buffer; never allocates per point once the
@@ -37,11 +50,13 @@ struct wr_lp {
 	struct wr_buf *b;
 	size_t point_start;
 	int nfields;
+	int invalid;  /* empty measurement: wr_lp_end removes the point */
 };
 
 void wr_lp_begin(struct wr_lp *p, struct wr_buf *b, const char *measurement, size_t mlen);
-/* Empty values are skipped (InfluxDB does not store empty tags). */
+/* Empty keys and values are skipped (InfluxDB does not store empty tags). */
 void wr_lp_tag(struct wr_lp *p, const char *key, size_t klen, const char *val, size_t vlen);
+/* Fields with an empty key or the key "time" are skipped. */
 void wr_lp_field_int(struct wr_lp *p, const char *key, size_t klen, int64_t v);
 /* NaN and infinities are not representable in line protocol: skipped, and
  * the function returns -1 so the caller can count it. */

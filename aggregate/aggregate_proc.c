@@ -1,0 +1,176 @@
+/*
+ * aggregate_proc.c — entry point of an aggregate process.
+ *
+ * Reads ROWS frames from every transform into the window engine (engine.h),
+ * advances watermarks, and sends each closed window's points to a writer as
+ * POINTS frames (split at line boundaries to fit a frame). Wakes at least
+ * every 100 ms even without input, so idle partitions and quiet streams
+ * still close their windows.
+ */
+#include "aggregate/engine.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "shm/frames.h"
+#include "supervisor/proc.h"
+
+#include <string.h>
+
+#define FRAMES_PER_TURN 16
+#define POINTS_FRAME_BYTES (512 * 1024)
+
+struct agg_proc {
+	const struct rf_proc *p;
+	struct agg_engine *eng;
+	struct shm_ring_handle *outs;
+	int nouts;
+	int next_out;
+	int failed;               /* a reserve was refused: we are stopping */
+	struct agg_stats published;
+	uint64_t frames_in, frames_out;
+};
+
+static uint32_t count_lines(const char *s, size_t n)
+{
+	uint32_t c = 0;
+	for (const char *e = s + n; (s = memchr(s, '\n', (size_t)(e - s))) != NULL; s++)
+		c++;
+	return c;
+}
+
+static void emit_window(void *arg, int rule, int64_t start_ns, int64_t end_ns, const char *lp,
+			size_t len, uint32_t npoints)
+{
+	struct agg_proc *a = arg;
+	if (a->failed || len == 0)
+		return;
+	/* One writer per window: its points stay together in one batch. */
+	struct shm_ring_handle *out = &a->outs[a->next_out];
+	a->next_out = (a->next_out + 1) % a->nouts;
+	size_t cap = shm_ring_max_frame(out) - sizeof(struct rf_points_hdr);
+	if (cap > POINTS_FRAME_BYTES)
+		cap = POINTS_FRAME_BYTES;
+	while (len) {
+		size_t n = len;
+		if (n > cap) {
+			const char *cut = memrchr(lp, '\n', cap);
+			n = cut ? (size_t)(cut - lp) + 1 : cap;
+		}
+		struct rf_points_hdr *h = shm_ring_reserve(out, (uint32_t)(sizeof *h + n), RF_FRAME_POINTS,
+							   &rf_stop_flag);
+		if (!h) {
+			a->failed = 1;
+			return;
+		}
+		h->rule = (uint32_t)rule;
+		h->npoints = n == len ? npoints : count_lines(lp, n);
+		h->window_start_ns = start_ns;
+		h->window_end_ns = end_ns;
+		memcpy(h + 1, lp, n);
+		shm_ring_commit(out);
+		a->frames_out++;
+		npoints -= h->npoints;
+		lp += n;
+		len -= n;
+	}
+}
+
+static void publish(struct agg_proc *a)
+{
+	struct rf_stats_slot *s = a->p->stats;
+	const struct agg_stats *c = agg_engine_stats(a->eng);
+	struct agg_stats *o = &a->published;
+	rf_stat_add(s, RF_ST_ROWS_IN, c->rows - o->rows);
+	rf_stat_add(s, RF_ST_ROWS_AGGREGATED, c->rows - c->late - c->bad_rows - (o->rows - o->late - o->bad_rows));
+	rf_stat_add(s, RF_ST_ROWS_LATE, c->late - o->late);
+	rf_stat_add(s, RF_ST_ROWS_OVERFLOW, c->overflow - o->overflow);
+	rf_stat_add(s, RF_ST_ROWS_BAD, c->bad_rows - o->bad_rows);
+	rf_stat_add(s, RF_ST_WINDOWS_EMITTED, c->windows_emitted - o->windows_emitted);
+	rf_stat_add(s, RF_ST_POINTS_EMITTED, c->points_emitted - o->points_emitted);
+	rf_stat_add(s, RF_ST_POINTS_EMPTY, c->points_empty - o->points_empty);
+	rf_stat_set(s, RF_ST_LIVE_KEYS, c->live_keys);
+	rf_stat_set(s, RF_ST_STATE_BYTES, c->bytes);
+	rf_stat_add(s, RF_ST_FRAMES_IN, a->frames_in);
+	rf_stat_add(s, RF_ST_FRAMES_OUT, a->frames_out);
+	a->frames_in = a->frames_out = 0;
+	*o = *c;
+}
+
+int agg_run(const struct rf_proc *p)
+{
+	static struct agg_proc a;
+	struct shm_ring_handle ins[RF_MAX_PER_ROLE], outr[RF_MAX_PER_ROLE];
+	char err[256];
+	int nin = rf_attach_inputs(p, ins, err, sizeof err);
+	int nout = nin > 0 ? rf_attach_outputs(p, outr, err, sizeof err) : -1;
+	if (nin <= 0 || nout <= 0) {
+		rf_error("attach rings: %s", err);
+		return 1;
+	}
+	a.p = p;
+	a.outs = outr;
+	a.nouts = nout;
+	a.eng = agg_engine_create(p->pl->rules, p->pl->nrules, &p->pl->conf, p->index,
+				  p->lay->n[RF_ROLE_AGGREGATE]);
+	if (!a.eng) {
+		rf_error("cannot create the window engine (out of memory)");
+		return 1;
+	}
+	struct shm_doorbell *bell = shm_at(p->seg, p->lay->in_bell[p->role][p->index]);
+	int eos[RF_MAX_PER_ROLE] = { 0 }, neos = 0;
+	uint32_t eos_kind = RF_EOS_END;
+	struct shm_ring_handle *waitset[RF_MAX_PER_ROLE];
+
+	while (neos < nin && !a.failed) {
+		if (rf_stop_requested)
+			return 1;
+		int progress = 0;
+		for (int i = 0; i < nin; i++) {
+			if (eos[i])
+				continue;
+			for (int f = 0; f < FRAMES_PER_TURN; f++) {
+				uint32_t len;
+				uint16_t type;
+				const void *fr = shm_ring_peek(&ins[i], &len, &type);
+				if (!fr)
+					break;
+				progress++;
+				a.frames_in++;
+				if (type == RF_FRAME_ROWS && len >= sizeof(struct rf_rows_hdr)) {
+					const struct rf_rows_hdr *h = fr;
+					agg_engine_add_rows(a.eng, h->source, h->max_event_ns, h + 1,
+							    len - sizeof *h, h->nrows, rf_now_ns());
+				} else if (type == RF_FRAME_EOS) {
+					if (((const struct rf_eos *)fr)->kind == RF_EOS_STOP)
+						eos_kind = RF_EOS_STOP;
+					eos[i] = 1;
+					neos++;
+					shm_ring_consume(&ins[i]);
+					break;
+				} else {
+					RF_LOG_RL(RF_LOG_ERROR, "unexpected frame type %u from transform %d", type, i);
+				}
+				shm_ring_consume(&ins[i]);
+			}
+			shm_ring_release(&ins[i]);
+		}
+		agg_engine_advance(a.eng, rf_now_ns(), 0, emit_window, &a);
+		publish(&a);
+		if (!progress && neos < nin) {
+			int nw = 0;
+			for (int i = 0; i < nin; i++)
+				if (!eos[i])
+					waitset[nw++] = &ins[i];
+			shm_rings_wait(waitset, nw, bell, 100 * RF_NS_PER_MS);
+		}
+	}
+	if (a.failed)
+		return 1;
+	/* End of input closes every window; a stop keeps them for the
+	 * checkpoint (DESIGN.md §2). */
+	if (eos_kind == RF_EOS_END)
+		agg_engine_advance(a.eng, rf_now_ns(), 1, emit_window, &a);
+	publish(&a);
+	rf_send_eos(outr, nout, eos_kind);
+	agg_engine_destroy(a.eng);
+	return a.failed;
+}

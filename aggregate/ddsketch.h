@@ -1,0 +1,64 @@
+/*
+ * ddsketch.h — mergeable relative-error quantile sketch (DDSketch, Masson
+ * et al. 2019) behind p50/p90/p95/p99/percentile(). Aggregate processes.
+ *
+ * A value x > 0 goes to bucket i = ceil(log_gamma(x)) with
+ * gamma = (1 + a) / (1 - a), a = AGG_DDS_ALPHA = 0.5%; the bucket's
+ * representative 2 gamma^i / (gamma + 1) is then within a of every value the
+ * bucket holds, so any quantile is within 0.5% relative error of the true
+ * sample (the contract asks 1%). Negative values use a mirror store indexed
+ * by |x|, zero has its own counter. Each store holds at most
+ * AGG_DDS_MAX_BUCKETS consecutive buckets (a range of about 10^8.7 for
+ * positive values); beyond that the lowest values are folded into the lowest
+ * kept bucket (for negatives: the most negative), so high quantiles stay
+ * accurate, which is what top percentiles are for.
+ *
+ * Quantile q returns the value of rank floor(q (n - 1)) in the sorted sample
+ * (0-based), clamped to the exact minimum and maximum seen.
+ *
+ * The struct is fixed-size and lives inside a window's key record; bucket
+ * arrays come from the caller's allocator (the window arena) and grow
+ * geometrically, the old array staying in the arena until the window goes.
+ */
+#ifndef AGG_DDSKETCH_H
+#define AGG_DDSKETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aggregate/arena.h"
+
+#define AGG_DDS_ALPHA 0.005
+#define AGG_DDS_MAX_BUCKETS 2048
+
+struct agg_dds_store {
+	uint64_t *c;      /* counts of buckets lo .. lo + cap - 1 */
+	int32_t lo;
+	uint32_t cap;
+	int32_t imin, imax; /* occupied range; imin > imax when empty */
+};
+
+struct agg_dds {
+	uint64_t count;   /* values added (zero and both stores) */
+	uint64_t zero;
+	double min, max;
+	struct agg_dds_store pos, neg;
+};
+
+void agg_dds_init(struct agg_dds *s);
+/* NaN and infinities are ignored (return 0). -1 when the allocator fails;
+ * the value is then not counted. */
+int agg_dds_add(struct agg_dds *s, double x, const struct agg_alloc *al);
+int agg_dds_merge(struct agg_dds *a, const struct agg_dds *b, const struct agg_alloc *al);
+/* q in [0, 1]; returns 0 and *out, or -1 when the sketch is empty. */
+int agg_dds_quantile(const struct agg_dds *s, double q, double *out);
+
+/* Compact form: counters, then each store as its occupied index range and
+ * LEB128 counts. Returns bytes written, 0 if cap is too small. */
+size_t agg_dds_serialize(const struct agg_dds *s, uint8_t *buf, size_t cap);
+/* Returns bytes consumed, or 0 on malformed input (err says why). s must be
+ * freshly initialised. */
+size_t agg_dds_deserialize(struct agg_dds *s, const uint8_t *buf, size_t len,
+			   const struct agg_alloc *al, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * engine.h — the aggregate stage's logic for one aggregate process: decodes
+ * the rows of a frame, tracks per-partition watermarks, keeps each rule's
+ * open windows and emits closed windows as line protocol. The process main
+ * loop (aggregate_proc.c) reads frames from its rings and calls this; the
+ * engine itself never blocks, logs only rate-limited bad-input lines, and
+ * does no I/O.
+ *
+ * Per frame: agg_engine_add_rows(). Then, as often as the main loop likes
+ * (after each frame and on a timer, so quiet streams still close windows):
+ * agg_engine_advance(). flush_all = end of a finite input: every open window
+ * is emitted (a graceful stop instead checkpoints open windows).
+ */
+#ifndef AGG_ENGINE_H
+#define AGG_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aggregate/rule.h"
+#include "aggregate/winstore.h"
+#include "common/config.h"
+
+/* Called once per closed window with its line protocol: measurement,
+ * tags = key fields, fields = aggregates, timestamp = window start (ns).
+ * lp holds npoints lines and is valid during the call only. */
+typedef void (*agg_emit_fn)(void *arg, int rule, int64_t start_ns, int64_t end_ns,
+			    const char *lp, size_t len, uint32_t npoints);
+
+struct agg_stats {
+	uint64_t rows;            /* rows applied to a window */
+	uint64_t late;            /* (record, window) pairs dropped: window already emitted */
+	uint64_t overflow;        /* (record, window) pairs sent to the overflow series */
+	uint64_t bad_rows;        /* malformed, misrouted or out-of-range rows */
+	uint64_t windows_emitted;
+	uint64_t points_emitted;
+	uint64_t points_empty;    /* points without any field (all values missing) */
+	uint64_t nomem;           /* updates or windows lost to a failed allocation */
+	uint64_t live_keys;       /* keys in open windows, now */
+	uint64_t bytes;           /* memory held by open windows, now */
+};
+
+struct agg_engine;
+
+/* rules (compiled by agg_rules_compile) must outlive the engine. conf gives
+ * [input] idle_timeout (NULL or 0: 30 s). self_index < naggregates: rows
+ * whose key hash routes elsewhere are counted bad. NULL on ENOMEM. */
+struct agg_engine *agg_engine_create(const struct agg_rule *rules, int nrules,
+				     const struct rf_config *conf, int self_index, int naggregates);
+void agg_engine_destroy(struct agg_engine *e);
+
+/* rows: nrows concatenated rows (row.h) from one frame, len bytes in all.
+ * source: partition id (< AGG_WM_MAX_SOURCES). max_event_ns: max event time
+ * of the whole input batch the transform processed (INT64_MIN if none) —
+ * every aggregate gets every batch's progress, even with no rows for it. */
+void agg_engine_add_rows(struct agg_engine *e, uint32_t source, int64_t max_event_ns,
+			 const void *rows, size_t len, uint32_t nrows, int64_t now_ns);
+
+/* Emits every window the watermark has passed (every open window when
+ * flush_all), rule by rule, each rule's windows in time order. */
+void agg_engine_advance(struct agg_engine *e, int64_t now_ns, int flush_all,
+			agg_emit_fn emit, void *arg);
+
+/* Current counters (live_keys and bytes computed now). */
+const struct agg_stats *agg_engine_stats(struct agg_engine *e);
+/* The base watermark (watermark.h) the engine would use at now_ns. */
+int64_t agg_engine_watermark(const struct agg_engine *e, int64_t now_ns);
+
+#endif

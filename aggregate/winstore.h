@@ -1,0 +1,74 @@
+/*
+ * winstore.h — the open event-time windows of one rule in one aggregate
+ * process, and their emission as line protocol.
+ *
+ * Windows are aligned to the epoch: tumbling windows [k*W, (k+1)*W), hopping
+ * windows of length W every E (W a multiple of E) start at k*E, and a record
+ * at time t updates each of the W/E windows containing t.
+ *
+ * Each open window has its own arena (arena.h) holding the key records
+ *   [aggregate states (rule->state_size)][uint16 key_len][key bytes] pad 8
+ * and an open-addressing table (linear probing, load <= 3/4) of 8-byte slots
+ *   (low 32 bits of the key hash) << 32 | arena reference
+ * so a live key costs its record plus 8-16 bytes of table, and a window is
+ * freed in one go when it is emitted. No allocation per record: the arena
+ * grows by chunks, the table by doubling.
+ *
+ * Beyond rule->max_keys keys in a window, records of new keys go to the
+ * window's single overflow series (point tagged overflow=true instead of the
+ * key tags) and are counted. The overflow point is always emitted, also
+ * with top = N, since it stands for the keys that could not be told apart.
+ *
+ * A record whose window has already been emitted (its end <= the watermark
+ * the rule was last advanced to) is dropped and counted late; with hopping
+ * windows the count is per (record, window) dropped.
+ *
+ * One process, one thread; not shared.
+ */
+#ifndef AGG_WINSTORE_H
+#define AGG_WINSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aggregate/row.h"
+#include "aggregate/rule.h"
+
+/* Called once per emitted window with all its points. lp is valid during
+ * the call only. Same type as in engine.h. */
+typedef void (*agg_emit_fn)(void *arg, int rule, int64_t start_ns, int64_t end_ns,
+			    const char *lp, size_t len, uint32_t npoints);
+
+struct agg_ws_counters {
+	uint64_t rows;            /* rows applied to at least one window */
+	uint64_t late;            /* (record, window) pairs dropped as late */
+	uint64_t overflow;        /* (record, window) pairs sent to the overflow series */
+	uint64_t bad_time;        /* rows with an event time out of range */
+	uint64_t nomem;           /* updates lost to a failed allocation */
+	uint64_t windows_emitted;
+	uint64_t points_emitted;
+	uint64_t points_empty;    /* points without any field, skipped */
+};
+
+struct agg_winstore;
+
+/* rule must outlive the store. NULL on ENOMEM. */
+struct agg_winstore *agg_ws_create(const struct agg_rule *rule, uint16_t rule_idx);
+void agg_ws_destroy(struct agg_winstore *ws);
+
+/* Applies one decoded row (of this rule). Returns 0, or -1 when the row's
+ * time is outside +-2^62 ns (counted in bad_time). */
+int agg_ws_add(struct agg_winstore *ws, const struct agg_row *row);
+
+/* Emits, in order, every open window whose end <= watermark (every window
+ * when flush_all), frees it and calls emit once per window. */
+void agg_ws_advance(struct agg_winstore *ws, int64_t watermark, int flush_all,
+		    agg_emit_fn emit, void *arg);
+
+const struct agg_ws_counters *agg_ws_counters(const struct agg_winstore *ws);
+uint64_t agg_ws_live_keys(const struct agg_winstore *ws);
+/* Bytes held by open windows (arenas, tables, window structs). */
+size_t agg_ws_bytes(const struct agg_winstore *ws);
+uint32_t agg_ws_open_windows(const struct agg_winstore *ws);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * frames.h — what travels in the rings between pipeline stages.
+ *
+ *   ingest ──LINES──► transform ──ROWS──► aggregate ──POINTS──► writer
+ *   every stage: ──EOS──► (end of stream: forwarded once all inputs sent it)
+ *
+ * Every payload starts with a fixed header; the layout is shared by
+ * processes of the same binary, so no versioning beyond the segment's.
+ */
+#ifndef SHM_FRAMES_H
+#define SHM_FRAMES_H
+
+#include <stdint.h>
+
+enum rf_frame_type {
+	RF_FRAME_LINES = 1,  /* struct rf_lines_hdr, then lines each ending in '\n' */
+	RF_FRAME_ROWS,       /* struct rf_rows_hdr, then aggregate/row.h rows */
+	RF_FRAME_POINTS,     /* struct rf_points_hdr, then line protocol */
+	RF_FRAME_EOS,        /* struct rf_eos */
+	RF_FRAME_TYPE_COUNT
+};
+
+/* A source is one input partition: ingest index * RF_SOURCES_PER_INGEST +
+ * the ingest's own slot for (topic, partition). Watermarks are per source. */
+#define RF_SOURCES_PER_INGEST 1024
+#define RF_MAX_SOURCES 4096
+
+struct rf_lines_hdr {
+	uint32_t source;
+	uint32_t nlines;
+};
+
+struct rf_rows_hdr {
+	uint32_t source;
+	uint32_t nrows;
+	int64_t max_event_ns;   /* newest event time in the input batch; INT64_MIN if none */
+};
+
+struct rf_points_hdr {
+	uint32_t rule;
+	uint32_t npoints;
+	int64_t window_start_ns;
+	int64_t window_end_ns;
+};
+
+enum rf_eos_kind {
+	RF_EOS_END = 0,  /* finite input ended: close and emit every window */
+	RF_EOS_STOP,     /* graceful stop: drain, keep open windows */
+};
+
+struct rf_eos {
+	uint32_t kind;   /* enum rf_eos_kind */
+	uint32_t pad;
+};
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * layout.c — carves the shared segment: doorbells, stats slots and one SPSC
+ * ring per (producer, consumer) pair of adjacent roles. Runs in the
+ * supervisor before fork; children only attach.
+ */
+#include "supervisor/proc.h"
+#include "shm/frames.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *const rf_role_names[RF_ROLE_COUNT] = { "ingest", "transform", "aggregate", "writer" };
+const char *const rf_proc_state_names[RF_PS_STATE_COUNT] = { "down", "running", "exited", "crashed" };
+
+volatile sig_atomic_t rf_stop_requested;
+volatile int rf_stop_flag;
+
+struct shm_segment *rf_layout_create(const struct rf_config *conf, struct rf_layout *lay,
+				     char *err, size_t errlen)
+{
+	memset(lay, 0, sizeof *lay);
+	lay->n[RF_ROLE_INGEST] = conf->processes.ingest;
+	lay->n[RF_ROLE_TRANSFORM] = conf->processes.transform;
+	lay->n[RF_ROLE_AGGREGATE] = conf->processes.aggregate;
+	lay->n[RF_ROLE_WRITER] = conf->processes.writer;
+	lay->ring_size = conf->processes.ring_size;
+
+	size_t rings = 0, procs = 0;
+	for (int r = 0; r < RF_ROLE_COUNT; r++) {
+		procs += (size_t)lay->n[r];
+		if (r + 1 < RF_ROLE_COUNT)
+			rings += (size_t)lay->n[r] * (size_t)lay->n[r + 1];
+	}
+	size_t ring_bytes = shm_ring_footprint(lay->ring_size);
+	if (!ring_bytes) {
+		snprintf(err, errlen, "[processes] ring_size: %llu is not a usable ring size",
+			 (unsigned long long)lay->ring_size);
+		return NULL;
+	}
+	size_t total = 1 << 20;
+	total += rings * (ring_bytes + 128);
+	total += procs * (2 * (sizeof(struct shm_doorbell) + 64) + sizeof(struct rf_stats_slot) + 64);
+
+	struct shm_segment *seg = shm_segment_create(total, err, errlen);
+	if (!seg)
+		return NULL;
+	for (int r = 0; r < RF_ROLE_COUNT; r++)
+		for (int i = 0; i < lay->n[r]; i++) {
+			lay->in_bell[r][i] = shm_segment_alloc(seg, sizeof(struct shm_doorbell), 64);
+			lay->out_bell[r][i] = shm_segment_alloc(seg, sizeof(struct shm_doorbell), 64);
+			lay->stats[r][i] = shm_segment_alloc(seg, sizeof(struct rf_stats_slot), 64);
+			if (!lay->in_bell[r][i] || !lay->out_bell[r][i] || !lay->stats[r][i])
+				goto nospace;
+			shm_doorbell_init(shm_at(seg, lay->in_bell[r][i]));
+			shm_doorbell_init(shm_at(seg, lay->out_bell[r][i]));
+			struct rf_stats_slot *s = shm_at(seg, lay->stats[r][i]);
+			memset(s, 0, sizeof *s);
+			for (int k = 0; k < RF_LAG_PARTITIONS; k++)
+				atomic_store(&s->lag[k].partition, -1);
+		}
+	for (int r = 0; r + 1 < RF_ROLE_COUNT; r++)
+		for (int i = 0; i < lay->n[r]; i++)
+			for (int j = 0; j < lay->n[r + 1]; j++) {
+				lay->edge[r][i][j] = shm_ring_create(seg, lay->ring_size, lay->out_bell[r][i],
+								     lay->in_bell[r + 1][j], err, errlen);
+				if (!lay->edge[r][i][j]) {
+					shm_segment_destroy(seg);
+					return NULL;
+				}
+			}
+	return seg;
+nospace:
+	snprintf(err, errlen, "shared segment too small (internal sizing error)");
+	shm_segment_destroy(seg);
+	return NULL;
+}
+
+void rf_layout_reset_rings(struct shm_segment *seg, const struct rf_layout *lay)
+{
+	for (int r = 0; r + 1 < RF_ROLE_COUNT; r++)
+		for (int i = 0; i < lay->n[r]; i++)
+			for (int j = 0; j < lay->n[r + 1]; j++)
+				shm_ring_reset(shm_at(seg, lay->edge[r][i][j]));
+	for (int r = 0; r < RF_ROLE_COUNT; r++)
+		for (int i = 0; i < lay->n[r]; i++) {
+			shm_doorbell_init(shm_at(seg, lay->in_bell[r][i]));
+			shm_doorbell_init(shm_at(seg, lay->out_bell[r][i]));
+		}
+}
+
+struct rf_stats_slot *rf_layout_stats(struct shm_segment *seg, const struct rf_layout *lay,
+				      enum rf_role role, int index)
+{
+	return shm_at(seg, lay->stats[role][index]);
+}
+
+int rf_attach_inputs(const struct rf_proc *p, struct shm_ring_handle *hs, char *err, size_t errlen)
+{
+	if (p->role == RF_ROLE_INGEST)
+		return 0;
+	int prev = p->role - 1;
+	for (int i = 0; i < p->lay->n[prev]; i++)
+		if (shm_ring_handle_init(&hs[i], p->seg, p->lay->edge[prev][i][p->index], err, errlen))
+			return -1;
+	return p->lay->n[prev];
+}
+
+int rf_attach_outputs(const struct rf_proc *p, struct shm_ring_handle *hs, char *err, size_t errlen)
+{
+	if (p->role == RF_ROLE_WRITER)
+		return 0;
+	int next = p->role + 1;
+	for (int j = 0; j < p->lay->n[next]; j++)
+		if (shm_ring_handle_init(&hs[j], p->seg, p->lay->edge[p->role][p->index][j], err, errlen))
+			return -1;
+	return p->lay->n[next];
+}
+
+int rf_send_eos(struct shm_ring_handle *hs, int n, uint32_t kind)
+{
+	for (int j = 0; j < n; j++) {
+		struct rf_eos *e = shm_ring_reserve(&hs[j], sizeof *e, RF_FRAME_EOS, NULL);
+		if (!e)
+			return -1;
+		e->kind = kind;
+		e->pad = 0;
+		shm_ring_commit(&hs[j]);
+	}
+	return 0;
+}

@@ -1,0 +1,89 @@
+/*
+ * proc.h — what the supervisor and every pipeline process share: roles,
+ * the compiled pipeline (inherited through fork), and the layout of the
+ * shared segment (offsets only; the segment itself holds no pointers).
+ */
+#ifndef SUP_PROC_H
+#define SUP_PROC_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "shm/ring.h"
+#include "shm/segment.h"
+#include "shm/stats.h"
+
+enum rf_role { RF_ROLE_INGEST = 0, RF_ROLE_TRANSFORM, RF_ROLE_AGGREGATE, RF_ROLE_WRITER, RF_ROLE_COUNT };
+
+enum rf_proc_state { RF_PS_DOWN = 0, RF_PS_RUNNING, RF_PS_EXITED, RF_PS_CRASHED, RF_PS_STATE_COUNT };
+
+#define RF_MAX_PER_ROLE 64
+
+extern const char *const rf_role_names[RF_ROLE_COUNT];
+extern const char *const rf_proc_state_names[RF_PS_STATE_COUNT];
+
+struct xf_plan;
+struct agg_rule;
+
+/* Everything compiled from the config before fork. */
+struct rf_pipeline {
+	struct rf_config conf;
+	struct xf_plan *plan;
+	struct agg_rule *rules;
+	int nrules;
+};
+
+/* Offsets of every shared object; computed once, inherited by children. */
+struct rf_layout {
+	int n[RF_ROLE_COUNT];
+	uint64_t ring_size;
+	/* in_bell: the process sleeps here waiting for input;
+	 * out_bell: it sleeps here waiting for space in an output ring. */
+	uint64_t in_bell[RF_ROLE_COUNT][RF_MAX_PER_ROLE];
+	uint64_t out_bell[RF_ROLE_COUNT][RF_MAX_PER_ROLE];
+	uint64_t stats[RF_ROLE_COUNT][RF_MAX_PER_ROLE];
+	/* edge[r][i][j]: ring from process i of role r to process j of role r+1 */
+	uint64_t edge[RF_ROLE_COUNT - 1][RF_MAX_PER_ROLE][RF_MAX_PER_ROLE];
+};
+
+/* The context a pipeline process runs with. */
+struct rf_proc {
+	const struct rf_pipeline *pl;
+	struct shm_segment *seg;
+	const struct rf_layout *lay;
+	enum rf_role role;
+	int index;
+	struct rf_stats_slot *stats;
+};
+
+/* Set by SIGTERM in a pipeline process. Ingest treats it as "stop
+ * consuming and drain"; the other stages stop at once. */
+extern volatile sig_atomic_t rf_stop_requested;
+/* Same flag as an int pointer for ring/writer waits. */
+extern volatile int rf_stop_flag;
+
+/* Builds the segment for the counts in conf->processes. */
+struct shm_segment *rf_layout_create(const struct rf_config *conf, struct rf_layout *lay,
+				     char *err, size_t errlen);
+/* Empties every ring (data-plane restart, nobody attached). */
+void rf_layout_reset_rings(struct shm_segment *seg, const struct rf_layout *lay);
+struct rf_stats_slot *rf_layout_stats(struct shm_segment *seg, const struct rf_layout *lay,
+				      enum rf_role role, int index);
+
+/* Attach handles to this process's input rings (from every process of the
+ * previous role) or output rings (to every process of the next role).
+ * Returns the count, or -1 with err set. */
+int rf_attach_inputs(const struct rf_proc *p, struct shm_ring_handle *hs, char *err, size_t errlen);
+int rf_attach_outputs(const struct rf_proc *p, struct shm_ring_handle *hs, char *err, size_t errlen);
+
+/* Role entry points; return the process exit status. */
+int ing_run(const struct rf_proc *p);
+int xf_run(const struct rf_proc *p);
+int agg_run(const struct rf_proc *p);
+int wr_run(const struct rf_proc *p);
+
+/* Shared by the stage loops: send EOS of `kind` on every handle. */
+int rf_send_eos(struct shm_ring_handle *hs, int n, uint32_t kind);
+
+#endif

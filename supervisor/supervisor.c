@@ -1,0 +1,386 @@
+/*
+ * supervisor.c — the master process.
+ *
+ * NOTES
+ * The supervisor owns the process table (struct sup); shared memory only
+ * mirrors it (pids in the stats slots). Its loop is the nginx/PostgreSQL
+ * shape: signals arrive through a signalfd and are handled in the loop, never
+ * in a handler; the loop polls the signalfd and the control socket.
+ *
+ * Crash policy (PostgreSQL postmaster): any pipeline process that dies
+ * abnormally may have left a ring half-written, so the whole data plane is
+ * killed, the rings are reset, and everything is started again after a
+ * backoff (1 s doubling to 30 s). A process that exits with 78 (EX_CONFIG)
+ * hit a fatal configuration problem: restarting cannot help, so ringflow
+ * stops with that status. Five crashes in a row within 10 s of a start
+ * means the pipeline cannot run at all: ringflow gives up with a message.
+ *
+ * Exit 0 from a pipeline process means "my input ended and I passed EOS
+ * on"; when every process has exited 0 the run is over.
+ */
+#include "supervisor/supervisor.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "supervisor/proctitle.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define BACKOFF_MIN_NS (1 * RF_NS_PER_SEC)
+#define BACKOFF_MAX_NS (30 * RF_NS_PER_SEC)
+#define QUICK_CRASH_NS (10 * RF_NS_PER_SEC)
+#define QUICK_CRASH_LIMIT 5
+#define STOP_TIMEOUT_NS (120 * RF_NS_PER_SEC)
+
+const char *const sup_state_names[SUP_STATE_COUNT] = { "running", "restarting", "backoff", "stopping" };
+
+static void child_on_term(int sig)
+{
+	(void)sig;
+	rf_stop_requested = 1;
+	rf_stop_flag = 1;
+}
+
+static void describe_status(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "wait status %#x", status);
+}
+
+/* In the child, right after fork. Never returns. */
+static void child_main(struct sup *s, struct sup_child *c, pid_t parent)
+{
+	/* Die with the supervisor; and if it died before prctl, go now. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = child_on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	/* Ctrl-C reaches the whole process group; only the supervisor decides. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	char role[48];
+	snprintf(role, sizeof role, "%s %d", rf_role_names[c->role], c->index);
+	rf_log_set_role(role);
+	rf_proctitle_set("ringflow: %s", role);
+
+	struct rf_proc p = {
+		.pl = s->pl,
+		.seg = s->seg,
+		.lay = &s->lay,
+		.role = c->role,
+		.index = c->index,
+		.stats = rf_layout_stats(s->seg, &s->lay, c->role, c->index),
+	};
+	atomic_store(&p.stats->pid, (int32_t)getpid());
+	atomic_store(&p.stats->state, RF_PS_RUNNING);
+	int rc;
+	switch (c->role) {
+	case RF_ROLE_INGEST: rc = ing_run(&p); break;
+	case RF_ROLE_TRANSFORM: rc = xf_run(&p); break;
+	case RF_ROLE_AGGREGATE: rc = agg_run(&p); break;
+	default: rc = wr_run(&p); break;
+	}
+	exit(rc);
+}
+
+static int start_child(struct sup *s, struct sup_child *c)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		rf_error("fork() for %s %d failed: %s", rf_role_names[c->role], c->index, strerror(errno));
+		return -1;
+	}
+	if (pid == 0)
+		child_main(s, c, parent);
+	c->pid = pid;
+	c->state = RF_PS_RUNNING;
+	return 0;
+}
+
+static void start_plane(struct sup *s)
+{
+	rf_layout_reset_rings(s->seg, &s->lay);
+	s->plane_started_ns = rf_mono_ns();
+	s->state = SUP_RUNNING;
+	/* Consumers first, so the rings have readers before ingest fills them. */
+	for (int i = s->nchildren - 1; i >= 0; i--)
+		if (start_child(s, &s->children[i])) {
+			s->state = SUP_RESTARTING;
+			return;
+		}
+	rf_info("data plane started: %d ingest, %d transform, %d aggregate, %d writer",
+		s->lay.n[RF_ROLE_INGEST], s->lay.n[RF_ROLE_TRANSFORM], s->lay.n[RF_ROLE_AGGREGATE],
+		s->lay.n[RF_ROLE_WRITER]);
+}
+
+static void signal_all(struct sup *s, int sig)
+{
+	for (int i = 0; i < s->nchildren; i++)
+		if (s->children[i].pid > 0)
+			kill(s->children[i].pid, sig);
+}
+
+static int running_children(const struct sup *s)
+{
+	int n = 0;
+	for (int i = 0; i < s->nchildren; i++)
+		n += s->children[i].pid > 0;
+	return n;
+}
+
+void sup_request_stop(struct sup *s, const char *why)
+{
+	if (s->state == SUP_STOPPING) {
+		rf_warn("%s again: stopping now without draining", why);
+		signal_all(s, SIGKILL);
+		s->exit_code = 1;
+		s->done = 1;
+		return;
+	}
+	if (s->state != SUP_RUNNING) {
+		rf_info("%s: data plane is down, exiting", why);
+		signal_all(s, SIGKILL);
+		s->done = 1;
+		return;
+	}
+	rf_info("%s: stopping (draining the pipeline)", why);
+	s->state = SUP_STOPPING;
+	s->stop_deadline_ns = rf_mono_ns() + STOP_TIMEOUT_NS;
+	for (int i = 0; i < s->nchildren; i++)
+		if (s->children[i].role == RF_ROLE_INGEST && s->children[i].pid > 0)
+			kill(s->children[i].pid, SIGTERM);
+}
+
+static void on_child_exit(struct sup *s, struct sup_child *c, int status)
+{
+	char how[96];
+	describe_status(status, how, sizeof how);
+	c->pid = 0;
+	c->last_status = status;
+	struct rf_stats_slot *st = rf_layout_stats(s->seg, &s->lay, c->role, c->index);
+	atomic_store(&st->pid, 0);
+	int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	c->state = clean ? RF_PS_EXITED : RF_PS_CRASHED;
+	atomic_store(&st->state, (int32_t)c->state);
+	if (clean) {
+		rf_debug("%s %d finished", rf_role_names[c->role], c->index);
+		return;
+	}
+	if (s->state == SUP_RESTARTING)
+		return; /* we killed it */
+	if (WIFEXITED(status) && WEXITSTATUS(status) == CONF_EXIT_CONFIG) {
+		rf_error("%s %d: fatal configuration error (%s); stopping ringflow", rf_role_names[c->role],
+			 c->index, how);
+		signal_all(s, SIGKILL);
+		s->exit_code = CONF_EXIT_CONFIG;
+		s->state = SUP_RESTARTING;
+		s->done = -1; /* exit once everything is reaped */
+		return;
+	}
+	if (s->state == SUP_STOPPING) {
+		rf_error("%s %d died during shutdown (%s)", rf_role_names[c->role], c->index, how);
+		signal_all(s, SIGKILL);
+		s->exit_code = 1;
+		s->state = SUP_RESTARTING;
+		s->done = -1;
+		return;
+	}
+	c->restarts++;
+	rf_error("%s %d crashed: %s; restarting the data plane from the last checkpoint",
+		 rf_role_names[c->role], c->index, how);
+	signal_all(s, SIGKILL);
+	s->state = SUP_RESTARTING;
+	if (rf_mono_ns() - s->plane_started_ns < QUICK_CRASH_NS)
+		s->quick_crashes++;
+	else {
+		s->quick_crashes = 1;
+		s->backoff_ns = BACKOFF_MIN_NS;
+	}
+}
+
+static void reap(struct sup *s)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (int i = 0; i < s->nchildren; i++)
+			if (s->children[i].pid == pid) {
+				on_child_exit(s, &s->children[i], status);
+				break;
+			}
+	}
+}
+
+static void tick(struct sup *s)
+{
+	int64_t now = rf_mono_ns();
+	int alive = running_children(s);
+	switch (s->state) {
+	case SUP_RUNNING:
+		if (alive == 0) {
+			rf_info("input ended and the pipeline drained; exiting");
+			s->done = 1;
+		}
+		break;
+	case SUP_STOPPING:
+		if (alive == 0) {
+			rf_info("stopped cleanly");
+			s->done = 1;
+		} else if (now > s->stop_deadline_ns) {
+			rf_error("pipeline did not drain within %llds (output down?); killing it",
+				 (long long)(STOP_TIMEOUT_NS / RF_NS_PER_SEC));
+			signal_all(s, SIGKILL);
+			s->exit_code = 1;
+			s->done = -1;
+			s->state = SUP_RESTARTING;
+		}
+		break;
+	case SUP_RESTARTING:
+		if (alive)
+			break;
+		if (s->done == -1) {
+			s->done = 1;
+			break;
+		}
+		if (s->quick_crashes >= QUICK_CRASH_LIMIT) {
+			rf_error("the data plane crashed %u times in a row within %llds of starting; giving up "
+				 "(see the errors above)", s->quick_crashes, (long long)(QUICK_CRASH_NS / RF_NS_PER_SEC));
+			s->exit_code = 1;
+			s->done = 1;
+			break;
+		}
+		s->state = SUP_BACKOFF;
+		s->backoff_until_ns = now + s->backoff_ns;
+		rf_info("restarting the data plane in %lld ms", (long long)(s->backoff_ns / RF_NS_PER_MS));
+		s->backoff_ns = s->backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : s->backoff_ns * 2;
+		break;
+	case SUP_BACKOFF:
+		if (now >= s->backoff_until_ns) {
+			s->restarts++;
+			start_plane(s);
+		}
+		break;
+	default:
+		break;
+	}
+	if (now - s->last_rate_ns >= RF_NS_PER_SEC) {
+		double dt = s->last_rate_ns ? (double)(now - s->last_rate_ns) / 1e9 : 1.0;
+		for (int i = 0; i < s->nchildren; i++) {
+			struct sup_child *c = &s->children[i];
+			struct rf_stats_slot *st = rf_layout_stats(s->seg, &s->lay, c->role, c->index);
+			static const enum rf_stat main_stat[RF_ROLE_COUNT] = {
+				RF_ST_LINES_IN, RF_ST_RECORDS, RF_ST_ROWS_IN, RF_ST_POINTS_WRITTEN
+			};
+			uint64_t v = rf_stat_get(st, main_stat[c->role]);
+			s->rate[i].per_sec = s->last_rate_ns ? (double)(v - s->rate[i].prev) / dt : 0;
+			s->rate[i].prev = v;
+		}
+		s->last_rate_ns = now;
+	}
+}
+
+int sup_run(struct rf_pipeline *pl, int argc, char **argv)
+{
+	static struct sup s;
+	char err[512];
+	memset(&s, 0, sizeof s);
+	s.pl = pl;
+	s.listen_fd = -1;
+	s.backoff_ns = BACKOFF_MIN_NS;
+	s.started_ns = rf_mono_ns();
+	rf_proctitle_set("ringflow: supervisor");
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		rf_error("signalfd() failed: %s", strerror(errno));
+		return 1;
+	}
+	s.seg = rf_layout_create(&pl->conf, &s.lay, err, sizeof err);
+	if (!s.seg) {
+		rf_error("shared memory: %s", err);
+		return 1;
+	}
+	for (int r = 0; r < RF_ROLE_COUNT; r++)
+		for (int i = 0; i < s.lay.n[r]; i++) {
+			struct sup_child *c = &s.children[s.nchildren++];
+			c->role = (enum rf_role)r;
+			c->index = i;
+		}
+	if (sup_control_open(&s, err, sizeof err)) {
+		rf_error("control socket: %s", err);
+		shm_segment_destroy(s.seg);
+		return 1;
+	}
+	rf_info("ringflow %s starting (config %s, control socket %s)", pl->conf.ringflow.name, pl->conf.path,
+		s.sock_path);
+	start_plane(&s);
+
+	while (!s.done) {
+		struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = s.listen_fd, .events = POLLIN } };
+		int n = poll(pfd, 2, 200);
+		if (n < 0 && errno != EINTR) {
+			rf_error("poll() failed: %s", strerror(errno));
+			break;
+		}
+		if (n > 0 && (pfd[0].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof si) == sizeof si) {
+				if (si.ssi_signo == SIGCHLD)
+					reap(&s);
+				else if (si.ssi_signo == SIGHUP)
+					rf_warn("SIGHUP: reload is not supported in this version; restart ringflow to apply a new config");
+				else
+					sup_request_stop(&s, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+			}
+		}
+		if (n > 0 && (pfd[1].revents & POLLIN))
+			sup_control_accept(&s);
+		reap(&s);
+		tick(&s);
+	}
+	signal_all(&s, SIGKILL);
+	while (running_children(&s)) {
+		pid_t pid = waitpid(-1, NULL, 0);
+		if (pid <= 0)
+			break;
+		for (int i = 0; i < s.nchildren; i++)
+			if (s.children[i].pid == pid)
+				s.children[i].pid = 0;
+	}
+	sup_control_close(&s);
+	shm_segment_destroy(s.seg);
+	close(sfd);
+	rf_info("exit %d", s.exit_code);
+	return s.exit_code;
+}

@@ -1,0 +1,75 @@
+# tests/lib/kafka.sh — start and stop a mock Kafka cluster from a bash test.
+#
+# Source it, then:
+#   kafka_start DIR TOPIC:PARTS...   # starts $BIN/kafka-mock, exports KAFKA_BROKERS, KAFKA_PID
+#   ... produce with $BIN/kafka-produce -b "$KAFKA_BROKERS" ..., consume with ringflow or kcat
+#   kafka_down / kafka_up            # all brokers refuse connections / accept them again
+#   kafka_stop                       # SIGTERM, wait for the exit
+#
+# BIN defaults to build/bin. Options for kafka-mock (e.g. -b 3 brokers) go in
+# KAFKA_MOCK_ARGS. The mock dies with the shell that started it
+# (PR_SET_PDEATHSIG), and kafka_stop is safe to call twice, so
+# `trap kafka_stop EXIT` is all a test needs. Readiness is a poll on the
+# port file, which kafka-mock writes atomically (temp file + rename) once the
+# topics exist; there is no fixed sleep.
+
+KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-10}
+
+kafka_start() {
+	local dir=$1
+	shift
+	if [ -z "$dir" ] || [ $# -eq 0 ]; then
+		echo "kafka_start: usage: kafka_start DIR TOPIC:PARTS..." >&2
+		return 2
+	fi
+	local bin=${BIN:-build/bin}
+	local portfile=$dir/kafka.port
+	local topics=() t
+	for t in "$@"; do
+		topics+=(-t "$t")
+	done
+	mkdir -p "$dir" || return 1
+	rm -f "$portfile"
+	# shellcheck disable=SC2086 # KAFKA_MOCK_ARGS is a word list on purpose
+	"$bin/kafka-mock" ${KAFKA_MOCK_ARGS:-} "${topics[@]}" -p "$portfile" \
+		>"$dir/kafka.out" 2>"$dir/kafka.log" &
+	KAFKA_PID=$!
+	export KAFKA_PID
+	local deadline=$((SECONDS + KAFKA_START_TIMEOUT))
+	while [ ! -s "$portfile" ]; do
+		if ! kill -0 "$KAFKA_PID" 2>/dev/null; then
+			echo "kafka_start: kafka-mock exited early; log:" >&2
+			cat "$dir/kafka.log" >&2
+			unset KAFKA_PID
+			return 1
+		fi
+		if [ $SECONDS -ge $deadline ]; then
+			echo "kafka_start: no port file after ${KAFKA_START_TIMEOUT}s" >&2
+			kafka_stop
+			return 1
+		fi
+		# Short poll interval: the mock is normally up within milliseconds.
+		sleep 0.05
+	done
+	KAFKA_BROKERS=$(cat "$portfile")
+	export KAFKA_BROKERS
+}
+
+kafka_stop() {
+	[ -n "${KAFKA_PID:-}" ] || return 0
+	kill -TERM "$KAFKA_PID" 2>/dev/null
+	wait "$KAFKA_PID" 2>/dev/null
+	local rc=$?
+	unset KAFKA_PID KAFKA_BROKERS
+	return $rc
+}
+
+# Fault injection: every broker drops its connections and refuses new ones
+# (rd_kafka_mock_broker_set_down), then comes back. Partition data is kept.
+kafka_down() {
+	[ -n "${KAFKA_PID:-}" ] && kill -USR1 "$KAFKA_PID"
+}
+
+kafka_up() {
+	[ -n "${KAFKA_PID:-}" ] && kill -USR2 "$KAFKA_PID"
+}

@@ -1,0 +1,473 @@
+/*
+ * csv.c — CSV line splitting and typed column parsing (transform process).
+ *
+ * Two passes over a line: the first classifies every byte through a 256-entry
+ * table (separator / control junk / ordinary) and records where columns
+ * start, so a line with the wrong number of columns is reported as such even
+ * when its columns would also fail to parse (a CNTR line under the FLOW
+ * layout); the second parses only typed columns. No allocation, no syscall.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "transform/csv.h"
+
+enum { CLS_PLAIN = 0, CLS_SEP = 1, CLS_JUNK = 2 };
+
+static const char *const csv_err_names[XF_CSV_ERR_COUNT] = {
+	[XF_CSV_OK] = "ok",
+	[XF_CSV_EMPTY_LINE] = "empty_line",
+	[XF_CSV_WRONG_COLUMN_COUNT] = "wrong_column_count",
+	[XF_CSV_BAD_INT] = "bad_int",
+	[XF_CSV_BAD_FLOAT] = "bad_float",
+	[XF_CSV_BAD_IP] = "bad_ip",
+	[XF_CSV_BAD_TIMESTAMP] = "bad_timestamp",
+	[XF_CSV_LINE_TOO_LONG] = "line_too_long",
+	[XF_CSV_BINARY_JUNK] = "binary_junk",
+};
+
+const char *xf_csv_err_name(enum xf_csv_err e)
+{
+	if ((unsigned)e >= XF_CSV_ERR_COUNT)
+		return "unknown";
+	return csv_err_names[e];
+}
+
+int xf_csv_init(struct xf_csv *c, char sep, const enum rf_vtype *types, int ncols,
+		char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	if (sep == '\0' || sep == '\r' || sep == '\n') {
+		snprintf(err, errlen, "separator cannot be NUL, CR or LF");
+		return -1;
+	}
+	if (ncols < 1 || ncols > CONF_MAX_FIELDS) {
+		snprintf(err, errlen, "need 1 to %d fields, got %d", CONF_MAX_FIELDS, ncols);
+		return -1;
+	}
+	for (int i = 0; i < ncols; i++) {
+		if (types[i] != RF_V_STR && types[i] != RF_V_INT &&
+		    types[i] != RF_V_FLOAT && types[i] != RF_V_IP) {
+			snprintf(err, errlen, "field %d: type must be str, int, float or ip", i + 1);
+			return -1;
+		}
+		c->types[i] = (uint8_t)types[i];
+	}
+	c->ncols = ncols;
+	c->sep = sep;
+	/* Tab is allowed inside columns (and may be the separator); every other
+	 * C0 control byte and DEL means the line is not text. */
+	for (int b = 0; b < 0x20; b++)
+		c->cls[b] = b == '\t' ? CLS_PLAIN : CLS_JUNK;
+	c->cls[0x7f] = CLS_JUNK;
+	c->cls[(unsigned char)sep] = CLS_SEP;
+	return 0;
+}
+
+int xf_parse_int(const char *p, size_t n, int64_t *out)
+{
+	size_t i = 0;
+	int neg = 0;
+	uint64_t v = 0;
+
+	if (n > 0 && (p[0] == '-' || p[0] == '+')) {
+		neg = p[0] == '-';
+		i = 1;
+	}
+	if (n - i > 2 && p[i] == '0' && (p[i + 1] == 'x' || p[i + 1] == 'X')) {
+		i += 2;
+		if (n - i > 16)
+			return -1;
+		for (; i < n; i++) {
+			unsigned char ch = (unsigned char)p[i];
+			unsigned d;
+			if (ch >= '0' && ch <= '9')
+				d = ch - '0';
+			else if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f')
+				d = (ch | 0x20) - 'a' + 10;
+			else
+				return -1;
+			v = v << 4 | d;
+		}
+	} else {
+		if (i == n)
+			return -1;
+		for (; i < n; i++) {
+			unsigned d = (unsigned char)p[i] - '0';
+			if (d > 9)
+				return -1;
+			if (v > (UINT64_MAX - d) / 10)
+				return -1;
+			v = v * 10 + d;
+		}
+	}
+	/* Accept exactly the int64 range: INT64_MIN only with a minus sign. */
+	if (neg) {
+		if (v > (uint64_t)INT64_MAX + 1)
+			return -1;
+		*out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+	} else {
+		if (v > (uint64_t)INT64_MAX)
+			return -1;
+		*out = (int64_t)v;
+	}
+	return 0;
+}
+
+/* strtod honours LC_NUMERIC; the slow path uses an explicit "C" locale so a
+ * process that calls setlocale() still reads "1.5" the same way. */
+static locale_t c_locale(void)
+{
+	static locale_t loc;
+	if (loc == (locale_t)0)
+		loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+	return loc;
+}
+
+int xf_parse_float(const char *p, size_t n, double *out)
+{
+	static const double pow10[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+		1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+	};
+	size_t i = 0;
+	int neg = 0, ndig = 0, sig = 0, frac_digits = 0, exp = 0;
+	uint64_t mant = 0;
+
+	if (n > 0 && (p[0] == '-' || p[0] == '+')) {
+		neg = p[0] == '-';
+		i = 1;
+	}
+	for (; i < n && p[i] >= '0' && p[i] <= '9'; i++, ndig++) {
+		if (mant == 0 && p[i] == '0')
+			continue;        /* leading zeros are not significant */
+		if (sig < 19)
+			mant = mant * 10 + (uint64_t)(p[i] - '0');
+		else
+			exp++;           /* dropped digit: slow path will be used */
+		sig++;
+	}
+	if (i < n && p[i] == '.') {
+		for (i++; i < n && p[i] >= '0' && p[i] <= '9'; i++, ndig++) {
+			if (mant == 0 && p[i] == '0') {
+				frac_digits++;
+				continue;
+			}
+			if (sig < 19) {
+				mant = mant * 10 + (uint64_t)(p[i] - '0');
+				frac_digits++;
+			}
+			sig++;
+		}
+	}
+	if (ndig == 0)
+		return -1;
+	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+		int eneg = 0, e = 0, edig = 0;
+		i++;
+		if (i < n && (p[i] == '-' || p[i] == '+')) {
+			eneg = p[i] == '-';
+			i++;
+		}
+		for (; i < n && p[i] >= '0' && p[i] <= '9'; i++, edig++)
+			if (e < 100000)
+				e = e * 10 + (p[i] - '0');
+		if (edig == 0)
+			return -1;
+		exp += eneg ? -e : e;
+	}
+	if (i != n)
+		return -1;
+	exp -= frac_digits;
+	/* Clinger's fast path: an exact mantissa below 2^53 times an exact
+	 * power of ten is rounded once, so the result is correctly rounded. */
+	if (sig <= 15 && exp >= -22 && exp <= 22) {
+		double d = (double)mant;
+		d = exp < 0 ? d / pow10[-exp] : d * pow10[exp];
+		*out = neg ? -d : d;
+		return 0;
+	}
+	char buf[128];
+	if (n >= sizeof(buf))
+		return -1;           /* absurdly long number: not from sflowtool */
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	locale_t loc = c_locale();
+	char *end;
+	errno = 0;
+	double d = loc != (locale_t)0 ? strtod_l(buf, &end, loc) : strtod(buf, &end);
+	if (end != buf + n)
+		return -1;
+	if (errno == ERANGE && (d > 1.0 || d < -1.0))
+		return -1;           /* overflow to infinity is not a number we can store */
+	*out = d;
+	return 0;
+}
+
+static int parse_ipv4(const char *p, size_t n, uint8_t q[4])
+{
+	size_t i = 0;
+	for (int part = 0; part < 4; part++) {
+		unsigned v = 0;
+		size_t start = i;
+		while (i < n && p[i] >= '0' && p[i] <= '9' && i - start < 3) {
+			v = v * 10 + (unsigned)(p[i] - '0');
+			i++;
+		}
+		/* inet_pton's rules: 1-3 digits, no leading zero, at most 255. */
+		if (i == start || v > 255 || (p[start] == '0' && i - start > 1))
+			return -1;
+		q[part] = (uint8_t)v;
+		if (part < 3) {
+			if (i >= n || p[i] != '.')
+				return -1;
+			i++;
+		}
+	}
+	return i == n ? 0 : -1;
+}
+
+int xf_parse_ip(const char *p, size_t n, uint8_t ip[16], uint8_t *is_v4)
+{
+	if (n == 0)
+		return -1;
+	if (memchr(p, ':', n) == NULL) {
+		uint8_t q[4];
+		if (parse_ipv4(p, n, q) < 0)
+			return -1;
+		memset(ip, 0, 10);
+		ip[10] = 0xff;
+		ip[11] = 0xff;
+		memcpy(ip + 12, q, 4);
+		*is_v4 = 1;
+		return 0;
+	}
+	char buf[INET6_ADDRSTRLEN + 1];
+	if (n >= sizeof(buf))
+		return -1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET6, buf, ip) != 1)
+		return -1;
+	*is_v4 = 0;
+	return 0;
+}
+
+enum xf_csv_err xf_csv_parse(const struct xf_csv *c, const char *line, size_t len,
+		struct rf_value *vals, struct xf_csv_col *cols, int *bad_col)
+{
+	uint32_t start[CONF_MAX_FIELDS + 1];
+	int ncols = c->ncols, k = 1;
+
+	if (len > XF_CSV_LINE_MAX)
+		return XF_CSV_LINE_TOO_LONG;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len == 0)
+		return XF_CSV_EMPTY_LINE;
+
+	/* Pass 1: column boundaries and junk. Keep scanning after too many
+	 * separators so junk is still found, but stop recording. */
+	const unsigned char *u = (const unsigned char *)line;
+	int junk = 0;
+	start[0] = 0;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t cl = c->cls[u[i]];
+		if (cl == CLS_PLAIN)
+			continue;
+		if (cl == CLS_JUNK) {
+			junk = 1;
+			break;
+		}
+		if (k <= ncols)
+			start[k] = (uint32_t)i + 1;
+		k++;
+	}
+	if (junk)
+		return XF_CSV_BINARY_JUNK;
+	if (k != ncols)
+		return XF_CSV_WRONG_COLUMN_COUNT;
+	start[ncols] = (uint32_t)len + 1;
+
+	/* Pass 2: typed values. */
+	for (int i = 0; i < ncols; i++) {
+		const char *p = line + start[i];
+		size_t n = start[i + 1] - 1 - start[i];
+		struct rf_value *v = &vals[i];
+		if (cols != NULL) {
+			cols[i].off = start[i];
+			cols[i].len = (uint32_t)n;
+		}
+		if (n == 0 || (n == 1 && p[0] == '-')) {
+			v->type = RF_V_MISSING;
+			continue;
+		}
+		switch (c->types[i]) {
+		case RF_V_INT:
+			v->type = RF_V_INT;
+			if (xf_parse_int(p, n, &v->u.i) < 0)
+				goto bad;
+			break;
+		case RF_V_FLOAT:
+			v->type = RF_V_FLOAT;
+			if (xf_parse_float(p, n, &v->u.f) < 0)
+				goto bad;
+			break;
+		case RF_V_IP:
+			v->type = RF_V_IP;
+			if (xf_parse_ip(p, n, v->u.ip, &v->ip_is_v4) < 0)
+				goto bad;
+			break;
+		default:
+			v->type = RF_V_STR;
+			v->u.s = p;
+			v->len = (uint32_t)n;
+			break;
+		}
+		continue;
+bad:
+		if (bad_col != NULL)
+			*bad_col = i;
+		return c->types[i] == RF_V_INT ? XF_CSV_BAD_INT :
+		       c->types[i] == RF_V_FLOAT ? XF_CSV_BAD_FLOAT : XF_CSV_BAD_IP;
+	}
+	return XF_CSV_OK;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date: shift the year to
+ * start in March so the leap day is the last day of the "year". */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int digits(const char *p, size_t n, size_t at, int count, int *out)
+{
+	int v = 0;
+	if (at + (size_t)count > n)
+		return -1;
+	for (int i = 0; i < count; i++) {
+		unsigned d = (unsigned char)p[at + i] - '0';
+		if (d > 9)
+			return -1;
+		v = v * 10 + (int)d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Fraction digits after a '.', as nanoseconds (extra digits truncated). */
+static int fraction_ns(const char *p, size_t n, size_t *i, int64_t *ns)
+{
+	int64_t scale = 100000000, v = 0;
+	size_t start = *i;
+	while (*i < n && p[*i] >= '0' && p[*i] <= '9') {
+		v += (p[*i] - '0') * scale;
+		scale /= 10;
+		(*i)++;
+	}
+	if (*i == start)
+		return -1;
+	*ns = v;
+	return 0;
+}
+
+static int parse_rfc3339(const char *p, size_t n, int64_t *ns)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, mo, d, h, mi, s;
+	size_t i;
+	int64_t frac = 0, off = 0;
+
+	if (digits(p, n, 0, 4, &y) || n < 19 || p[4] != '-' || digits(p, n, 5, 2, &mo) ||
+	    p[7] != '-' || digits(p, n, 8, 2, &d) ||
+	    (p[10] != 'T' && p[10] != 't' && p[10] != ' ') ||
+	    digits(p, n, 11, 2, &h) || p[13] != ':' || digits(p, n, 14, 2, &mi) ||
+	    p[16] != ':' || digits(p, n, 17, 2, &s))
+		return -1;
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) ||
+	    h > 23 || mi > 59 || s > 60)
+		return -1;
+	i = 19;
+	if (i < n && p[i] == '.') {
+		i++;
+		if (fraction_ns(p, n, &i, &frac) < 0)
+			return -1;
+	}
+	if (i < n && (p[i] == 'Z' || p[i] == 'z')) {
+		i++;
+	} else if (i < n && (p[i] == '+' || p[i] == '-')) {
+		int oh, om;
+		if (digits(p, n, i + 1, 2, &oh) || i + 3 >= n || p[i + 3] != ':' ||
+		    digits(p, n, i + 4, 2, &om) || oh > 23 || om > 59)
+			return -1;
+		off = (int64_t)(oh * 60 + om) * 60;
+		if (p[i] == '-')
+			off = -off;
+		i += 6;
+	} else {
+		return -1;           /* RFC 3339 requires an offset */
+	}
+	if (i != n)
+		return -1;
+	int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - off;
+	/* Years 0000-9999 all fit in int64 nanoseconds except far from 1970;
+	 * check rather than overflow. */
+	int64_t r;
+	if (__builtin_mul_overflow(secs, (int64_t)1000000000, &r) ||
+	    __builtin_add_overflow(r, frac, &r))
+		return -1;
+	*ns = r;
+	return 0;
+}
+
+int xf_parse_time(const char *p, size_t n, enum conf_time_format fmt, int64_t *ns)
+{
+	int64_t scale;
+	switch (fmt) {
+	case CONF_TIME_UNIX: scale = 1000000000; break;
+	case CONF_TIME_UNIX_MS: scale = 1000000; break;
+	case CONF_TIME_UNIX_US: scale = 1000; break;
+	case CONF_TIME_UNIX_NS: scale = 1; break;
+	case CONF_TIME_RFC3339: return parse_rfc3339(p, n, ns);
+	default: return -1;
+	}
+	size_t i = 0;
+	int neg = 0;
+	int64_t whole = 0, frac = 0;
+	if (n > 0 && (p[0] == '-' || p[0] == '+')) {
+		neg = p[0] == '-';
+		i = 1;
+	}
+	size_t dstart = i;
+	for (; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+		if (__builtin_mul_overflow(whole, (int64_t)10, &whole) ||
+		    __builtin_add_overflow(whole, (int64_t)(p[i] - '0'), &whole))
+			return -1;
+	if (i == dstart)
+		return -1;
+	if (i < n && p[i] == '.' && scale > 1) {
+		int64_t fns;
+		i++;
+		if (fraction_ns(p, n, &i, &fns) < 0)
+			return -1;
+		frac = fns / (1000000000 / scale); /* ns of a second -> ns of one unit */
+	}
+	if (i != n)
+		return -1;
+	int64_t r;
+	if (__builtin_mul_overflow(whole, scale, &r) || __builtin_add_overflow(r, frac, &r))
+		return -1;
+	*ns = neg ? -r : r;
+	return 0;
+}

@@ -1,0 +1,224 @@
+/*
+ * transform_proc.c — entry point of a transform process.
+ *
+ * Reads LINES frames from every ingest, runs each line through the compiled
+ * plan (parse, filter, expressions, GeoIP), and for every rule encodes a row
+ * that goes to the aggregate process owning the row's key
+ * (agg_route(hash of rule + key)). For each input frame every aggregate gets
+ * one ROWS frame, even an empty one: it carries the batch's newest event
+ * time, so every aggregate learns every partition's progress.
+ *
+ * Rows are built in a local buffer per aggregate and copied into the ring
+ * once per frame, so a full ring toward one aggregate never leaves a
+ * half-written frame in it.
+ */
+#include "aggregate/row.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "shm/frames.h"
+#include "supervisor/proc.h"
+#include "transform/plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ROWS_FRAME_BYTES (512 * 1024)
+#define FRAMES_PER_TURN 16
+
+struct agg_out {
+	struct shm_ring_handle *ring;
+	unsigned char *buf;     /* rows */
+	size_t cap, used;
+	uint32_t nrows;
+};
+
+struct xf_proc {
+	const struct rf_proc *p;
+	const struct xf_plan *plan;
+	struct xf_ctx *ctx;
+	struct agg_out outs[RF_MAX_PER_ROLE];
+	int nouts;
+	struct rf_value *vals;
+	uint64_t results[XF_RESULT_COUNT];
+	struct xf_counters published;
+	uint64_t rows_out, frames_out, frames_in;
+};
+
+static int flush_out(struct xf_proc *x, struct agg_out *o, uint32_t source, int64_t max_event)
+{
+	struct rf_rows_hdr *h = shm_ring_reserve(o->ring, (uint32_t)(sizeof *h + o->used), RF_FRAME_ROWS,
+						 &rf_stop_flag);
+	if (!h)
+		return -1;
+	h->source = source;
+	h->nrows = o->nrows;
+	h->max_event_ns = max_event;
+	memcpy(h + 1, o->buf, o->used);
+	shm_ring_commit(o->ring);
+	x->rows_out += o->nrows;
+	x->frames_out++;
+	o->used = 0;
+	o->nrows = 0;
+	return 0;
+}
+
+static int process_lines(struct xf_proc *x, const struct rf_lines_hdr *h, const char *text, size_t len)
+{
+	const struct rf_pipeline *pl = x->p->pl;
+	int64_t now = rf_now_ns();
+	int64_t max_event = INT64_MIN;
+	unsigned char row[8192];
+	const char *end = text + len;
+	while (text < end) {
+		const char *nl = memchr(text, '\n', (size_t)(end - text));
+		size_t n = nl ? (size_t)(nl - text) : (size_t)(end - text);
+		int64_t t = 0;
+		enum xf_result r = xf_process_line(x->plan, x->ctx, text, n, now, x->vals, &t);
+		x->results[r]++;
+		text += n + 1;
+		if (r != XF_OK)
+			continue;
+		if (t > max_event)
+			max_event = t;
+		for (int k = 0; k < pl->nrules; k++) {
+			uint64_t hash;
+			size_t rl = agg_row_encode(&pl->rules[k], (uint16_t)k, x->vals, t, row, sizeof row, &hash);
+			if (rl == 0) {
+				RF_LOG_RL(RF_LOG_WARN, "rule %s: row larger than %zu bytes dropped (counted as rows_bad)",
+					  pl->conf.rules[k].name, sizeof row);
+				rf_stat_add(x->p->stats, RF_ST_ROWS_BAD, 1);
+				continue;
+			}
+			struct agg_out *o = &x->outs[agg_route(hash, x->nouts)];
+			if (o->used + rl > o->cap && flush_out(x, o, h->source, max_event))
+				return -1;
+			memcpy(o->buf + o->used, row, rl);
+			o->used += rl;
+			o->nrows++;
+		}
+	}
+	for (int a = 0; a < x->nouts; a++)
+		if (flush_out(x, &x->outs[a], h->source, max_event))
+			return -1;
+	return 0;
+}
+
+static void publish(struct xf_proc *x)
+{
+	struct rf_stats_slot *s = x->p->stats;
+	uint64_t total = 0, rejected = 0;
+	for (int r = 0; r < XF_RESULT_COUNT; r++) {
+		total += x->results[r];
+		if (r != XF_OK && r != XF_FILTERED) {
+			rejected += x->results[r];
+			if (r < RF_REJECT_MAX)
+				atomic_store_explicit(&s->reject[r],
+						      atomic_load_explicit(&s->reject[r], memory_order_relaxed) + x->results[r],
+						      memory_order_relaxed);
+		}
+	}
+	rf_stat_add(s, RF_ST_RECORDS, total);
+	rf_stat_add(s, RF_ST_RECORDS_OK, x->results[XF_OK]);
+	rf_stat_add(s, RF_ST_RECORDS_FILTERED, x->results[XF_FILTERED]);
+	rf_stat_add(s, RF_ST_RECORDS_REJECTED, rejected);
+	memset(x->results, 0, sizeof x->results);
+	const struct xf_counters *c = xf_ctx_counters(x->ctx);
+	rf_stat_add(s, RF_ST_DIV_BY_ZERO, c->div_by_zero - x->published.div_by_zero);
+	rf_stat_add(s, RF_ST_GEOIP_UNKNOWN, c->geoip_unknown - x->published.geoip_unknown);
+	rf_stat_add(s, RF_ST_GEOIP_ERROR, c->geoip_error - x->published.geoip_error);
+	rf_stat_add(s, RF_ST_SCRATCH_OVERFLOW, c->scratch_overflow - x->published.scratch_overflow);
+	x->published = *c;
+	rf_stat_add(s, RF_ST_ROWS_OUT, x->rows_out);
+	rf_stat_add(s, RF_ST_FRAMES_OUT, x->frames_out);
+	rf_stat_add(s, RF_ST_FRAMES_IN, x->frames_in);
+	x->rows_out = x->frames_out = x->frames_in = 0;
+}
+
+int xf_run(const struct rf_proc *p)
+{
+	_Static_assert(XF_RESULT_COUNT <= RF_REJECT_MAX, "reject counters too few");
+	static struct xf_proc x;
+	struct shm_ring_handle ins[RF_MAX_PER_ROLE], outr[RF_MAX_PER_ROLE];
+	char err[256];
+	int nin = rf_attach_inputs(p, ins, err, sizeof err);
+	int nout = nin > 0 ? rf_attach_outputs(p, outr, err, sizeof err) : -1;
+	if (nin <= 0 || nout <= 0) {
+		rf_error("attach rings: %s", err);
+		return 1;
+	}
+	x.p = p;
+	x.plan = p->pl->plan;
+	x.ctx = xf_ctx_create(x.plan, err, sizeof err);
+	if (!x.ctx) {
+		rf_error("%s", err);
+		return CONF_EXIT_CONFIG;
+	}
+	x.vals = calloc((size_t)xf_plan_nout(x.plan) + 1, sizeof *x.vals);
+	x.nouts = nout;
+	for (int a = 0; a < nout; a++) {
+		x.outs[a].ring = &outr[a];
+		x.outs[a].cap = shm_ring_max_frame(&outr[a]) - sizeof(struct rf_rows_hdr);
+		if (x.outs[a].cap > ROWS_FRAME_BYTES)
+			x.outs[a].cap = ROWS_FRAME_BYTES;
+		x.outs[a].buf = malloc(x.outs[a].cap);
+		if (!x.outs[a].buf || !x.vals) {
+			rf_error("out of memory");
+			return 1;
+		}
+	}
+	struct shm_doorbell *bell = shm_at(p->seg, p->lay->in_bell[p->role][p->index]);
+	int eos[RF_MAX_PER_ROLE] = { 0 }, neos = 0;
+	uint32_t eos_kind = RF_EOS_END;
+	struct shm_ring_handle *waitset[RF_MAX_PER_ROLE];
+
+	while (neos < nin) {
+		if (rf_stop_requested)
+			return 1;
+		int progress = 0;
+		for (int i = 0; i < nin; i++) {
+			if (eos[i])
+				continue;
+			for (int f = 0; f < FRAMES_PER_TURN; f++) {
+				uint32_t len;
+				uint16_t type;
+				const void *fr = shm_ring_peek(&ins[i], &len, &type);
+				if (!fr)
+					break;
+				progress++;
+				x.frames_in++;
+				if (type == RF_FRAME_LINES && len >= sizeof(struct rf_lines_hdr)) {
+					const struct rf_lines_hdr *h = fr;
+					if (process_lines(&x, h, (const char *)(h + 1), len - sizeof *h))
+						return 1;
+				} else if (type == RF_FRAME_EOS) {
+					const struct rf_eos *e = fr;
+					if (e->kind == RF_EOS_STOP)
+						eos_kind = RF_EOS_STOP;
+					eos[i] = 1;
+					neos++;
+					shm_ring_consume(&ins[i]);
+					break;
+				} else {
+					RF_LOG_RL(RF_LOG_ERROR, "unexpected frame type %u from ingest %d", type, i);
+				}
+				shm_ring_consume(&ins[i]);
+			}
+			shm_ring_release(&ins[i]);
+		}
+		publish(&x);
+		if (!progress) {
+			int nw = 0;
+			for (int i = 0; i < nin; i++)
+				if (!eos[i])
+					waitset[nw++] = &ins[i];
+			if (nw)
+				shm_rings_wait(waitset, nw, bell, RF_NS_PER_SEC);
+		}
+	}
+	rf_send_eos(outr, nout, eos_kind);
+	xf_ctx_destroy(x.ctx);
+	free(x.vals);
+	for (int a = 0; a < nout; a++)
+		free(x.outs[a].buf);
+	return 0;
+}

@@ -1,0 +1,154 @@
+/*
+ * writer_proc.c — entry point of a writer process.
+ *
+ * Collects POINTS frames from every aggregate into one batch and delivers
+ * it when it holds `batch_points` points or its oldest point has waited
+ * `flush_interval`. Delivery blocks while the destination is down
+ * (output.h retries forever), and so the rings fill and the pipeline backs
+ * up to Kafka: nothing is dropped.
+ */
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "shm/frames.h"
+#include "supervisor/proc.h"
+#include "writer/lineproto.h"
+#include "writer/output.h"
+
+#include <curl/curl.h>
+#include <string.h>
+
+#define FRAMES_PER_TURN 32
+
+struct wr_proc {
+	const struct rf_proc *p;
+	struct wr_output *out;
+	struct wr_buf batch;
+	uint32_t npoints;
+	int64_t first_ns;      /* monotonic time the batch's first point arrived */
+	struct wr_report rep, published;
+	uint64_t frames_in, points_in;
+};
+
+static void publish(struct wr_proc *w)
+{
+	struct rf_stats_slot *s = w->p->stats;
+	rf_stat_add(s, RF_ST_POINTS_IN, w->points_in);
+	rf_stat_add(s, RF_ST_FRAMES_IN, w->frames_in);
+	w->points_in = w->frames_in = 0;
+	rf_stat_add(s, RF_ST_POINTS_WRITTEN, w->rep.points_accepted - w->published.points_accepted);
+	rf_stat_add(s, RF_ST_POINTS_REJECTED, w->rep.points_rejected - w->published.points_rejected);
+	rf_stat_add(s, RF_ST_WRITE_REQUESTS, w->rep.requests - w->published.requests);
+	rf_stat_add(s, RF_ST_WRITE_RETRIES, w->rep.retries - w->published.retries);
+	rf_stat_add(s, RF_ST_WRITE_BYTES, w->rep.bytes_sent - w->published.bytes_sent);
+	w->published = w->rep;
+}
+
+/* Returns 0, or -1 when told to stop while the output refused the batch. */
+static int deliver(struct wr_proc *w)
+{
+	if (w->npoints == 0 && w->batch.len == 0)
+		return 0;
+	enum wr_result r = wr_output_deliver(w->out, w->batch.data, w->batch.len, w->npoints,
+					     &rf_stop_flag, &w->rep);
+	publish(w);
+	if (r != WR_OK)
+		return -1;
+	wr_buf_reset(&w->batch);
+	w->npoints = 0;
+	return 0;
+}
+
+int wr_run(const struct rf_proc *p)
+{
+	static struct wr_proc w;
+	struct shm_ring_handle ins[RF_MAX_PER_ROLE];
+	char err[256];
+	int nin = rf_attach_inputs(p, ins, err, sizeof err);
+	if (nin <= 0) {
+		rf_error("attach rings: %s", err);
+		return 1;
+	}
+	const struct conf_output *oc = &p->pl->conf.output;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	w.p = p;
+	w.out = wr_output_open(oc, err, sizeof err);
+	if (!w.out) {
+		rf_error("%s", err);
+		return CONF_EXIT_CONFIG;
+	}
+	wr_buf_init(&w.batch);
+	struct shm_doorbell *bell = shm_at(p->seg, p->lay->in_bell[p->role][p->index]);
+	int eos[RF_MAX_PER_ROLE] = { 0 }, neos = 0;
+	struct shm_ring_handle *waitset[RF_MAX_PER_ROLE];
+	int rc = 0;
+
+	while (neos < nin) {
+		if (rf_stop_requested) {
+			rc = 1;
+			goto out;
+		}
+		int progress = 0;
+		for (int i = 0; i < nin; i++) {
+			if (eos[i])
+				continue;
+			for (int f = 0; f < FRAMES_PER_TURN; f++) {
+				uint32_t len;
+				uint16_t type;
+				const void *fr = shm_ring_peek(&ins[i], &len, &type);
+				if (!fr)
+					break;
+				progress++;
+				w.frames_in++;
+				if (type == RF_FRAME_POINTS && len >= sizeof(struct rf_points_hdr)) {
+					const struct rf_points_hdr *h = fr;
+					if (w.npoints == 0)
+						w.first_ns = rf_mono_ns();
+					wr_buf_append(&w.batch, (const char *)(h + 1), len - sizeof *h);
+					w.npoints += h->npoints;
+					w.points_in += h->npoints;
+				} else if (type == RF_FRAME_EOS) {
+					eos[i] = 1;
+					neos++;
+					shm_ring_consume(&ins[i]);
+					break;
+				} else {
+					RF_LOG_RL(RF_LOG_ERROR, "unexpected frame type %u from aggregate %d", type, i);
+				}
+				shm_ring_consume(&ins[i]);
+				if (w.npoints >= (uint32_t)oc->batch_points)
+					break;
+			}
+			shm_ring_release(&ins[i]);
+		}
+		int64_t now = rf_mono_ns();
+		if (w.npoints >= (uint32_t)oc->batch_points ||
+		    (w.npoints && now - w.first_ns >= oc->flush_interval_ns)) {
+			if (deliver(&w)) {
+				rc = 1;
+				goto out;
+			}
+		}
+		publish(&w);
+		if (!progress && neos < nin) {
+			int64_t timeout = RF_NS_PER_SEC;
+			if (w.npoints) {
+				timeout = w.first_ns + oc->flush_interval_ns - rf_mono_ns();
+				if (timeout < RF_NS_PER_MS)
+					timeout = RF_NS_PER_MS;
+			}
+			int nw = 0;
+			for (int i = 0; i < nin; i++)
+				if (!eos[i])
+					waitset[nw++] = &ins[i];
+			shm_rings_wait(waitset, nw, bell, timeout);
+		}
+	}
+	if (deliver(&w))
+		rc = 1;
+out:
+	publish(&w);
+	wr_buf_free(&w.batch);
+	wr_output_close(w.out);
+	curl_global_cleanup();
+	return rc;
+}
