@@ -318,7 +318,8 @@ int agg_state_update(enum agg_fn fn, void *st, const struct rf_value *v, int64_t
 	int k;
 	switch (fn) {
 	case AGG_FN_SUM: case AGG_FN_MULT: case AGG_FN_MIN: case AGG_FN_MAX:
-		num_fold(fn, st, num_of(v, &i, &f), i, f);
+		k = num_of(v, &i, &f);   /* before reading i and f */
+		num_fold(fn, st, k, i, f);
 		return 0;
 	case AGG_FN_COUNT:
 		if (!v || v->type != RF_V_MISSING)

@@ -471,20 +471,30 @@ static int kind_ok(char k, int t)
 }
 
 /* Counts the arguments of the call whose '(' is at toks[lp] without
- * compiling them, for the "takes N arguments" message. */
+ * compiling them, for the "takes N arguments" message; -1 when the list is
+ * malformed (an empty slot, no ')'), which the parser then reports. */
 static int count_args(struct parser *p, int lp)
 {
-	int level = 0, n = 0, i = lp;
-	for (;; i++) {
+	int level = 0, n = 0, in_slot = 0;
+	for (int i = lp;; i++) {
 		int k = p->toks[i].kind;
 		if (k == T_END)
 			return -1;
+		if (level == 1 && (k == T_COMMA || k == T_RP)) {
+			if (!in_slot && !(k == T_RP && n == 0))
+				return -1;
+			if (k == T_RP)
+				return n + in_slot;
+			n++;
+			in_slot = 0;
+			continue;
+		}
 		if (k == T_LP)
 			level++;
-		else if (k == T_RP && --level == 0)
-			return n + (i > lp + 1);
-		else if (k == T_COMMA && level == 1)
-			n++;
+		else if (k == T_RP)
+			level--;
+		if (i > lp)
+			in_slot = 1;
 	}
 }
 

@@ -58,6 +58,8 @@ struct wr_influx {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+/* curl_global_init once per process (the writer is single-threaded when it
+ * opens its output); never cleaned up: the process exits with it. */
 static int curl_ready;
 
 /* ---- small helpers ---------------------------------------------------- */

@@ -1,0 +1,305 @@
+/*
+ * test_sketches.c — count_distinct (exact set, then HyperLogLog) and the
+ * percentile sketch against exact answers: error bounds over several
+ * cardinalities and distributions (fixed seeds), merges, bucket collapsing,
+ * serialisation round trips.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aggregate/arena.h"
+#include "aggregate/ddsketch.h"
+#include "aggregate/funcs.h"
+#include "aggregate/hll.h"
+
+static uint64_t rng_state;
+static uint64_t rnd(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+static double rnd01(void) { return ((double)(rnd() >> 11) + 0.5) / 9007199254740992.0; }
+static double rnd_normal(void) { return sqrt(-2 * log(rnd01())) * cos(2 * M_PI * rnd01()); }
+
+static struct agg_arena arena;
+static struct agg_alloc al = { agg_arena_alloc_cb, &arena };
+
+static int setup(void **state) { (void)state; agg_arena_init(&arena); return 0; }
+static int teardown(void **state) { (void)state; agg_arena_free(&arena); return 0; }
+
+static int64_t cd_result(const void *st)
+{
+	struct rf_value r;
+	agg_state_result(AGG_FN_COUNT_DISTINCT, st, 0, &r);
+	assert_int_equal(r.type, RF_V_INT);
+	return r.u.i;
+}
+
+static void test_count_distinct_error(void **state)
+{
+	(void)state;
+	static const int64_t cards[] = { 3, 6, 7, 10, 100, 1000, 5000, 20000, 50000, 100000, 300000, 1000000 };
+	_Alignas(8) uint8_t st[128];
+	char name[32];
+	for (size_t c = 0; c < sizeof cards / sizeof cards[0]; c++) {
+		int64_t n = cards[c];
+		rng_state = 1000 + (uint64_t)c;
+		uint64_t base = rnd();
+		agg_state_init(AGG_FN_COUNT_DISTINCT, st);
+		/* Each distinct value twice, as strings, so duplicates are exercised. */
+		for (int rep = 0; rep < 2; rep++)
+			for (int64_t i = 0; i < n; i++) {
+				int len = snprintf(name, sizeof name, "%llx", (unsigned long long)(base + (uint64_t)i));
+				struct rf_value v = { .type = RF_V_STR, .len = (uint32_t)len, .u.s = name };
+				assert_int_equal(agg_state_update(AGG_FN_COUNT_DISTINCT, st, &v, 0, &al), 0);
+			}
+		int64_t est = cd_result(st);
+		double err = fabs((double)est - (double)n) / (double)n;
+		if (n <= AGG_CD_EXACT)
+			assert_int_equal(est, n);
+		if (err > 0.02)
+			fail_msg("count_distinct of %lld distinct values gave %lld (%.2f%% off)",
+				 (long long)n, (long long)est, 100 * err);
+	}
+}
+
+static void test_count_distinct_merge(void **state)
+{
+	(void)state;
+	_Alignas(8) uint8_t a[128], b[128], all[128];
+	/* Overlapping ranges: [0, 60000) and [40000, 100000) as ints. */
+	struct { int64_t lo, hi; } ra = { 0, 60000 }, rb = { 40000, 100000 };
+	agg_state_init(AGG_FN_COUNT_DISTINCT, a);
+	agg_state_init(AGG_FN_COUNT_DISTINCT, b);
+	agg_state_init(AGG_FN_COUNT_DISTINCT, all);
+	for (int64_t i = ra.lo; i < ra.hi; i++) {
+		struct rf_value v = { .type = RF_V_INT, .u.i = i };
+		agg_state_update(AGG_FN_COUNT_DISTINCT, a, &v, 0, &al);
+		agg_state_update(AGG_FN_COUNT_DISTINCT, all, &v, 0, &al);
+	}
+	for (int64_t i = rb.lo; i < rb.hi; i++) {
+		struct rf_value v = { .type = RF_V_INT, .u.i = i };
+		agg_state_update(AGG_FN_COUNT_DISTINCT, b, &v, 0, &al);
+		agg_state_update(AGG_FN_COUNT_DISTINCT, all, &v, 0, &al);
+	}
+	assert_int_equal(agg_state_merge(AGG_FN_COUNT_DISTINCT, a, b, &al), 0);
+	/* Register-wise max is exact: the merged sketch equals the one built
+	 * over the union, byte for byte. */
+	static uint8_t s1[20000], s2[20000];
+	size_t l1 = agg_state_serialize(AGG_FN_COUNT_DISTINCT, a, s1, sizeof s1);
+	size_t l2 = agg_state_serialize(AGG_FN_COUNT_DISTINCT, all, s2, sizeof s2);
+	assert_true(l1 > AGG_HLL_BYTES && l1 == l2);
+	assert_memory_equal(s1, s2, l1);
+	assert_true(fabs((double)cd_result(a) - 100000.0) <= 2000.0);
+
+	/* Exact into promoted, promoted into exact, exact into exact (promoting). */
+	_Alignas(8) uint8_t small[128], big[128], back[128];
+	agg_state_init(AGG_FN_COUNT_DISTINCT, small);
+	for (int i = 0; i < 4; i++) {
+		struct rf_value v = { .type = RF_V_INT, .u.i = 1000000 + i };
+		agg_state_update(AGG_FN_COUNT_DISTINCT, small, &v, 0, &al);
+	}
+	memcpy(big, all, sizeof big);
+	agg_state_merge(AGG_FN_COUNT_DISTINCT, big, small, &al);
+	int64_t e1 = cd_result(big);
+	assert_true(fabs((double)e1 - 100004.0) <= 2000.0);
+	agg_state_merge(AGG_FN_COUNT_DISTINCT, small, all, &al);
+	assert_int_equal(cd_result(small), e1);
+	_Alignas(8) uint8_t x[128], y[128];
+	agg_state_init(AGG_FN_COUNT_DISTINCT, x);
+	agg_state_init(AGG_FN_COUNT_DISTINCT, y);
+	for (int i = 0; i < 5; i++) {
+		struct rf_value v = { .type = RF_V_INT, .u.i = i }, w = { .type = RF_V_INT, .u.i = i + 3 };
+		agg_state_update(AGG_FN_COUNT_DISTINCT, x, &v, 0, &al);
+		agg_state_update(AGG_FN_COUNT_DISTINCT, y, &w, 0, &al);
+	}
+	agg_state_merge(AGG_FN_COUNT_DISTINCT, x, y, &al);
+	assert_int_equal(cd_result(x), 8);   /* 0..7, now in HLL form: still exact here */
+
+	/* Promoted round trip, and corrupt registers refused. */
+	size_t used;
+	char err[128];
+	assert_int_equal(agg_state_deserialize(AGG_FN_COUNT_DISTINCT, back, s2, l2, &used, &al, err, sizeof err), 0);
+	assert_int_equal(used, l2);
+	assert_int_equal(cd_result(back), cd_result(all));
+	s2[100] = 200;
+	assert_int_equal(agg_state_deserialize(AGG_FN_COUNT_DISTINCT, back, s2, l2, &used, &al, err, sizeof err), -1);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+enum dist { D_UNIFORM, D_EXP, D_LOGNORMAL, D_NORMAL0, D_INTS, D_WIDE, D_COUNT };
+
+static double draw(enum dist d)
+{
+	switch (d) {
+	case D_UNIFORM: return rnd01() * 1000;
+	case D_EXP: return -log(rnd01()) * 50;
+	case D_LOGNORMAL: return exp(3 + 2.5 * rnd_normal());
+	case D_NORMAL0: return rnd_normal() * 100;               /* negatives, positives */
+	case D_INTS: return (double)(rnd() % 20) * ((rnd() & 3) ? 1 : 0); /* duplicates, zeros */
+	default: return exp((rnd01() - 0.5) * 40);               /* 1e-9 .. 1e9 */
+	}
+}
+
+static void check_quantiles(const struct agg_dds *s, double *xs, size_t n, double tol, double qmin)
+{
+	static const double qs[] = { 0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1 };
+	qsort(xs, n, sizeof *xs, cmp_double);
+	for (size_t k = 0; k < sizeof qs / sizeof qs[0]; k++) {
+		if (qs[k] < qmin)
+			continue;
+		double want = xs[(size_t)floor(qs[k] * (double)(n - 1))], got;
+		assert_int_equal(agg_dds_quantile(s, qs[k], &got), 0);
+		if (fabs(got - want) > tol * fabs(want))
+			fail_msg("q=%g: got %.17g want %.17g (rel err %g)", qs[k], got, want,
+				 fabs(got - want) / fabs(want));
+	}
+}
+
+static void test_percentile_error(void **state)
+{
+	(void)state;
+	const size_t n = 100000;
+	double *xs = malloc(n * sizeof *xs);
+	for (int d = 0; d < D_COUNT; d++) {
+		rng_state = 500 + (uint64_t)d;
+		struct agg_dds s;
+		agg_dds_init(&s);
+		for (size_t i = 0; i < n; i++) {
+			xs[i] = draw((enum dist)d);
+			assert_int_equal(agg_dds_add(&s, xs[i], &al), 0);
+		}
+		assert_int_equal(s.count, n);
+		check_quantiles(&s, xs, n, 0.01, 0);
+	}
+	/* Through the aggregate-function interface, ints, missing skipped. */
+	_Alignas(8) uint8_t st[128];
+	agg_state_init(AGG_FN_PERCENTILE, st);
+	struct rf_value r;
+	agg_state_result(AGG_FN_PERCENTILE, st, 0.5, &r);
+	assert_int_equal(r.type, RF_V_MISSING);
+	for (int i = 1; i <= 1001; i++) {
+		struct rf_value v = { .type = RF_V_INT, .u.i = i }, m = rf_missing();
+		agg_state_update(AGG_FN_PERCENTILE, st, &v, 0, &al);
+		agg_state_update(AGG_FN_PERCENTILE, st, &m, 0, &al);
+	}
+	agg_state_result(AGG_FN_PERCENTILE, st, 0.5, &r);
+	assert_true(r.type == RF_V_FLOAT && fabs(r.u.f - 501) <= 5.01);
+	agg_state_result(AGG_FN_PERCENTILE, st, 0.999, &r);
+	assert_true(fabs(r.u.f - 1000) <= 10);
+	agg_state_result(AGG_FN_PERCENTILE, st, 1, &r);
+	assert_true(r.u.f == 1001);  /* clamped to the exact max */
+	free(xs);
+}
+
+static void test_percentile_merge_serialize(void **state)
+{
+	(void)state;
+	const size_t n = 50000;
+	double *xs = malloc(n * sizeof *xs);
+	rng_state = 99;
+	struct agg_dds whole, a, b, back;
+	agg_dds_init(&whole);
+	agg_dds_init(&a);
+	agg_dds_init(&b);
+	for (size_t i = 0; i < n; i++) {
+		xs[i] = draw((enum dist)(i % D_COUNT));
+		agg_dds_add(&whole, xs[i], &al);
+		agg_dds_add(i % 3 ? &a : &b, xs[i], &al);
+	}
+	assert_int_equal(agg_dds_merge(&a, &b, &al), 0);
+	static uint8_t s1[65536], s2[65536];
+	size_t l1 = agg_dds_serialize(&a, s1, sizeof s1), l2 = agg_dds_serialize(&whole, s2, sizeof s2);
+	assert_true(l1 > 0 && l1 == l2);
+	assert_memory_equal(s1, s2, l1);
+	check_quantiles(&a, xs, n, 0.01, 0);
+
+	char err[128];
+	agg_dds_init(&back);
+	assert_int_equal(agg_dds_deserialize(&back, s1, l1, &al, err, sizeof err), l1);
+	assert_int_equal(agg_dds_serialize(&back, s2, sizeof s2), l1);
+	assert_memory_equal(s1, s2, l1);
+	assert_int_equal(agg_dds_serialize(&back, s2, l1 - 1), 0);
+	for (size_t k = 0; k < l1; k += 1 + k / 16) {
+		agg_dds_init(&back);
+		assert_int_equal(agg_dds_deserialize(&back, s1, k, &al, err, sizeof err), 0);
+	}
+	/* A count that does not match the buckets is refused. */
+	s1[0] ^= 1;
+	agg_dds_init(&back);
+	assert_int_equal(agg_dds_deserialize(&back, s1, l1, &al, err, sizeof err), 0);
+	free(xs);
+}
+
+static void test_percentile_collapse(void **state)
+{
+	(void)state;
+	/* 1e-40 .. 1e40 needs ~18000 buckets; only AGG_DDS_MAX_BUCKETS are
+	 * kept, by folding the lowest values, so upper quantiles stay exact
+	 * to 1% while memory stays bounded. */
+	const size_t n = 200000;
+	double *xs = malloc(n * sizeof *xs);
+	rng_state = 4242;
+	struct agg_dds s;
+	agg_dds_init(&s);
+	for (size_t i = 0; i < n; i++) {
+		xs[i] = exp((rnd01() - 0.5) * 2 * 92) * ((i % 2) ? 1 : -1);
+		agg_dds_add(&s, xs[i], &al);
+	}
+	assert_true(s.pos.imax - s.pos.imin + 1 <= AGG_DDS_MAX_BUCKETS);
+	assert_true(s.neg.imax - s.neg.imin + 1 <= AGG_DDS_MAX_BUCKETS);
+	assert_true(s.pos.cap <= AGG_DDS_MAX_BUCKETS && s.neg.cap <= AGG_DDS_MAX_BUCKETS);
+	assert_int_equal(s.count, n);
+	/* Negatives are collapsed at the most negative end, positives at the
+	 * smallest end: quantiles from 0.75 (positive values above ~1e-18... and
+	 * beyond) are still within 1%. */
+	check_quantiles(&s, xs, n, 0.01, 0.9);
+	free(xs);
+}
+
+static void test_hll_estimator_small(void **state)
+{
+	(void)state;
+	/* The improved estimator needs no linear-counting switch: exact-ish
+	 * from 1 upward, and 0 for an empty sketch. */
+	static uint8_t regs[AGG_HLL_BYTES];
+	memset(regs, 0, sizeof regs);
+	assert_true(agg_hll_estimate(regs) == 0.0);
+	rng_state = 7;
+	for (int i = 1; i <= 2000; i++) {
+		agg_hll_add(regs, rnd());
+		if (i == 1 || i == 50 || i == 2000) {
+			double e = agg_hll_estimate(regs);
+			assert_true(fabs(e - i) <= 0.02 * i + 0.5);
+		}
+	}
+	assert_true(agg_hll_valid(regs));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_count_distinct_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_count_distinct_merge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_percentile_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_percentile_merge_serialize, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_percentile_collapse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hll_estimator_small, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
