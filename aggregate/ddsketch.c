@@ -159,6 +159,15 @@ int agg_dds_quantile(const struct agg_dds *s, double q, double *out)
 {
 	if (s->count == 0 || !(q >= 0.0 && q <= 1.0))
 		return -1;
+	/* The extremes are known exactly. */
+	if (q == 0.0 || s->count == 1) {
+		*out = s->min;
+		return 0;
+	}
+	if (q == 1.0) {
+		*out = s->max;
+		return 0;
+	}
 	double rank = q * (double)(s->count - 1);
 	double v = s->max;
 	uint64_t cum = 0;

@@ -3,18 +3,20 @@
  * et al. 2019) behind p50/p90/p95/p99/percentile(). Aggregate processes.
  *
  * A value x > 0 goes to bucket i = ceil(log_gamma(x)) with
- * gamma = (1 + a) / (1 - a), a = AGG_DDS_ALPHA = 0.5%; the bucket's
+ * gamma = (1 + a) / (1 - a), a = AGG_DDS_ALPHA = 0.75%; the bucket's
  * representative 2 gamma^i / (gamma + 1) is then within a of every value the
- * bucket holds, so any quantile is within 0.5% relative error of the true
- * sample (the contract asks 1%). Negative values use a mirror store indexed
- * by |x|, zero has its own counter. Each store holds at most
- * AGG_DDS_MAX_BUCKETS consecutive buckets (a range of about 10^8.7 for
- * positive values); beyond that the lowest values are folded into the lowest
+ * bucket holds, so any quantile is within 0.75% relative error of the true
+ * sample (the contract asks 1%; the margin covers floating-point rounding).
+ * Negative values use a mirror store indexed by |x|, zero has its own
+ * counter. Each store holds at most AGG_DDS_MAX_BUCKETS consecutive buckets
+ * (values spanning a ratio of about 2e13, e.g. 1e-4 .. 2e9, with 16 KiB of
+ * counts at most); beyond that the lowest values are folded into the lowest
  * kept bucket (for negatives: the most negative), so high quantiles stay
  * accurate, which is what top percentiles are for.
  *
  * Quantile q returns the value of rank floor(q (n - 1)) in the sorted sample
- * (0-based), clamped to the exact minimum and maximum seen.
+ * (0-based), clamped to the exact minimum and maximum seen; q = 0 and
+ * q = 1 return that minimum and maximum.
  *
  * The struct is fixed-size and lives inside a window's key record; bucket
  * arrays come from the caller's allocator (the window arena) and grow
@@ -28,7 +30,7 @@
 
 #include "aggregate/arena.h"
 
-#define AGG_DDS_ALPHA 0.005
+#define AGG_DDS_ALPHA 0.0075
 #define AGG_DDS_MAX_BUCKETS 2048
 
 struct agg_dds_store {

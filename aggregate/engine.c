@@ -20,7 +20,7 @@ struct agg_engine {
 	struct agg_winstore **ws;
 	struct agg_watermark wm;
 	struct agg_row row;         /* decode scratch */
-	uint64_t bad_rows;
+	uint64_t rows, bad_rows;
 	struct agg_stats stats;
 };
 
@@ -69,6 +69,7 @@ void agg_engine_add_rows(struct agg_engine *e, uint32_t source, int64_t max_even
 	if (agg_wm_observe(&e->wm, source, max_event_ns, now_ns) < 0)
 		RF_LOG_RL(RF_LOG_WARN, "aggregate: source %u out of range, its progress is ignored",
 			  source);
+	e->rows += nrows;
 	const uint8_t *p = rows;
 	size_t off = 0;
 	char err[128];
@@ -91,7 +92,7 @@ void agg_engine_add_rows(struct agg_engine *e, uint32_t source, int64_t max_even
 			continue;
 		}
 		off += e->row.len;
-		if (agg_route(e->row.key_hash, e->naggregates) != e->self) {
+		if (agg_route_row(&e->rules[e->row.rule], e->row.rule, e->row.key_hash, e->naggregates) != e->self) {
 			e->bad_rows++;
 			RF_LOG_RL(RF_LOG_WARN, "aggregate %u: row for rule %u routed to the wrong "
 				  "aggregate", e->self, e->row.rule);
@@ -123,10 +124,10 @@ const struct agg_stats *agg_engine_stats(struct agg_engine *e)
 {
 	struct agg_stats *s = &e->stats;
 	memset(s, 0, sizeof *s);
+	s->rows = e->rows;
 	s->bad_rows = e->bad_rows;
 	for (int i = 0; i < e->nrules; i++) {
 		const struct agg_ws_counters *c = agg_ws_counters(e->ws[i]);
-		s->rows += c->rows;
 		s->late += c->late;
 		s->overflow += c->overflow;
 		s->bad_rows += c->bad_time;

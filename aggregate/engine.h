@@ -28,7 +28,9 @@ typedef void (*agg_emit_fn)(void *arg, int rule, int64_t start_ns, int64_t end_n
 			    const char *lp, size_t len, uint32_t npoints);
 
 struct agg_stats {
-	uint64_t rows;            /* rows applied to a window */
+	uint64_t rows;            /* rows received (good, bad or late alike);
+	                           * rows - bad_rows - late = rows aggregated for
+	                           * tumbling windows */
 	uint64_t late;            /* (record, window) pairs dropped: window already emitted */
 	uint64_t overflow;        /* (record, window) pairs sent to the overflow series */
 	uint64_t bad_rows;        /* malformed, misrouted or out-of-range rows */

@@ -50,6 +50,16 @@ static inline uint32_t agg_route(uint64_t key_hash, uint32_t n)
 	return (uint32_t)(((key_hash >> 32) * (uint64_t)n) >> 32);
 }
 
+/* Which aggregate process gets a row of rule r. A rule with `top = N`
+ * needs every key of a window in one place to rank them, so all its rows go
+ * to one process (chosen by rule index, spreading several top rules);
+ * every other rule spreads its keys over all processes. */
+static inline uint32_t agg_route_row(const struct agg_rule *r, uint16_t rule_idx, uint64_t key_hash,
+				     uint32_t n)
+{
+	return agg_rule_is_top(r) ? rule_idx % n : agg_route(key_hash, n);
+}
+
 /* outs: the transform's output values, indexed by output field. Returns
  * bytes written (a multiple of 8), or 0 if cap is too small — the caller
  * flushes its frame and retries. *key_hash gets the header's hash. buf must

@@ -226,6 +226,12 @@ int agg_rule_compile(const struct conf_rule *cr, const char *const *names,
 		snprintf(err, errlen, "[aggregate.%s] window: must be positive", sec);
 		return -1;
 	}
+	/* Window arithmetic on event times (+-2^62 ns) must not overflow. */
+	if (cr->window_ns > AGG_WINDOW_MAX_NS || cr->lateness_ns > AGG_WINDOW_MAX_NS) {
+		snprintf(err, errlen, "[aggregate.%s] %s: longer than 10 years", sec,
+			 cr->window_ns > AGG_WINDOW_MAX_NS ? "window" : "lateness");
+		return -1;
+	}
 	if (cr->every_ns <= 0 || cr->every_ns > cr->window_ns || cr->window_ns % cr->every_ns) {
 		snprintf(err, errlen, "[aggregate.%s] every: must divide window", sec);
 		return -1;

@@ -17,6 +17,9 @@
 #include "common/config.h"
 #include "common/value.h"
 
+/* Longest window or lateness accepted (10 years). */
+#define AGG_WINDOW_MAX_NS (INT64_C(3650) * 86400 * 1000000000)
+
 /* "Any type" for an output field whose type is only known per record. */
 #define AGG_TYPE_ANY RF_V_TYPE_COUNT
 
@@ -62,6 +65,12 @@ struct agg_rule {
 
 	uint64_t fingerprint;
 };
+
+/* True for a rule with `top = N by FIELD`. */
+static inline int agg_rule_is_top(const struct agg_rule *r)
+{
+	return r->top_n > 0;
+}
 
 /*
  * Compiles conf->rules[] against the transform's output fields (names and

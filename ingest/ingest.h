@@ -10,5 +10,7 @@
 
 int ing_file_run(const struct rf_proc *p, struct ing_framer *fr);
 int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr);
+/* Validates the librdkafka settings of [input] offline (for -t and start). */
+int ing_kafka_check(const struct conf_input *in, char *err, size_t errlen);
 
 #endif

@@ -98,10 +98,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	}
 }
 
-static rd_kafka_t *make_consumer(struct kafka_src *s, char *err, size_t errlen)
+/* Builds the librdkafka configuration from [input]; no network I/O, so
+ * `ringflow -t` uses it too (ing_kafka_check). */
+static rd_kafka_conf_t *build_conf(const struct conf_input *in, char *err, size_t errlen)
 {
-	const struct conf_input *in = &s->p->pl->conf.input;
 	rd_kafka_conf_t *kc = rd_kafka_conf_new();
+	char why[256];
 	struct { const char *k, *v; } base[] = {
 		{ "bootstrap.servers", in->brokers },
 		{ "group.id", in->group },
@@ -111,26 +113,43 @@ static rd_kafka_t *make_consumer(struct kafka_src *s, char *err, size_t errlen)
 		{ "client.id", "ringflow" },
 	};
 	for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
-		if (rd_kafka_conf_set(kc, base[i].k, base[i].v, err, errlen) != RD_KAFKA_CONF_OK)
-			goto fail;
-	for (int i = 0; i < in->nkafka; i++)
-		if (rd_kafka_conf_set(kc, in->kafka[i].key, in->kafka[i].value, err, errlen) != RD_KAFKA_CONF_OK) {
-			char tmp[256];
-			snprintf(tmp, sizeof tmp, "%s", err);
-			snprintf(err, errlen, "[input] kafka.%s: %s", in->kafka[i].key, tmp);
+		if (rd_kafka_conf_set(kc, base[i].k, base[i].v, why, sizeof why) != RD_KAFKA_CONF_OK) {
+			snprintf(err, errlen, "[input] %s: %.200s", base[i].k, why);
 			goto fail;
 		}
+	for (int i = 0; i < in->nkafka; i++)
+		if (rd_kafka_conf_set(kc, in->kafka[i].key, in->kafka[i].value, why, sizeof why) != RD_KAFKA_CONF_OK) {
+			snprintf(err, errlen, "[input] kafka.%.64s: %.200s", in->kafka[i].key, why);
+			goto fail;
+		}
+	return kc;
+fail:
+	rd_kafka_conf_destroy(kc);
+	return NULL;
+}
+
+int ing_kafka_check(const struct conf_input *in, char *err, size_t errlen)
+{
+	rd_kafka_conf_t *kc = build_conf(in, err, errlen);
+	if (!kc)
+		return -1;
+	rd_kafka_conf_destroy(kc);
+	return 0;
+}
+
+static rd_kafka_t *make_consumer(struct kafka_src *s, char *err, size_t errlen)
+{
+	rd_kafka_conf_t *kc = build_conf(&s->p->pl->conf.input, err, errlen);
+	if (!kc)
+		return NULL;
 	rd_kafka_conf_set_error_cb(kc, error_cb);
 	rd_kafka_conf_set_log_cb(kc, log_cb);
 	rd_kafka_conf_set_rebalance_cb(kc, rebalance_cb);
 	rd_kafka_conf_set_opaque(kc, s);
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, errlen);
 	if (!rk)
-		goto fail;
+		rd_kafka_conf_destroy(kc);
 	return rk;
-fail:
-	rd_kafka_conf_destroy(kc);
-	return NULL;
 }
 
 static int subscribe(rd_kafka_t *rk, const char *topics, char *err, size_t errlen)

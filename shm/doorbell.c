@@ -21,7 +21,7 @@ static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct tim
 void shm_doorbell_init(struct shm_doorbell *bell)
 {
 	atomic_init(&bell->seq, 0);
-	atomic_init(&bell->sleepers, 0);
+	atomic_init(&bell->armed, 0);
 	for (unsigned i = 0; i < sizeof(bell->reserved) / sizeof(bell->reserved[0]); i++)
 		bell->reserved[i] = 0;
 }
@@ -31,8 +31,8 @@ uint32_t shm_doorbell_prepare(struct shm_doorbell *bell)
 	/* Acquire pairs with the release increment in shm_doorbell_ring(): if we
 	 * already see a bump, we also see what that notifier published. */
 	uint32_t seq = atomic_load_explicit(&bell->seq, memory_order_acquire);
-	/* Pairs with the notifier's load of sleepers after F2. */
-	atomic_fetch_add_explicit(&bell->sleepers, 1, memory_order_seq_cst);
+	/* Partner: the notifier's load/exchange of armed after F2. */
+	atomic_store_explicit(&bell->armed, 1, memory_order_seq_cst);
 	/* F1: orders the increment above before the caller's re-check loads. */
 	atomic_thread_fence(memory_order_seq_cst);
 	return seq;
@@ -54,23 +54,28 @@ int shm_doorbell_wait(struct shm_doorbell *bell, uint32_t seq, int64_t timeout_n
 		else if (errno == EINTR)
 			rc = -EINTR;
 	}
-	/* Relaxed: nothing is published through this decrement; a notifier that
-	 * still sees us counted only pays a spurious wake. */
-	atomic_fetch_sub_explicit(&bell->sleepers, 1, memory_order_relaxed);
+	/* armed stays as it is: a notifier cleared it to wake us, or (timeout,
+	 * signal) the next notifier clears it with one spurious wake. */
 	return rc;
 }
 
 void shm_doorbell_cancel(struct shm_doorbell *bell)
 {
-	atomic_fetch_sub_explicit(&bell->sleepers, 1, memory_order_relaxed);
+	/* Nothing to undo: clearing armed could cancel another waiter's
+	 * arming (doorbell.h). */
+	(void)bell;
 }
 
 void shm_doorbell_ring(struct shm_doorbell *bell)
 {
 	/* F2: orders the caller's release store of its ring index before the
-	 * load of sleepers (partner: F1 in shm_doorbell_prepare). */
+	 * load of armed (partner: F1 in shm_doorbell_prepare). */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&bell->sleepers, memory_order_relaxed) == 0)
+	/* The plain load keeps the common case (nobody asleep) read-only, so
+	 * the line stays shared; only one notifier wins the exchange and pays
+	 * the syscall for this sleep. */
+	if (atomic_load_explicit(&bell->armed, memory_order_relaxed) == 0 ||
+	    atomic_exchange_explicit(&bell->armed, 0, memory_order_relaxed) == 0)
 		return;
 	/* Release pairs with the acquire load of seq in prepare(). */
 	atomic_fetch_add_explicit(&bell->seq, 1, memory_order_release);

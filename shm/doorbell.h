@@ -9,20 +9,29 @@
  *
  *   waiter                               notifier
  *   s = seq                (acquire)     publish (release store of ring index)
- *   sleepers++             (seq_cst)     full fence                      [F2]
- *   full fence                   [F1]    if (sleepers != 0) {
- *   re-check condition (all rings)           seq++          (release)
- *   if still false: futex_wait(seq, s)       futex_wake(seq, all)
- *   sleepers--                           }
+ *   armed = 1              (seq_cst)     full fence                      [F2]
+ *   full fence                   [F1]    if (armed != 0 &&
+ *   re-check condition (all rings)           exchange(armed, 0) == 1) {
+ *   if still false: futex_wait(seq, s)       seq++          (release)
+ *                                            futex_wake(seq, all)
+ *                                        }
  *
  * F1/F2 make this a Dekker pair: either the waiter's re-check sees the
- * publication, or the notifier sees sleepers != 0 and bumps seq, in which case
- * futex_wait(seq, s) returns at once because seq != s. So no wake-up is lost,
- * and a notifier pays no syscall while nobody sleeps.
+ * publication, or the notifier sees armed != 0. The notifier that clears
+ * `armed` bumps seq before waking, so futex_wait(seq, s) either returns at
+ * once (seq != s) or is woken; no wake-up is lost, also with several waiters
+ * (each arms after its own snapshot; whoever clears the flag wakes them all).
+ *
+ * Why a flag cleared by exchange and not a count of sleepers: a woken process
+ * needs microseconds to run again, and with a count every publish in that
+ * window (one per record when committing record by record) would make its own
+ * wake syscall. With the flag, one sleep costs at most one wake syscall, and a
+ * publish while nobody sleeps costs no syscall at all.
+ *
+ * cancel() and a timed-out wait() leave the flag set: clearing it could undo
+ * another waiter's arming. The price is at most one spurious wake syscall.
  *
  * FUTEX_PRIVATE_FLAG is not used: the waiters are different processes.
- * A process that dies while counted in `sleepers` only costs the notifiers
- * spurious wake syscalls until the supervisor re-inits the doorbell on restart.
  */
 #ifndef SHM_DOORBELL_H
 #define SHM_DOORBELL_H
@@ -32,11 +41,11 @@
 
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "doorbell needs lock-free 32-bit atomics");
 
-/* One cache line: notifiers read `sleepers` on every publish, keep it away
+/* One cache line: notifiers read `armed` on every publish, keep it away
  * from anything else that is written often. */
 struct shm_doorbell {
 	_Alignas(64) _Atomic uint32_t seq;  /* futex word: bumped by each wake */
-	_Atomic uint32_t sleepers;          /* waiters between prepare and wait/cancel */
+	_Atomic uint32_t armed;             /* 1: a waiter may be asleep, wake it */
 	uint32_t reserved[14];
 };
 
@@ -46,15 +55,13 @@ _Static_assert(sizeof(_Atomic uint32_t) == sizeof(uint32_t), "futex word must be
 /* Before fork, or when nobody uses it (data-plane restart). */
 void shm_doorbell_init(struct shm_doorbell *bell);
 
-/* Waiter step 1: snapshot seq and count ourselves as a sleeper, then a full
- * fence. The caller must now re-check its condition and then call either
+/* Waiter step 1: snapshot seq and arm the doorbell, then a full fence. The caller must now re-check its condition and then call either
  * shm_doorbell_wait() or shm_doorbell_cancel() exactly once. */
 uint32_t shm_doorbell_prepare(struct shm_doorbell *bell);
 /* Waiter step 2: sleep until seq moves away from `seq`, a signal arrives or
- * timeout_ns passes (timeout_ns < 0: no timeout); then uncount ourselves.
- * Returns 0 when woken (or seq had already moved), -ETIMEDOUT, -EINTR. */
+ * timeout_ns passes (timeout_ns < 0: no timeout). Returns 0 when woken (or seq had already moved), -ETIMEDOUT, -EINTR. */
 int shm_doorbell_wait(struct shm_doorbell *bell, uint32_t seq, int64_t timeout_ns);
-/* Waiter step 2 when the re-check found work: uncount without sleeping. */
+/* Waiter step 2 when the re-check found work: do not sleep. */
 void shm_doorbell_cancel(struct shm_doorbell *bell);
 
 /* Notifier, after its release store: full fence, then a wake syscall only if

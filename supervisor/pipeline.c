@@ -1,6 +1,7 @@
 /* pipeline.c — see pipeline.h. Runs in the supervisor (and -t). */
 #include "supervisor/pipeline.h"
 #include "aggregate/rule.h"
+#include "ingest/ingest.h"
 #include "transform/plan.h"
 
 #include <errno.h>
@@ -14,6 +15,8 @@ int rf_pipeline_load(const char *path, struct rf_pipeline *pl, char *err, size_t
 	memset(pl, 0, sizeof *pl);
 	if (conf_load(path, &pl->conf, err, errlen))
 		return -1;
+	if (pl->conf.input.type == CONF_INPUT_KAFKA && ing_kafka_check(&pl->conf.input, err, errlen))
+		goto fail;
 	pl->plan = xf_plan_compile(&pl->conf, err, errlen);
 	if (!pl->plan)
 		goto fail;

@@ -1,9 +1,8 @@
 /*
  * csv.c — CSV line splitting and typed column parsing (transform process).
  *
- * Two passes over a line: the first classifies every byte through a 256-entry
- * table (separator / control junk / ordinary) and records where columns
- * start, so a line with the wrong number of columns is reported as such even
+ * Two passes over a line: the first finds separators and control bytes
+ * eight bytes at a time and records where columns start, so a line with the wrong number of columns is reported as such even
  * when its columns would also fail to parse (a CNTR line under the FLOW
  * layout); the second parses only typed columns. No allocation, no syscall.
  */
@@ -13,10 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "transform/csv.h"
-
-enum { CLS_PLAIN = 0, CLS_SEP = 1, CLS_JUNK = 2 };
 
 static const char *const csv_err_names[XF_CSV_ERR_COUNT] = {
 	[XF_CSV_OK] = "ok",
@@ -59,16 +59,68 @@ int xf_csv_init(struct xf_csv *c, char sep, const enum rf_vtype *types, int ncol
 	}
 	c->ncols = ncols;
 	c->sep = sep;
-	/* Tab is allowed inside columns (and may be the separator); every other
-	 * C0 control byte and DEL means the line is not text. */
-	for (int b = 0; b < 0x20; b++)
-		c->cls[b] = b == '\t' ? CLS_PLAIN : CLS_JUNK;
-	c->cls[0x7f] = CLS_JUNK;
-	c->cls[(unsigned char)sep] = CLS_SEP;
 	return 0;
 }
 
+static int parse_int_slow(const char *p, size_t n, int64_t *out);
+
+/* Short plain decimals (the common case) inline; the rest out of line. */
+static inline int parse_int(const char *p, size_t n, int64_t *out)
+{
+	/* Up to 18 plain decimal digits cannot overflow. */
+	if (n > 0 && n <= 18) {
+		int64_t v = 0;
+		size_t k = 0;
+		for (; k < n; k++) {
+			unsigned d = (unsigned char)p[k] - '0';
+			if (d > 9)
+				break;
+			v = v * 10 + d;
+		}
+		if (k == n) {
+			*out = v;
+			return 0;
+		}
+	}
+	return parse_int_slow(p, n, out);
+}
+
 int xf_parse_int(const char *p, size_t n, int64_t *out)
+{
+	return parse_int(p, n, out);
+}
+
+/*
+ * 1-8 plain decimal digits at p, with 8 bytes readable at p: checked and
+ * converted eight bytes at a time without a branch per digit (column
+ * lengths vary from record to record, so a digit loop mispredicts).
+ * Returns -1 if any of the n bytes is not a digit.
+ */
+static inline int digits8(const char *p, size_t n, int64_t *out)
+{
+	uint64_t w;
+	memcpy(&w, p, 8);
+	unsigned shift = (unsigned)(8 - n) * 8;
+	/* Little endian: the first character is the low byte. Move the n
+	 * column bytes to the top and fill the bottom with '0'. */
+	if (shift != 0)
+		w = (w << shift) | (0x3030303030303030ULL >> (64 - shift));
+	/* Every byte in '0'..'9': high nibble 3, and still 3 after adding 6.
+	 * A carry out of a byte only comes from a byte >= 0xfa, which fails
+	 * its own test, so carries cannot hide a bad byte. */
+	if (((w & 0xf0f0f0f0f0f0f0f0ULL) |
+	     (((w + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) >> 4)) != 0x3333333333333333ULL)
+		return -1;
+	w -= 0x3030303030303030ULL;
+	w = (w * 10 + (w >> 8)) & 0x00ff00ff00ff00ffULL;
+	w = (w * 100 + (w >> 16)) & 0x0000ffff0000ffffULL;
+	w = (w * 10000 + (w >> 32)) & 0xffffffffULL;
+	*out = (int64_t)w;
+	return 0;
+}
+
+/* Signs, 0x hexadecimal and long numbers with overflow checks. */
+static int parse_int_slow(const char *p, size_t n, int64_t *out)
 {
 	size_t i = 0;
 	int neg = 0;
@@ -208,37 +260,100 @@ int xf_parse_float(const char *p, size_t n, double *out)
 	return 0;
 }
 
-static int parse_ipv4(const char *p, size_t n, uint8_t q[4])
+/* One IPv4 part: 1-3 digits, no leading zero, at most 255. Unrolled by
+ * digit position: this runs for three columns of every sFlow record. */
+static inline const char *ipv4_part(const char *p, const char *end, uint8_t *out)
 {
-	size_t i = 0;
-	for (int part = 0; part < 4; part++) {
-		unsigned v = 0;
-		size_t start = i;
-		while (i < n && p[i] >= '0' && p[i] <= '9' && i - start < 3) {
-			v = v * 10 + (unsigned)(p[i] - '0');
-			i++;
-		}
-		/* inet_pton's rules: 1-3 digits, no leading zero, at most 255. */
-		if (i == start || v > 255 || (p[start] == '0' && i - start > 1))
-			return -1;
-		q[part] = (uint8_t)v;
-		if (part < 3) {
-			if (i >= n || p[i] != '.')
-				return -1;
-			i++;
+	if (p == end || (unsigned char)(*p - '0') > 9)
+		return NULL;
+	unsigned v = (unsigned)(*p++ - '0');
+	if (p != end && (unsigned char)(*p - '0') <= 9) {
+		if (v == 0)
+			return NULL;
+		v = v * 10 + (unsigned)(*p++ - '0');
+		if (p != end && (unsigned char)(*p - '0') <= 9) {
+			v = v * 10 + (unsigned)(*p++ - '0');
+			if (v > 255)
+				return NULL;
 		}
 	}
-	return i == n ? 0 : -1;
+	*out = (uint8_t)v;
+	return p;
 }
 
-int xf_parse_ip(const char *p, size_t n, uint8_t ip[16], uint8_t *is_v4)
+/* inet_pton's IPv4 rules: exactly four parts separated by dots. */
+static inline int parse_ipv4(const char *p, size_t n, uint8_t q[4])
 {
+	const char *end = p + n;
+	for (int part = 0; part < 4; part++) {
+		p = ipv4_part(p, end, &q[part]);
+		if (p == NULL)
+			return -1;
+		if (part < 3) {
+			if (p == end || *p != '.')
+				return -1;
+			p++;
+		}
+	}
+	return p == end ? 0 : -1;
+}
+
+#ifdef __SSE2__
+/*
+ * The same rules as parse_ipv4() with one branch: dots and digits are
+ * found with SSE2 in a zero-padded copy, each part is computed for every
+ * possible length and the right one selected.
+ */
+static inline int parse_ipv4_sse(const char *p, size_t n, uint8_t q[4], int can_read20)
+{
+	char pad[20];
+	const char *b = p;
+	if (n < 7 || n > 15)
+		return -1;
+	if (!can_read20) {
+		/* Near the end of the line: work on a padded copy. Bytes past n
+		 * are only ever combined into values the length check drops. */
+		memset(pad, 0, sizeof(pad));
+		memcpy(pad, p, n);
+		b = pad;
+	}
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)b);
+	__m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+	uint32_t digit = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d));
+	uint32_t dot = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
+	uint32_t valid = (1u << n) - 1;
+	dot &= valid;
+	uint32_t two = dot & (dot - 1), three = two & (two - 1);
+	if (((digit | dot) & valid) != valid || two == 0 || three == 0 || (three & (three - 1)) != 0)
+		return -1;                       /* not digits and exactly 3 dots */
+	unsigned bad = 0, s = 0;
+	for (int part = 0; part < 4; part++) {
+		unsigned e = part < 3 ? (unsigned)__builtin_ctz(dot) : (unsigned)n;
+		dot &= dot - 1;
+		unsigned len = e - s;
+		unsigned a = (unsigned char)b[s] - '0', b1 = (unsigned char)b[s + 1] - '0';
+		unsigned c = (unsigned char)b[s + 2] - '0';
+		unsigned val = len == 1 ? a : len == 2 ? a * 10 + b1 : a * 100 + b1 * 10 + c;
+		bad |= (len - 1 > 2) | (len > 1 && a == 0) | (val > 255);
+		q[part] = (uint8_t)val;
+		s = e + 1;
+	}
+	return bad ? -1 : 0;
+}
+#endif
+
+/* can_read20: 20 bytes are readable at p, whatever n is. */
+static inline int parse_ip(const char *p, size_t n, uint8_t ip[16], uint8_t *is_v4, int can_read20)
+{
+	uint8_t q[4];
 	if (n == 0)
 		return -1;
-	if (memchr(p, ':', n) == NULL) {
-		uint8_t q[4];
-		if (parse_ipv4(p, n, q) < 0)
-			return -1;
+#ifdef __SSE2__
+	if (parse_ipv4_sse(p, n, q, can_read20) == 0) {
+#else
+	(void)can_read20;
+	if (parse_ipv4(p, n, q) == 0) {
+#endif
 		memset(ip, 0, 10);
 		ip[10] = 0xff;
 		ip[11] = 0xff;
@@ -247,7 +362,7 @@ int xf_parse_ip(const char *p, size_t n, uint8_t ip[16], uint8_t *is_v4)
 		return 0;
 	}
 	char buf[INET6_ADDRSTRLEN + 1];
-	if (n >= sizeof(buf))
+	if (n >= sizeof(buf) || memchr(p, ':', n) == NULL)
 		return -1;
 	memcpy(buf, p, n);
 	buf[n] = '\0';
@@ -255,6 +370,52 @@ int xf_parse_ip(const char *p, size_t n, uint8_t ip[16], uint8_t *is_v4)
 		return -1;
 	*is_v4 = 0;
 	return 0;
+}
+
+int xf_parse_ip(const char *p, size_t n, uint8_t ip[16], uint8_t *is_v4)
+{
+	return parse_ip(p, n, ip, is_v4, 0);
+}
+
+/*
+ * Bit i of *sepm: byte i of the 16 at p is the separator; of *junkm: it is
+ * a control byte other than tab (and other than the separator) or DEL.
+ * SSE2 on x86-64 (always present there); elsewhere two 8-byte words with
+ * exact per-byte tests (no borrow between bytes).
+ */
+static inline void scan_block(const char *p, char sep, uint32_t *sepm, uint32_t *junkm)
+{
+#ifdef __SSE2__
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i c1f = _mm_set1_epi8(0x1f);
+	uint32_t s = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(sep)));
+	uint32_t tab = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')));
+	uint32_t del = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+	uint32_t ctl = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f));
+	*sepm = s;
+	*junkm = ((ctl & ~tab) | del) & ~s;
+#else
+	const uint64_t ones = 0x0101010101010101ULL, low7 = 0x7f7f7f7f7f7f7f7fULL;
+	uint32_t sm = 0, jm = 0;
+	for (int h = 0; h < 2; h++) {
+		uint64_t w, x;
+		memcpy(&w, p + 8 * h, 8);
+		x = w ^ (ones * (unsigned char)sep);
+		uint64_t se = ~(((x & low7) + low7) | x | low7);
+		x = w ^ (ones * '\t');
+		uint64_t tb = ~(((x & low7) + low7) | x | low7);
+		x = w ^ (ones * 0x7f);
+		uint64_t de = ~(((x & low7) + low7) | x | low7);
+		uint64_t ct = ~(((w & low7) + 0x6060606060606060ULL) | w) & ~low7;
+		uint64_t ju = ((ct & ~tb) | de) & ~se;
+		for (int b = 0; b < 8; b++) {
+			sm |= (uint32_t)((se >> (8 * b + 7)) & 1) << (8 * h + b);
+			jm |= (uint32_t)((ju >> (8 * b + 7)) & 1) << (8 * h + b);
+		}
+	}
+	*sepm = sm;
+	*junkm = jm;
+#endif
 }
 
 enum xf_csv_err xf_csv_parse(const struct xf_csv *c, const char *line, size_t len,
@@ -270,22 +431,35 @@ enum xf_csv_err xf_csv_parse(const struct xf_csv *c, const char *line, size_t le
 	if (len == 0)
 		return XF_CSV_EMPTY_LINE;
 
-	/* Pass 1: column boundaries and junk. Keep scanning after too many
-	 * separators so junk is still found, but stop recording. */
-	const unsigned char *u = (const unsigned char *)line;
+	/* Pass 1: column boundaries and junk, sixteen bytes at a time. Keep
+	 * counting after too many separators (junk still wins) but stop
+	 * recording. The tail is copied into a zeroed block so nothing past
+	 * the line is read; its padding is masked out. */
 	int junk = 0;
 	start[0] = 0;
-	for (size_t i = 0; i < len; i++) {
-		uint8_t cl = c->cls[u[i]];
-		if (cl == CLS_PLAIN)
-			continue;
-		if (cl == CLS_JUNK) {
+	for (size_t i = 0; i < len; i += 16) {
+		const char *blk = line + i;
+		char tail[16];
+		uint32_t valid = 0xffff;
+		if (len - i < 16) {
+			memset(tail, 0, sizeof(tail));
+			memcpy(tail, blk, len - i);
+			blk = tail;
+			valid = (1u << (len - i)) - 1;
+		}
+		uint32_t sepm, junkm;
+		scan_block(blk, c->sep, &sepm, &junkm);
+		if (junkm & valid) {
 			junk = 1;
 			break;
 		}
-		if (k <= ncols)
-			start[k] = (uint32_t)i + 1;
-		k++;
+		sepm &= valid;
+		while (sepm != 0) {
+			if (k <= ncols)
+				start[k] = (uint32_t)(i + (size_t)__builtin_ctz(sepm)) + 1;
+			k++;
+			sepm &= sepm - 1;
+		}
 	}
 	if (junk)
 		return XF_CSV_BINARY_JUNK;
@@ -309,7 +483,9 @@ enum xf_csv_err xf_csv_parse(const struct xf_csv *c, const char *line, size_t le
 		switch (c->types[i]) {
 		case RF_V_INT:
 			v->type = RF_V_INT;
-			if (xf_parse_int(p, n, &v->u.i) < 0)
+			if (n <= 8 && start[i] + 8 <= len && digits8(p, n, &v->u.i) == 0)
+				break;
+			if (parse_int(p, n, &v->u.i) < 0)
 				goto bad;
 			break;
 		case RF_V_FLOAT:
@@ -319,7 +495,7 @@ enum xf_csv_err xf_csv_parse(const struct xf_csv *c, const char *line, size_t le
 			break;
 		case RF_V_IP:
 			v->type = RF_V_IP;
-			if (xf_parse_ip(p, n, v->u.ip, &v->ip_is_v4) < 0)
+			if (parse_ip(p, n, v->u.ip, &v->ip_is_v4, start[i] + 20 <= len) < 0)
 				goto bad;
 			break;
 		default:

@@ -46,7 +46,6 @@ struct xf_csv {
 	int ncols;
 	char sep;
 	uint8_t types[CONF_MAX_FIELDS]; /* enum rf_vtype per column */
-	uint8_t cls[256];               /* byte class, see csv.c */
 };
 
 /* A column's raw text, for callers that need it (the time column). */

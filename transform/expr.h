@@ -7,7 +7,10 @@
  * literals (10.1.2.3), "strings" with \" and \\ escapes, field names,
  * + - * / %, unary minus, parentheses, == != < <= > >=, and or not, and the
  * functions country city asn as_org aarea subnet if abs min max round floor
- * ceil lower upper sum minus mult div (names case-insensitive).
+ * ceil lower upper sum minus mult div. Function names and and/or/not are
+ * case-insensitive; field names are not (`flow == FLOW` is an unknown
+ * field, not a silent self-comparison). iniparser lowercases [transform]
+ * keys, so outputs are referred to in lowercase.
  *
  * Semantics, chosen so that a missing value never invents data:
  *  - any operand missing -> missing, except: `if` evaluates only the chosen

@@ -237,7 +237,7 @@ static struct sub parse_primary(struct parser *p)
 		const struct xf_scope *sc = p->scope;
 		for (int i = sc->nsyms - 1; i >= 0; i--) {
 			const struct xf_sym *s = &sc->syms[i];
-			if (strlen(s->name) == t->len && strncasecmp(s->name, p->src + t->pos, t->len) == 0) {
+			if (strlen(s->name) == t->len && memcmp(s->name, p->src + t->pos, t->len) == 0) {
 				emit(p, s->is_out ? OP_OUT : OP_FIELD, s->idx);
 				p->pos++;
 				return plain(s->type);

@@ -24,14 +24,36 @@ enum { ST_FOUND = 0, ST_UNKNOWN, ST_ERROR };
 
 #define PATH_MAX_PARTS 16
 
+/* 40 bytes, so the 64 Ki entries (2.5 MiB) stay mostly in L2/L3 cache:
+ * strings are kept as offsets into their database mapping. */
 struct geo_entry {
 	uint8_t ip[16];
-	uint8_t valid, is_v4;
-	uint8_t status[XF_GEO_ANSWER_COUNT];
 	uint32_t asn;
-	uint32_t len[XF_GEO_ANSWER_COUNT];
-	const char *s[XF_GEO_ANSWER_COUNT];
+	uint32_t off[XF_GEO_ANSWER_COUNT - 1]; /* string answers, by str_slot() */
+	uint16_t len[XF_GEO_ANSWER_COUNT - 1];
+	uint8_t status;  /* 2 bits per answer: ST_* */
+	uint8_t flags;   /* ENTRY_VALID | ENTRY_V4 */
 };
+_Static_assert(sizeof(struct geo_entry) == 40, "cache entry size");
+
+#define ENTRY_VALID 1u
+#define ENTRY_V4 2u
+
+/* Slot of a string answer in off[]/len[]: country 0, city 1, as_org 2. */
+static inline int str_slot(int a)
+{
+	return a == XF_GEO_AS_ORG ? 2 : a;
+}
+
+static inline int entry_status(const struct geo_entry *e, int a)
+{
+	return (e->status >> (2 * a)) & 3;
+}
+
+static inline void set_status(struct geo_entry *e, int a, int st)
+{
+	e->status = (uint8_t)((e->status & ~(3u << (2 * a))) | ((unsigned)st << (2 * a)));
+}
 
 struct xf_geoip {
 	unsigned need;
@@ -189,17 +211,17 @@ static void lookup_db(struct xf_geoip *g, int d, const struct sockaddr *sa, stru
 	for (int a = 0; a < XF_GEO_ANSWER_COUNT; a++) {
 		if (answer_db[a] != d || !(g->need & XF_GEO_BIT(a)))
 			continue;
-		e->status[a] = (uint8_t)base;
+		set_status(e, a, base);
 		if (base != ST_FOUND)
 			continue;
 		MMDB_entry_data_s data;
 		int st = MMDB_aget_value(&res.entry, &data, g->path[a]);
 		if (st == MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR || (st == MMDB_SUCCESS && !data.has_data)) {
-			e->status[a] = ST_UNKNOWN;
+			set_status(e, a, ST_UNKNOWN);
 			continue;
 		}
 		if (st != MMDB_SUCCESS) {
-			e->status[a] = ST_ERROR;
+			set_status(e, a, ST_ERROR);
 			continue;
 		}
 		if (a == XF_GEO_ASN) {
@@ -212,17 +234,20 @@ static void lookup_db(struct xf_geoip *g, int d, const struct sockaddr *sa, stru
 			default: v = UINT64_MAX; break;
 			}
 			if (v > UINT32_MAX) {
-				e->status[a] = ST_ERROR; /* not an AS number: wrong path or data */
+				set_status(e, a, ST_ERROR); /* not an AS number: wrong path or data */
 				continue;
 			}
 			e->asn = (uint32_t)v;
 		} else {
-			if (data.type != MMDB_DATA_TYPE_UTF8_STRING) {
-				e->status[a] = ST_ERROR;
+			const char *base_p = (const char *)g->db[d].file_content;
+			if (data.type != MMDB_DATA_TYPE_UTF8_STRING || data.data_size > UINT16_MAX ||
+			    data.utf8_string < base_p ||
+			    (size_t)(data.utf8_string - base_p) + data.data_size > g->db[d].file_size) {
+				set_status(e, a, ST_ERROR);
 				continue;
 			}
-			e->s[a] = data.utf8_string;
-			e->len[a] = data.data_size;
+			e->off[str_slot(a)] = (uint32_t)(data.utf8_string - base_p);
+			e->len[str_slot(a)] = (uint16_t)data.data_size;
 		}
 	}
 }
@@ -244,13 +269,12 @@ static void fill_entry(struct xf_geoip *g, const uint8_t ip[16], int is_v4, stru
 	}
 	memset(e, 0, sizeof(*e));
 	memcpy(e->ip, ip, 16);
-	e->is_v4 = (uint8_t)(is_v4 != 0);
 	for (int a = 0; a < XF_GEO_ANSWER_COUNT; a++)
-		e->status[a] = ST_UNKNOWN;
+		set_status(e, a, ST_UNKNOWN);
 	for (int d = 0; d < DB_COUNT; d++)
 		if (g->is_open[d])
 			lookup_db(g, d, &addr.sa, e);
-	e->valid = 1;
+	e->flags = (uint8_t)(ENTRY_VALID | (is_v4 ? ENTRY_V4 : 0));
 }
 
 void xf_geoip_lookup(struct xf_geoip *g, const uint8_t ip[16], int is_v4,
@@ -263,10 +287,13 @@ void xf_geoip_lookup(struct xf_geoip *g, const uint8_t ip[16], int is_v4,
 		memcpy(&w1, ip + 8, 8);
 		uint64_t h = rf_mix64(w0 ^ rf_mix64(w1 ^ (uint64_t)(is_v4 != 0)));
 		e = &g->cache[h & (XF_GEO_CACHE_ENTRIES - 1)];
-		if (!e->valid || e->is_v4 != (is_v4 != 0) || memcmp(e->ip, ip, 16) != 0)
+		uint64_t k0, k1;
+		memcpy(&k0, e->ip, 8);
+		memcpy(&k1, e->ip + 8, 8);
+		if (e->flags != (ENTRY_VALID | (is_v4 ? ENTRY_V4 : 0)) || k0 != w0 || k1 != w1)
 			fill_entry(g, ip, is_v4, e);
 	}
-	int st = e != NULL ? e->status[a] : ST_UNKNOWN;
+	int st = e != NULL ? entry_status(e, a) : ST_UNKNOWN;
 	if (st == ST_UNKNOWN)
 		cnt->geoip_unknown++;
 	else if (st == ST_ERROR)
@@ -276,7 +303,12 @@ void xf_geoip_lookup(struct xf_geoip *g, const uint8_t ip[16], int is_v4,
 		out->u.i = st == ST_FOUND ? e->asn : 0;
 	} else {
 		out->type = RF_V_STR;
-		out->u.s = st == ST_FOUND ? e->s[a] : "";
-		out->len = st == ST_FOUND ? e->len[a] : 0;
+		if (st == ST_FOUND) {
+			out->u.s = (const char *)g->db[answer_db[a]].file_content + e->off[str_slot(a)];
+			out->len = e->len[str_slot(a)];
+		} else {
+			out->u.s = "";
+			out->len = 0;
+		}
 	}
 }

@@ -23,6 +23,7 @@ struct xf_plan {
 	struct xf_csv csv;
 	int time_field;
 	enum conf_time_format time_format;
+	int64_t time_scale;      /* ns per unit when the time column is an int, else 0 */
 	struct xf_expr *filter;
 	int nout;
 	char names[CONF_MAX_OUTPUTS][CONF_NAME_MAX];
@@ -136,6 +137,13 @@ struct xf_plan *xf_plan_compile(const struct rf_config *conf, char *err, size_t 
 	}
 	plan->time_field = in->time_field;
 	plan->time_format = in->time_format;
+	if (in->time_field >= 0 && in->fields[in->time_field].type == RF_V_INT) {
+		static const int64_t scale[CONF_TIME_FORMAT_COUNT] = {
+			[CONF_TIME_UNIX] = 1000000000, [CONF_TIME_UNIX_MS] = 1000000,
+			[CONF_TIME_UNIX_US] = 1000, [CONF_TIME_UNIX_NS] = 1,
+		};
+		plan->time_scale = scale[in->time_format]; /* 0 for rfc3339 */
+	}
 	if (tr->nout < 0 || tr->nout > CONF_MAX_OUTPUTS) {
 		snprintf(err, errlen, "[transform] at most %d output fields", CONF_MAX_OUTPUTS);
 		goto fail;
@@ -278,7 +286,14 @@ enum xf_result xf_process_line(const struct xf_plan *plan, struct xf_ctx *ctx,
 	if (ce != XF_CSV_OK)
 		return (enum xf_result)(ce + 1);
 
-	if (plan->time_field >= 0) {
+	if (plan->time_field >= 0 && plan->time_scale != 0) {
+		/* An int column in a unix format is already parsed. */
+		const struct rf_value *tv = &ctx->fields[plan->time_field];
+		if (tv->type != RF_V_INT || __builtin_mul_overflow(tv->u.i, plan->time_scale, time_ns)) {
+			ctx->bad_col = plan->time_field;
+			return XF_BAD_TIMESTAMP;
+		}
+	} else if (plan->time_field >= 0) {
 		const struct xf_csv_col *c = &ctx->cols[plan->time_field];
 		const char *p = line + c->off;
 		if (c->len == 0 || (c->len == 1 && p[0] == '-') ||

@@ -4,7 +4,7 @@
  * Reads LINES frames from every ingest, runs each line through the compiled
  * plan (parse, filter, expressions, GeoIP), and for every rule encodes a row
  * that goes to the aggregate process owning the row's key
- * (agg_route(hash of rule + key)). For each input frame every aggregate gets
+ * (agg_route_row: by hash of rule + key; rules with `top` to one process). For each input frame every aggregate gets
  * one ROWS frame, even an empty one: it carries the batch's newest event
  * time, so every aggregate learns every partition's progress.
  *
@@ -89,7 +89,7 @@ static int process_lines(struct xf_proc *x, const struct rf_lines_hdr *h, const 
 				rf_stat_add(x->p->stats, RF_ST_ROWS_BAD, 1);
 				continue;
 			}
-			struct agg_out *o = &x->outs[agg_route(hash, x->nouts)];
+			struct agg_out *o = &x->outs[agg_route_row(&pl->rules[k], (uint16_t)k, hash, (uint32_t)x->nouts)];
 			if (o->used + rl > o->cap && flush_out(x, o, h->source, max_event))
 				return -1;
 			memcpy(o->buf + o->used, row, rl);

@@ -503,7 +503,7 @@ static void t_shadowing(void **state)
 	outs[0].type = RF_V_INT;
 	outs[0].u.i = 99;
 	want_int("packet_size + 1", 100);
-	want_int("PACKET_SIZE + 1", 100);     /* names are case-insensitive */
+	want_error("PACKET_SIZE + 1", "unknown field 'PACKET_SIZE' at column 1"); /* case matters */
 	scope.nsyms = F_COUNT;
 	want_int("packet_size + 1", 127);
 }
