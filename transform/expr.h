@@ -59,7 +59,6 @@ struct xf_scope {
 	const struct xf_sym *syms;
 	int nsyms;
 	unsigned geo_avail; /* XF_GEO_BIT mask of answers whose database is set */
-	const struct conf_geoip *geo_conf; /* for messages; may be NULL */
 };
 
 struct xf_expr;
@@ -75,6 +74,9 @@ void xf_expr_free(struct xf_expr *e);
 int xf_expr_type(const struct xf_expr *e);
 /* XF_GEO_BIT mask of the GeoIP answers the expression uses. */
 unsigned xf_expr_geo_needs(const struct xf_expr *e);
+/* Column index if the expression is nothing but an input column (the
+ * caller may copy the value instead of evaluating), else -1. */
+int xf_expr_field(const struct xf_expr *e);
 /* Name of a static type: "int", "float", "str", "ip", "bool", "any". */
 const char *xf_type_name(int type);
 

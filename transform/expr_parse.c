@@ -629,3 +629,10 @@ unsigned xf_expr_geo_needs(const struct xf_expr *e)
 {
 	return e->geo_needs;
 }
+
+int xf_expr_field(const struct xf_expr *e)
+{
+	if (e->ncode == 2 && e->code[0].op == OP_FIELD && e->code[1].op == OP_END)
+		return e->code[0].a;
+	return -1;
+}

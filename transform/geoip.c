@@ -242,7 +242,7 @@ static void lookup_db(struct xf_geoip *g, int d, const struct sockaddr *sa, stru
 			const char *base_p = (const char *)g->db[d].file_content;
 			if (data.type != MMDB_DATA_TYPE_UTF8_STRING || data.data_size > UINT16_MAX ||
 			    data.utf8_string < base_p ||
-			    (size_t)(data.utf8_string - base_p) + data.data_size > g->db[d].file_size) {
+			    (size_t)(data.utf8_string - base_p) + data.data_size > (size_t)g->db[d].file_size) {
 				set_status(e, a, ST_ERROR);
 				continue;
 			}

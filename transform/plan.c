@@ -28,6 +28,7 @@ struct xf_plan {
 	int nout;
 	char names[CONF_MAX_OUTPUTS][CONF_NAME_MAX];
 	struct xf_expr *out[CONF_MAX_OUTPUTS];
+	int16_t out_field[CONF_MAX_OUTPUTS]; /* column copied as is, or -1: evaluate */
 	unsigned geo_needs;
 	struct conf_geoip geo;   /* private copies of the paths */
 };
@@ -150,7 +151,7 @@ struct xf_plan *xf_plan_compile(const struct rf_config *conf, char *err, size_t 
 	}
 
 	const struct conf_geoip *g = &conf->geoip;
-	struct xf_scope scope = { .syms = syms, .nsyms = in->nfields, .geo_conf = g };
+	struct xf_scope scope = { .syms = syms, .nsyms = in->nfields };
 	for (int a = 0; a < XF_GEO_ANSWER_COUNT; a++)
 		if (xf_geo_db_path(g, (enum xf_geo_answer)a) != NULL)
 			scope.geo_avail |= XF_GEO_BIT(a);
@@ -188,6 +189,7 @@ struct xf_plan *xf_plan_compile(const struct rf_config *conf, char *err, size_t 
 			goto fail;
 		}
 		plan->out[i] = e;
+		plan->out_field[i] = (int16_t)xf_expr_field(e);
 		plan->nout = i + 1;
 		snprintf(plan->names[i], CONF_NAME_MAX, "%s", o->name);
 		plan->geo_needs |= xf_expr_geo_needs(e);
@@ -314,7 +316,11 @@ enum xf_result xf_process_line(const struct xf_plan *plan, struct xf_ctx *ctx,
 		if (!xf_truthy(&keep))
 			return XF_FILTERED;
 	}
-	for (int i = 0; i < plan->nout; i++)
-		xf_expr_eval(plan->out[i], ev, &outs[i]);
+	for (int i = 0; i < plan->nout; i++) {
+		if (plan->out_field[i] >= 0)
+			outs[i] = ctx->fields[plan->out_field[i]];
+		else
+			xf_expr_eval(plan->out[i], ev, &outs[i]);
+	}
 	return XF_OK;
 }

@@ -207,10 +207,11 @@ static int group_append(struct group *g, const char *line, size_t len)
 		g->buf = nb;
 		g->cap = cap;
 	}
-	if (g->lines)
-		g->buf[g->len++] = '\n';
+	/* Every line ends with '\n' (not just separated by it): otherwise an
+	 * empty last line would vanish, "a\n" reading as the single line "a". */
 	memcpy(g->buf + g->len, line, len);
 	g->len += len;
+	g->buf[g->len++] = '\n';
 	g->lines++;
 	return 0;
 }

@@ -38,10 +38,13 @@ rf_pid=$!
 RF_SOCK=$dir/run/it.sock
 wait_for "control socket" 20 test -S "$RF_SOCK"
 
-# Stream: the mock's partitions keep only a few MB, so produce while
-# ringflow consumes. -k keeps each agent on one partition; -l packs several
-# lines per message as some collectors do.
-"$BIN/kafka-produce" -b "$KAFKA_BROKERS" -t sflow -k -l 8 < "$dir/data.csv"
+# The mock's partitions keep only about 5 MB each (docs/TESTING-KAFKA.md):
+# wait until ringflow owns the partitions, then stream at a bounded rate
+# while it consumes. -l packs several lines per message as some collectors
+# do; messages spread over the 4 partitions.
+assigned() { "$BIN/ringflowctl" -s "$RF_SOCK" status | grep -q 'sflow\[3\]'; }
+wait_for "partitions assigned to ringflow" 60 assigned
+"$BIN/kafka-produce" -b "$KAFKA_BROKERS" -t sflow -l 8 -r 40000 < "$dir/data.csv"
 
 wait_for "ringflow to read all $lines lines" 120 \
 	bash -c "[ \"\$(source tests/integration/lib.sh; BIN=$BIN RF_SOCK=$RF_SOCK stat_sum lines_in_total)\" -ge $lines ]"
@@ -72,10 +75,10 @@ import json, sys
 exp = json.load(open(sys.argv[1]))
 lines, ok, filtered, rejected, too_long, late = map(int, sys.argv[2:])
 print(f"ringflow: {lines} in, {ok} ok, {filtered} filtered, {rejected} rejected, {too_long} too long, {late} late")
-assert lines == exp["lines"], ("lines", lines, exp["lines"])
+assert lines == exp.get("lines", 0), ("lines", lines, exp["lines"])
 assert lines == ok + filtered + rejected + too_long, "records vanished"
-assert ok == exp["ok"] and filtered == exp["filtered"], ("ok/filtered", ok, filtered, exp)
-assert rejected + too_long == exp["rejected"], ("rejected", rejected + too_long, exp["rejected"])
+assert ok == exp.get("ok", 0) and filtered == exp.get("filtered", 0), ("ok/filtered", ok, filtered, exp)
+assert rejected + too_long == exp.get("rejected", 0), ("rejected", rejected + too_long, exp["rejected"])
 assert late == 0, "late rows within the lateness bound"
 PY
 echo "kafka -> influxdb pipeline: OK"

@@ -202,6 +202,82 @@ static void t_ips(void **state)
 	}
 }
 
+/* The same rules inside a line, where the parser reads ahead in place
+ * instead of copying the column (SSE and 8-byte paths). */
+static void t_values_mid_line(void **state)
+{
+	struct xf_csv c;
+	enum rf_vtype t[3] = { RF_V_STR, RF_V_IP, RF_V_INT };
+	char err[128], line[256];
+	struct rf_value v[3];
+	assert_int_equal(xf_csv_init(&c, ',', t, 3, err, sizeof(err)), 0);
+	static const char *ips[] = {
+		"10.1.2.3", "0.0.0.0", "255.255.255.255", "1.22.133.4", "100.10.1.0",
+		"256.1.1.1", "1.2.3", "1.2.3.4.5", "01.2.3.4", "1..2.3", "1.2.3.", ".1.2.3",
+		"1234.1.1.1", "1.2.3.04", "1.2.3.4a", "a.b.c.d", "1.2.3.255", "9.9.9.260",
+	};
+	for (size_t i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
+		uint8_t want[4];
+		int ok = inet_pton(AF_INET, ips[i], want) == 1;  /* libc is the judge */
+		/* an 18-digit int after the ip: 20 bytes are readable in place */
+		int n = snprintf(line, sizeof(line), "x,%s,123456789012345678", ips[i]);
+		enum xf_csv_err e = xf_csv_parse(&c, line, (size_t)n, v, NULL, NULL);
+		if (ok) {
+			if (e != XF_CSV_OK)
+				fail_msg("'%s' gave %s", ips[i], xf_csv_err_name(e));
+			assert_memory_equal(v[1].u.ip + 12, want, 4);
+			assert_true(v[2].u.i == 123456789012345678LL);
+		} else if (e != XF_CSV_BAD_IP) {
+			fail_msg("'%s' gave %s, want bad_ip", ips[i], xf_csv_err_name(e));
+		}
+	}
+	/* ints of every length in the middle and at the end of a line, and
+	 * one bad byte at every position, against strtoll */
+	srand(3);
+	for (int i = 0; i < 20000; i++) {
+		char num[32];
+		int len = 1 + rand() % 12;
+		for (int k = 0; k < len; k++)
+			num[k] = (char)('0' + rand() % 10);
+		num[len] = '\0';
+		if (rand() % 4 == 0)
+			num[rand() % len] = "a:/ .\x80"[rand() % 6];
+		char *end;
+		long long want = strtoll(num, &end, 10);
+		int ok = *end == '\0' && num[0] != ' ' && num[0] != '+';
+		int n = snprintf(line, sizeof(line), "s,1.2.3.4,%s", num);   /* last column */
+		enum xf_csv_err e = xf_csv_parse(&c, line, (size_t)n, v, NULL, NULL);
+		if (ok) {
+			assert_int_equal(e, XF_CSV_OK);
+			assert_true(v[2].u.i == want);
+		} else if (e != XF_CSV_BAD_INT) {
+			fail_msg("'%s' gave %s", num, xf_csv_err_name(e));
+		}
+	}
+	enum rf_vtype t2[3] = { RF_V_INT, RF_V_INT, RF_V_STR };
+	assert_int_equal(xf_csv_init(&c, ',', t2, 3, err, sizeof(err)), 0);
+	for (int i = 0; i < 20000; i++) {
+		char num[32];
+		int len = 1 + rand() % 10;
+		for (int k = 0; k < len; k++)
+			num[k] = (char)('0' + rand() % 10);
+		num[len] = '\0';
+		if (rand() % 4 == 0)
+			num[rand() % len] = "a:/ .\x80"[rand() % 6];
+		char *end;
+		long long want = strtoll(num, &end, 10);
+		int ok = *end == '\0' && num[0] != ' ';
+		int n = snprintf(line, sizeof(line), "%s,%s,a tail longer than eight bytes", num, num);
+		enum xf_csv_err e = xf_csv_parse(&c, line, (size_t)n, v, NULL, NULL);
+		if (ok) {
+			assert_int_equal(e, XF_CSV_OK);
+			assert_true(v[0].u.i == want && v[1].u.i == want);
+		} else {
+			assert_int_equal(e, XF_CSV_BAD_INT);
+		}
+	}
+}
+
 static void t_missing_values(void **state)
 {
 	struct xf_csv c;
@@ -407,6 +483,7 @@ int main(void)
 		cmocka_unit_test(t_ints),
 		cmocka_unit_test(t_floats),
 		cmocka_unit_test(t_ips),
+		cmocka_unit_test(t_values_mid_line),
 		cmocka_unit_test(t_missing_values),
 		cmocka_unit_test(t_rejections),
 		cmocka_unit_test(t_other_separators),

@@ -115,7 +115,6 @@ static int reset(void **state)
 	scope.syms = field_syms;
 	scope.nsyms = F_COUNT;
 	scope.geo_avail = 0xf;
-	scope.geo_conf = &gconf;
 	ev.fields = fields;
 	ev.outs = outs;
 	ev.geo = geo;
