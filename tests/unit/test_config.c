@@ -1,0 +1,757 @@
+/*
+ * test_config.c — unit tests of the config loader (common/config.c) and of
+ * the whole compile that `ringflow -t` runs (supervisor/pipeline.c: config,
+ * librdkafka property check, transform plan, aggregate rules).
+ *
+ * Every case writes a small INI file into a mkdtemp() directory. A case is
+ * the minimal good file below with some sections replaced; bad cases assert
+ * that loading fails and that the message names the section, the key and
+ * the problem, as the loader words it. GeoIP databases come from data/mmdb
+ * under the repository root ($RF_SRCDIR, default the current directory).
+ * Nothing here contacts a server: librdkafka only validates properties.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "aggregate/rule.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "supervisor/pipeline.h"
+#include "transform/plan.h"
+
+static char tmpdir[256];
+static char mmdb_dir[1024];
+
+static const char *root(void)
+{
+	const char *r = getenv("RF_SRCDIR");
+	return r != NULL && *r ? r : ".";
+}
+
+/*
+ * One config file, by section. NULL means "the minimal good section";
+ * "" means "leave the section out". extra is appended as is (more rules,
+ * analyzers, stray sections). @DIR@ and @MMDB@ are replaced by the temp
+ * directory and data/mmdb.
+ */
+struct ini {
+	const char *ringflow, *processes, *input, *geoip, *transform, *rules, *output, *extra;
+};
+
+static const char good_ringflow[] =
+	"name = unit\n"
+	"state_dir = @DIR@/state\n"
+	"run_dir = @DIR@/run\n";
+static const char good_input[] =
+	"topic = flows\n"
+	"fields = ts:int, src_ip:ip, bytes:int, proto\n"
+	"time_field = ts\n";
+static const char good_geoip[] =
+	"country = @MMDB@/GeoIP2-Country-Test.mmdb\n"
+	"asn = @MMDB@/GeoLite2-ASN-Test.mmdb\n";
+static const char good_transform[] =
+	"src_country = country(src_ip)\n"
+	"bytes = bytes\n"
+	"proto = proto\n";
+static const char good_rules[] =
+	"[aggregate.total]\n"
+	"window = 10s\n"
+	"flows = count()\n"
+	"bytes = sum(bytes)\n";
+static const char good_output[] = "database = unit\n";
+
+static void put_expanded(FILE *f, const char *s)
+{
+	while (*s) {
+		if (!strncmp(s, "@DIR@", 5)) {
+			fputs(tmpdir, f);
+			s += 5;
+		} else if (!strncmp(s, "@MMDB@", 6)) {
+			fputs(mmdb_dir, f);
+			s += 6;
+		} else {
+			fputc(*s++, f);
+		}
+	}
+}
+
+static void put_section(FILE *f, const char *name, const char *body, const char *def)
+{
+	if (body == NULL)
+		body = def;
+	if (!*body)
+		return;
+	if (name)
+		fprintf(f, "[%s]\n", name);
+	put_expanded(f, body);
+	fputs("\n", f);
+}
+
+/* Writes the file and returns its path (static buffer). */
+static const char *write_ini(const struct ini *c)
+{
+	static char path[512];
+	static int seq;
+	snprintf(path, sizeof path, "%s/case%d.ini", tmpdir, seq++);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	put_section(f, "ringflow", c->ringflow, good_ringflow);
+	put_section(f, "processes", c->processes, "");
+	put_section(f, "input", c->input, good_input);
+	put_section(f, "geoip", c->geoip, good_geoip);
+	put_section(f, "transform", c->transform, good_transform);
+	put_section(f, NULL, c->rules, good_rules);
+	put_section(f, "output", c->output, good_output);
+	put_section(f, NULL, c->extra, "");
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+static void write_raw(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	put_expanded(f, text);
+	assert_int_equal(fclose(f), 0);
+}
+
+static int setup(void **state)
+{
+	snprintf(tmpdir, sizeof tmpdir, "%s/rf-test-config-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	snprintf(mmdb_dir, sizeof mmdb_dir, "%s/data/mmdb", root());
+	if (access(mmdb_dir, R_OK)) {
+		fprintf(stderr, "test_config: %s not found (run from the repository root or set RF_SRCDIR)\n", mmdb_dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* rf_pipeline embeds the whole config (hundreds of KB): keep it off the stack. */
+static struct rf_pipeline *load_ok(const struct ini *c)
+{
+	struct rf_pipeline *pl = calloc(1, sizeof *pl);
+	char err[1024] = "";
+	assert_non_null(pl);
+	int rc = rf_pipeline_load(write_ini(c), pl, err, sizeof err);
+	if (rc)
+		fail_msg("expected the config to load, got: %s", err);
+	return pl;
+}
+
+static void unload(struct rf_pipeline *pl)
+{
+	rf_pipeline_free(pl);
+	free(pl);
+}
+
+/* ---------------------------------------------------------------- good */
+
+static void test_minimal_defaults(void **state)
+{
+	struct rf_pipeline *pl = load_ok(&(struct ini){ 0 });
+	const struct rf_config *c = &pl->conf;
+
+	assert_string_equal(c->ringflow.name, "unit");
+	assert_int_equal(c->ringflow.log_level, RF_LOG_INFO);
+	assert_true(c->ringflow.checkpoint_interval_ns == 5 * RF_NS_PER_SEC);
+	assert_int_equal(c->processes.ingest, 1);
+	assert_true(c->processes.transform >= 1);
+	assert_true(c->processes.aggregate >= 1);
+	assert_int_equal(c->processes.writer, 1);
+	assert_true(c->processes.ring_size == 4u << 20);
+
+	assert_int_equal(c->input.type, CONF_INPUT_KAFKA);
+	assert_string_equal(c->input.brokers, "127.0.0.1:9092");
+	assert_string_equal(c->input.topics, "flows");
+	assert_string_equal(c->input.group, "ringflow");
+	assert_string_equal(c->input.start, "earliest");
+	assert_int_equal(c->input.separator, ',');
+	assert_int_equal(c->input.nkafka, 0);
+	assert_int_equal(c->input.time_format, CONF_TIME_UNIX);
+	assert_true(c->input.idle_timeout_ns == 30 * RF_NS_PER_SEC);
+	assert_null(c->input.path);
+
+	assert_non_null(c->geoip.country);
+	assert_null(c->geoip.city);
+	assert_null(c->geoip.country_path);
+
+	assert_null(c->transform.filter);
+	assert_int_equal(c->transform.nout, 3);
+
+	assert_int_equal(c->output.type, CONF_OUTPUT_INFLUXDB);
+	assert_string_equal(c->output.url, "http://127.0.0.1:8086");
+	assert_string_equal(c->output.database, "unit");
+	assert_null(c->output.retention);
+	assert_true(c->output.retention_ns == 0);
+	assert_int_equal(c->output.batch_points, 5000);
+	assert_true(c->output.flush_interval_ns == RF_NS_PER_SEC);
+	assert_true(c->output.timeout_ns == 10 * RF_NS_PER_SEC);
+	assert_int_equal(c->output.gzip, 1);
+	assert_null(c->output.username);
+
+	assert_int_equal(c->alerts.log, 1);
+	assert_int_equal(c->alerts.state_changes_only, 0);
+	assert_int_equal(c->nanalyzers, 0);
+
+	/* A rule with only a window is tumbling, on time, over the whole stream. */
+	assert_int_equal(c->nrules, 1);
+	const struct conf_rule *r = &c->rules[0];
+	assert_string_equal(r->name, "total");
+	assert_string_equal(r->measurement, "total");
+	assert_true(r->window_ns == 10 * RF_NS_PER_SEC);
+	assert_true(r->every_ns == r->window_ns);
+	assert_true(r->lateness_ns == 0);
+	assert_int_equal(r->nkeys, 0);
+	assert_true(r->max_keys == 1000000);
+	assert_int_equal(r->top_n, 0);
+	assert_int_equal(r->naggs, 2);
+
+	assert_non_null(pl->plan);
+	assert_int_equal(xf_plan_nout(pl->plan), 3);
+	assert_int_equal(pl->nrules, 1);
+	assert_int_equal(pl->rules[0].top_agg, -1);
+	unload(pl);
+}
+
+static void test_full_values(void **state)
+{
+	struct ini c = {
+		.ringflow = "name = edge-1\n"
+			    "state_dir = @DIR@/state\n"
+			    "run_dir = @DIR@/run\n"
+			    "log_level = DEBUG\n"
+			    "checkpoint_interval = 2500ms\n",
+		.processes = "ingest = 2\n"
+			     "transform = auto\n"
+			     "aggregate = auto\n"
+			     "writer = 3\n"
+			     "ring_size = 1M\n",
+		/* Mixed case keys (iniparser lowercases), a continued line, a tab
+		 * separator, kafka.* properties and a comment after a value. */
+		.input = "Type = kafka\n"
+			 "brokers = 10.0.0.1:9092,10.0.0.2:9092\n"
+			 "topic = a, b\n"
+			 "group = g1\n"
+			 "start = latest\n"
+			 "kafka.fetch.max.bytes = 1048576\n"
+			 "kafka.client.rack = rack-7   ; passed through as is\n"
+			 "separator = \\t\n"
+			 "fields = when:float, flow, agent:ip, \\\n"
+			 "         bytes:int, ratio:float, \\\n"
+			 "         src_ip:ip, note:str, name:string\n"
+			 "time_field = when\n"
+			 "time_format = unix_ms\n"
+			 "idle_timeout = 1m\n",
+		.geoip = "country = @MMDB@/GeoIP2-Country-Test.mmdb\n"
+			 "city = @MMDB@/GeoIP2-City-Test.mmdb\n"
+			 "asn = @MMDB@/GeoLite2-ASN-Test.mmdb\n",
+		.transform = "filter = flow == \"FLOW\" and bytes > 0\n"
+			     "src_country = country(src_ip)\n"
+			     "src_asn = asn(src_ip)\n"
+			     "agent = agent\n"
+			     "bytes = bytes\n"
+			     "kbytes = bytes / 1024\n",
+		.rules = "[aggregate.by_country]\n"
+			 "measurement = traffic_by_country\n"
+			 "window = 1m\n"
+			 "every = 15s\n"
+			 "lateness = 2h\n"
+			 "key = src_country, src_asn\n"
+			 "max_keys = 500\n"
+			 "top = 10 by bytes\n"
+			 "bytes = sum(bytes)\n"
+			 "flows = count()\n"
+			 "p = p99(kbytes)\n"
+			 "sources = count_distinct(agent)\n"
+			 "\n"
+			 "[Aggregate.Whole]\n"
+			 "window = 500ms\n"
+			 "key =\n"
+			 "avg_bytes = avg(bytes)\n",
+		.output = "url = https://influx.example.org:8086/\n"
+			  "database = flows\n"
+			  "retention = 30d\n"
+			  "username = writer\n"
+			  "password = secret\n"
+			  "batch_points = 100\n"
+			  "flush_interval = 250ms\n"
+			  "timeout = 3s\n"
+			  "gzip = no\n",
+		.extra = "[analyzer.spikes]\n"
+			 "exec = deviation\n"
+			 "args = --field bytes --percent 200 --windows 1\n"
+			 "input = by_country\n"
+			 "\n"
+			 "[analyzer.all]\n"
+			 "exec = /usr/local/bin/my-analyzer\n"
+			 "\n"
+			 "[alerts]\n"
+			 "log = no\n"
+			 "kafka.brokers = 127.0.0.1:9092\n"
+			 "kafka.topic = alerts\n"
+			 "webhook = https://example.org/hook\n"
+			 "measurement = ringflow_alerts\n"
+			 "state_changes_only = yes\n",
+	};
+	struct rf_pipeline *pl = load_ok(&c);
+	const struct rf_config *cf = &pl->conf;
+
+	assert_string_equal(cf->ringflow.name, "edge-1");
+	assert_int_equal(cf->ringflow.log_level, RF_LOG_DEBUG);
+	assert_true(cf->ringflow.checkpoint_interval_ns == 2500 * RF_NS_PER_MS);
+	char want[600];
+	snprintf(want, sizeof want, "%s/state", tmpdir);
+	assert_string_equal(cf->ringflow.state_dir, want);
+
+	assert_int_equal(cf->processes.ingest, 2);
+	assert_true(cf->processes.transform >= 1 && cf->processes.transform <= 64);
+	assert_true(cf->processes.aggregate >= 1 && cf->processes.aggregate <= 64);
+	assert_int_equal(cf->processes.writer, 3);
+	assert_true(cf->processes.ring_size == 1u << 20);
+
+	const struct conf_input *in = &cf->input;
+	assert_int_equal(in->type, CONF_INPUT_KAFKA);
+	assert_string_equal(in->brokers, "10.0.0.1:9092,10.0.0.2:9092");
+	assert_string_equal(in->topics, "a, b");
+	assert_string_equal(in->group, "g1");
+	assert_string_equal(in->start, "latest");
+	assert_int_equal(in->separator, '\t');
+	assert_int_equal(in->nkafka, 2);
+	assert_string_equal(in->kafka[0].key, "fetch.max.bytes");
+	assert_string_equal(in->kafka[0].value, "1048576");
+	assert_string_equal(in->kafka[1].key, "client.rack");
+	assert_string_equal(in->kafka[1].value, "rack-7");
+	static const struct { const char *name; enum rf_vtype type; } fl[] = {
+		{ "when", RF_V_FLOAT }, { "flow", RF_V_STR }, { "agent", RF_V_IP },
+		{ "bytes", RF_V_INT }, { "ratio", RF_V_FLOAT }, { "src_ip", RF_V_IP },
+		{ "note", RF_V_STR }, { "name", RF_V_STR },
+	};
+	assert_int_equal(in->nfields, (int)(sizeof fl / sizeof fl[0]));
+	for (int i = 0; i < in->nfields; i++) {
+		assert_string_equal(in->fields[i].name, fl[i].name);
+		assert_int_equal(in->fields[i].type, fl[i].type);
+	}
+	assert_int_equal(in->time_field, 0);
+	assert_int_equal(in->time_format, CONF_TIME_UNIX_MS);
+	assert_true(in->idle_timeout_ns == 60 * RF_NS_PER_SEC);
+
+	assert_non_null(cf->geoip.city);
+	assert_string_equal(cf->transform.filter, "flow == \"FLOW\" and bytes > 0");
+	assert_int_equal(cf->transform.nout, 5);
+	assert_string_equal(cf->transform.out[0].name, "src_country");
+	assert_string_equal(cf->transform.out[0].expr, "country(src_ip)");
+	assert_string_equal(cf->transform.out[4].name, "kbytes");
+
+	assert_int_equal(cf->output.type, CONF_OUTPUT_INFLUXDB);
+	assert_string_equal(cf->output.url, "https://influx.example.org:8086/");
+	assert_string_equal(cf->output.retention, "30d");
+	assert_true(cf->output.retention_ns == 30 * 86400 * RF_NS_PER_SEC);
+	assert_string_equal(cf->output.username, "writer");
+	assert_string_equal(cf->output.password, "secret");
+	assert_int_equal(cf->output.batch_points, 100);
+	assert_true(cf->output.flush_interval_ns == 250 * RF_NS_PER_MS);
+	assert_true(cf->output.timeout_ns == 3 * RF_NS_PER_SEC);
+	assert_int_equal(cf->output.gzip, 0);
+
+	assert_int_equal(cf->nrules, 2);
+	const struct conf_rule *r = &cf->rules[0];
+	assert_string_equal(r->name, "by_country");
+	assert_string_equal(r->measurement, "traffic_by_country");
+	assert_true(r->window_ns == 60 * RF_NS_PER_SEC);
+	assert_true(r->every_ns == 15 * RF_NS_PER_SEC);
+	assert_true(r->lateness_ns == 7200 * RF_NS_PER_SEC);
+	assert_int_equal(r->nkeys, 2);
+	assert_string_equal(r->keys[0], "src_country");
+	assert_string_equal(r->keys[1], "src_asn");
+	assert_true(r->max_keys == 500);
+	assert_int_equal(r->top_n, 10);
+	assert_string_equal(r->top_by, "bytes");
+	assert_int_equal(r->naggs, 4);
+	assert_string_equal(r->aggs[2].name, "p");
+	assert_string_equal(r->aggs[2].expr, "p99(kbytes)");
+	r = &cf->rules[1];
+	assert_string_equal(r->name, "whole");
+	assert_true(r->window_ns == 500 * RF_NS_PER_MS);
+	assert_true(r->every_ns == r->window_ns);
+	assert_int_equal(r->nkeys, 0);
+
+	assert_int_equal(cf->nanalyzers, 2);
+	assert_string_equal(cf->analyzers[0].name, "spikes");
+	assert_string_equal(cf->analyzers[0].exec, "deviation");
+	assert_string_equal(cf->analyzers[0].args, "--field bytes --percent 200 --windows 1");
+	assert_string_equal(cf->analyzers[0].input, "by_country");
+	assert_string_equal(cf->analyzers[1].name, "all");
+	assert_string_equal(cf->analyzers[1].exec, "/usr/local/bin/my-analyzer");
+	assert_null(cf->analyzers[1].args);
+	assert_null(cf->analyzers[1].input);
+
+	assert_int_equal(cf->alerts.log, 0);
+	assert_string_equal(cf->alerts.kafka_brokers, "127.0.0.1:9092");
+	assert_string_equal(cf->alerts.kafka_topic, "alerts");
+	assert_string_equal(cf->alerts.webhook, "https://example.org/hook");
+	assert_string_equal(cf->alerts.measurement, "ringflow_alerts");
+	assert_int_equal(cf->alerts.state_changes_only, 1);
+
+	/* The compiled side: outputs, keys and the top aggregate resolved. */
+	assert_int_equal(xf_plan_nout(pl->plan), 5);
+	assert_int_equal(xf_plan_find_out(pl->plan, "kbytes"), 4);
+	assert_int_equal(pl->nrules, 2);
+	const struct agg_rule *ar = &pl->rules[0];
+	assert_string_equal(ar->measurement, "traffic_by_country");
+	assert_true(ar->every_ns == 15 * RF_NS_PER_SEC);
+	assert_int_equal(ar->nkeys, 2);
+	assert_int_equal(ar->key_fields[0], 0);
+	assert_int_equal(ar->key_fields[1], 1);
+	assert_int_equal(ar->naggs, 4);
+	assert_int_equal(ar->top_n, 10);
+	assert_int_equal(ar->top_agg, 0);
+	assert_int_equal(pl->rules[1].nkeys, 0);
+	unload(pl);
+}
+
+/* type = file: the path must be readable, and one ingest process is enough. */
+static void test_file_input(void **state)
+{
+	char csv[600], body[1400];
+	snprintf(csv, sizeof csv, "%s/flows.csv", tmpdir);
+	write_raw(csv, "1,10.0.0.1,100,6\n");
+	snprintf(body, sizeof body,
+		 "type = file\npath = %s\nfields = ts:int, src_ip:ip, bytes:int, proto\n"
+		 "time_field = ts\ntime_format = unix_ns\n", csv);
+	struct rf_pipeline *pl = load_ok(&(struct ini){
+		.processes = "ingest = 4\n",
+		.input = body,
+		.output = "type = file\npath = -\n",
+	});
+	assert_int_equal(pl->conf.input.type, CONF_INPUT_FILE);
+	assert_string_equal(pl->conf.input.path, csv);
+	assert_int_equal(pl->conf.processes.ingest, 1);
+	assert_int_equal(pl->conf.input.time_format, CONF_TIME_UNIX_NS);
+	assert_int_equal(pl->conf.output.type, CONF_OUTPUT_FILE);
+	assert_string_equal(pl->conf.output.path, "-");
+	unload(pl);
+}
+
+/* InfluxDB v2 output, processing time (no time_field), no [geoip]. */
+static void test_v2_output_processing_time(void **state)
+{
+	struct rf_pipeline *pl = load_ok(&(struct ini){
+		.input = "topic = flows\nfields = src_ip:ip, bytes:int\n",
+		.geoip = "",
+		.transform = "bytes = bytes\n",
+		.output = "org = acme\nbucket = flows\ntoken = t0k3n\nretention = inf\n",
+	});
+	assert_int_equal(pl->conf.input.time_field, -1);
+	assert_string_equal(pl->conf.output.org, "acme");
+	assert_string_equal(pl->conf.output.bucket, "flows");
+	assert_null(pl->conf.output.database);
+	assert_null(pl->conf.geoip.country);
+	unload(pl);
+}
+
+/* ----------------------------------------------------------------- bad */
+
+enum layer {
+	CONF,  /* conf_load itself refuses the file */
+	PIPE,  /* conf_load accepts it; rf_pipeline_load (transform, rules, librdkafka) refuses */
+};
+
+struct bad_case {
+	const char *what;
+	enum layer layer;
+	struct ini ini;
+	const char *want[3];  /* substrings of the message, all required */
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "unknown section", CONF, { .extra = "[outptu]\ndatabase = x\n" },
+	  { "[outptu]: unknown section" } },
+	{ "unknown key", CONF, { .input = "topic = flows\nfields = ts:int, src_ip:ip, bytes:int, proto\ncolour = red\n" },
+	  { "[input] colour: unknown key" } },
+	{ "unknown key in [ringflow]", CONF, { .ringflow = "name = x\nstate_dri = /tmp\n" },
+	  { "[ringflow] state_dri: unknown key" } },
+	{ "unknown analyzer key", CONF, { .extra = "[analyzer.a]\nexec = threshold\nagrs = -x\n" },
+	  { "[analyzer.a] agrs: unknown key" } },
+	{ "analyzer without exec", CONF, { .extra = "[analyzer.a]\nargs = -x\n" },
+	  { "[analyzer.a] exec: missing" } },
+	{ "bad duration", CONF, { .ringflow = "checkpoint_interval = 5 parsecs\n" },
+	  { "[ringflow] checkpoint_interval: '5 parsecs' is not a duration" } },
+	{ "negative duration", CONF, { .output = "database = x\nflush_interval = -1s\n" },
+	  { "[output] flush_interval: '-1s' is not a duration" } },
+	{ "empty duration", CONF, { .input = "topic = flows\nfields = ts:int, src_ip:ip, bytes:int, proto\nidle_timeout =\n" },
+	  { "[input] idle_timeout: empty value" } },
+	{ "bad size", CONF, { .processes = "ring_size = 4X\n" },
+	  { "[processes] ring_size: '4X' is not a size" } },
+	{ "ring_size not a power of two", CONF, { .processes = "ring_size = 3M\n" },
+	  { "[processes] ring_size: must be a power of two" } },
+	{ "ring_size too small", CONF, { .processes = "ring_size = 32K\n" },
+	  { "[processes] ring_size: must be between 64K and 2G" } },
+	{ "process count zero", CONF, { .processes = "transform = 0\n" },
+	  { "[processes] transform: '0' is not auto or a count from 1 to 64" } },
+	{ "process count too big", CONF, { .processes = "aggregate = 65\n" },
+	  { "[processes] aggregate: '65' is not auto or a count from 1 to 64" } },
+	{ "process count not a number", CONF, { .processes = "writer = many\n" },
+	  { "[processes] writer: 'many' is not auto or a count from 1 to 64" } },
+	{ "bad log_level", CONF, { .ringflow = "log_level = loud\n" },
+	  { "[ringflow] log_level: 'loud' is not one of error, warn, info, debug" } },
+	{ "bad instance name", CONF, { .ringflow = "name = a/b\n" },
+	  { "[ringflow] name: 'a/b' is not a valid instance name" } },
+	{ "bad bool", CONF, { .output = "database = x\ngzip = maybe\n" },
+	  { "[output] gzip: 'maybe' is not yes or no" } },
+	{ "bad integer", CONF, { .output = "database = x\nbatch_points = 0\n" },
+	  { "[output] batch_points: '0' is not a positive integer" } },
+	{ "unknown input type", CONF, { .input = "type = pigeon\ntopic = t\nfields = a\n" },
+	  { "[input] type: 'pigeon' is not kafka or file" } },
+	{ "input type sflow", CONF, { .input = "type = sflow\ntopic = t\nfields = a\n" },
+	  { "[input] type: 'sflow'", "not implemented yet" } },
+	{ "bad start", CONF, { .input = "topic = t\nstart = middle\nfields = a\n" },
+	  { "[input] start: 'middle' is not earliest or latest" } },
+	{ "bad separator", CONF, { .input = "topic = t\nseparator = ;;\nfields = a\n" },
+	  /* iniparser cuts the value at ';', so the separator is empty. */
+	  { "[input] separator: empty value" } },
+	{ "two-character separator", CONF, { .input = "topic = t\nseparator = ab\nfields = a\n" },
+	  { "[input] separator: 'ab' must be one character" } },
+	{ "missing topic", CONF, { .input = "fields = ts:int, src_ip:ip, bytes:int, proto\n" },
+	  { "[input] topic: missing (type = kafka needs a topic)" } },
+	{ "file input without path", CONF, { .input = "type = file\nfields = a\n" },
+	  { "[input] path: missing" } },
+	{ "file input unreadable", CONF, { .input = "type = file\npath = @DIR@/no-such.csv\nfields = a\n" },
+	  { "[input] path: cannot read '", "no-such.csv': No such file or directory" } },
+	{ "missing fields", CONF, { .input = "topic = flows\n" },
+	  { "[input] fields: missing (list the CSV columns)" } },
+	{ "empty field in the list", CONF, { .input = "topic = t\nfields = a, , b\n" },
+	  { "[input] fields: empty field name in the list" } },
+	{ "unknown field type", CONF, { .input = "topic = t\nfields = ts:int, bytes:long\n" },
+	  { "[input] fields: field 'bytes' has unknown type 'long' (str, int, float or ip)" } },
+	{ "invalid field name", CONF, { .input = "topic = t\nfields = ts:int, 9lives\n" },
+	  { "[input] fields: '9lives' is not a valid field name" } },
+	{ "duplicate field", CONF, { .input = "topic = t\nfields = ts:int, src_ip:ip, ts\n" },
+	  { "[input] fields: field 'ts' listed twice" } },
+	{ "unknown time_field", CONF, { .input = "topic = t\nfields = ts:int, src_ip:ip, bytes:int\ntime_field = when\n" },
+	  { "[input] time_field: 'when' is not one of the fields" } },
+	{ "bad time_format", CONF, { .input = "topic = t\nfields = ts:int, src_ip:ip, bytes:int\ntime_format = iso\n" },
+	  { "[input] time_format: 'iso' is not one of unix, unix_ms, unix_us, unix_ns, rfc3339" } },
+	{ "bad output type", CONF, { .output = "type = carbon\n" },
+	  { "[output] type: 'carbon' is not influxdb or file" } },
+	{ "file output without path", CONF, { .output = "type = file\n" },
+	  { "[output] path: missing" } },
+	{ "bad url", CONF, { .output = "url = ftp://x\ndatabase = x\n" },
+	  { "[output] url: 'ftp://x' is not an http:// or https:// URL" } },
+	{ "missing database", CONF, { .output = "url = http://127.0.0.1:8086\n" },
+	  { "[output] database: missing (or set org and bucket for InfluxDB v2)" } },
+	{ "v2 bucket without org", CONF, { .output = "bucket = flows\ntoken = x\n" },
+	  { "[output] org: missing (bucket is set, so this is an InfluxDB v2 output)" } },
+	{ "v2 org without bucket", CONF, { .output = "org = acme\n" },
+	  { "[output] bucket: missing (org is set, so this is an InfluxDB v2 output)" } },
+	{ "v2 with a v1 database", CONF, { .output = "org = acme\nbucket = b\ndatabase = x\n" },
+	  { "[output] database: v1 key mixed with v2 bucket/org" } },
+	{ "token and token_file", CONF, { .output = "org = acme\nbucket = b\ntoken = t\ntoken_file = /etc/hostname\n" },
+	  { "[output] token_file: set together with token" } },
+	{ "unreadable token_file", CONF, { .output = "org = acme\nbucket = b\ntoken_file = @DIR@/no-token\n" },
+	  { "[output] token_file: cannot read '", "no-token'" } },
+	{ "username without password", CONF, { .output = "database = x\nusername = bob\n" },
+	  { "[output] username: set without password" } },
+	{ "password without username", CONF, { .output = "database = x\npassword = pw\n" },
+	  { "[output] password: set without username" } },
+	{ "retention too short", CONF, { .output = "database = x\nretention = 30m\n" },
+	  { "[output] retention: '30m' is not a duration of at least 1h (InfluxDB's minimum) or inf" } },
+	{ "retention not a duration", CONF, { .output = "database = x\nretention = forever\n" },
+	  { "[output] retention: 'forever' is not a duration" } },
+	{ "bad alerts bool", CONF, { .extra = "[alerts]\nstate_changes_only = sometimes\n" },
+	  { "[alerts] state_changes_only: 'sometimes' is not yes or no" } },
+	{ "no rule at all", CONF, { .rules = "" },
+	  { "[aggregate.NAME]: no aggregate rule" } },
+	{ "bad rule name", CONF, { .rules = "[aggregate.9x]\nwindow = 1s\nn = count()\n" },
+	  { "[aggregate.9x]: '9x' is not a valid rule name" } },
+	{ "rule without window", CONF, { .rules = "[aggregate.total]\nflows = count()\n" },
+	  { "[aggregate.total] window: missing (every rule needs a window, e.g. window = 10s)" } },
+	{ "bad window", CONF, { .rules = "[aggregate.total]\nwindow = soon\nflows = count()\n" },
+	  { "[aggregate.total] window: 'soon' is not a duration of at least 1ms" } },
+	{ "bad lateness", CONF, { .rules = "[aggregate.total]\nwindow = 10s\nlateness = late\nflows = count()\n" },
+	  { "[aggregate.total] lateness: 'late' is not a duration" } },
+	{ "every not dividing the window", CONF,
+	  { .rules = "[aggregate.total]\nwindow = 10s\nevery = 3s\nflows = count()\n" },
+	  { "[aggregate.total] every: must divide the window evenly" } },
+	{ "every longer than the window", CONF,
+	  { .rules = "[aggregate.total]\nwindow = 10s\nevery = 20s\nflows = count()\n" },
+	  { "[aggregate.total] every: longer than the window" } },
+	{ "bad max_keys", CONF, { .rules = "[aggregate.total]\nwindow = 10s\nmax_keys = 0\nflows = count()\n" },
+	  { "[aggregate.total] max_keys: '0' is not a count from 1 to 1000000000" } },
+	{ "rule without aggregates", CONF, { .rules = "[aggregate.total]\nwindow = 10s\nkey = proto\n" },
+	  { "[aggregate.total]: no aggregates (add e.g. flows = count())" } },
+	{ "empty aggregate", CONF, { .rules = "[aggregate.total]\nwindow = 10s\nflows =\n" },
+	  { "[aggregate.total] flows: empty aggregate" } },
+	{ "bad top syntax", CONF,
+	  { .rules = "[aggregate.total]\nwindow = 10s\ntop = 10 of bytes\nbytes = sum(bytes)\n" },
+	  { "[aggregate.total] top: '10 of bytes' is not 'N by FIELD' with N from 1 to 1000000" } },
+	{ "top without N", CONF,
+	  { .rules = "[aggregate.total]\nwindow = 10s\ntop = by bytes\nbytes = sum(bytes)\n" },
+	  { "[aggregate.total] top: 'by bytes' is not 'N by FIELD'" } },
+	{ "top N zero", CONF,
+	  { .rules = "[aggregate.total]\nwindow = 10s\ntop = 0 by bytes\nbytes = sum(bytes)\n" },
+	  { "[aggregate.total] top: '0 by bytes' is not 'N by FIELD'" } },
+	{ "top by something that is not an aggregate", PIPE,
+	  { .rules = "[aggregate.total]\nwindow = 10s\ntop = 5 by flows\nbytes = sum(bytes)\n" },
+	  { "[aggregate.total] top: 'flows' is not an aggregate of this rule" } },
+	{ "unknown aggregate function", PIPE,
+	  { .rules = "[aggregate.total]\nwindow = 10s\nmid = median(bytes)\n" },
+	  { "[aggregate.total] mid: unknown function 'median'" } },
+	{ "aggregate over unknown field", PIPE,
+	  { .rules = "[aggregate.total]\nwindow = 10s\nb = sum(byts)\n" },
+	  { "[aggregate.total] b: unknown field 'byts'" } },
+	{ "aggregate over an input column that is not an output", PIPE,
+	  { .rules = "[aggregate.total]\nwindow = 10s\nn = count_distinct(src_ip)\n" },
+	  { "[aggregate.total] n: unknown field 'src_ip'" } },
+	{ "numeric aggregate over a string", PIPE,
+	  { .rules = "[aggregate.total]\nwindow = 10s\ns = sum(src_country)\n" },
+	  { "[aggregate.total] s: sum() needs a numeric field, 'src_country' is" } },
+	{ "aggregate with trailing junk", PIPE,
+	  { .rules = "[aggregate.total]\nwindow = 10s\nb = sum(bytes) + 1\n" },
+	  { "[aggregate.total] b: expected sum(field) and nothing after it" } },
+	{ "key over unknown field", PIPE,
+	  { .rules = "[aggregate.total]\nwindow = 10s\nkey = proto, nope\nflows = count()\n" },
+	  { "[aggregate.total] key: unknown field 'nope'" } },
+	{ "key listed twice", PIPE,
+	  { .rules = "[aggregate.total]\nwindow = 10s\nkey = proto, proto\nflows = count()\n" },
+	  { "[aggregate.total] key: 'proto' is listed twice" } },
+	{ "second rule broken", PIPE,
+	  { .extra = "[aggregate.other]\nwindow = 1m\nkey = src_country\nx = max(nothing)\n" },
+	  { "[aggregate.other] x: unknown field 'nothing'" } },
+	{ "transform: unknown field", PIPE, { .transform = "bytes = byts * 8\n" },
+	  { "[transform] bytes: unknown field 'byts' at column 1" } },
+	{ "transform: unknown function", PIPE, { .transform = "bytes = bytes\nc = contry(src_ip)\n" },
+	  { "[transform] c: unknown function 'contry' at column 1" } },
+	{ "transform: syntax error", PIPE, { .transform = "bytes = (bytes * 8\n" },
+	  { "[transform] bytes: unexpected end of expression at column" } },
+	{ "transform: single '='", PIPE, { .transform = "bytes = bytes\nis_tcp = proto = \"6\"\n" },
+	  { "[transform] is_tcp: unexpected '=' at column 7 (comparison is '==')" } },
+	{ "transform: wrong argument count", PIPE, { .transform = "bytes = bytes\nn = subnet(src_ip)\n" },
+	  { "[transform] n: subnet() takes 2 arguments, got 1" } },
+	{ "transform: GeoIP function without its database", PIPE,
+	  { .transform = "bytes = bytes\ncity = city(src_ip)\n" },
+	  { "[transform] city: city() used but [geoip] city is not set" } },
+	{ "transform: output used before it is defined", PIPE,
+	  { .transform = "kb = bytes2 / 1024\nbytes2 = bytes\n" },
+	  { "[transform] kb: unknown field 'bytes2' at column 1" } },
+	{ "transform: empty expression", CONF, { .transform = "bytes =\n" },
+	  { "[transform] bytes: empty expression" } },
+	{ "filter: unknown field", PIPE, { .transform = "filter = flow == \"FLOW\"\nbytes = bytes\n" },
+	  { "[transform] filter: unknown field 'flow' at column 1" } },
+	{ "filter: syntax error", PIPE, { .transform = "filter = bytes > \nbytes = bytes\n" },
+	  { "[transform] filter: unexpected end of expression" } },
+	{ "filter: not a condition", PIPE, { .transform = "filter = proto\nbytes = bytes\n" },
+	  { "[transform] filter: must be a condition, got str" } },
+	{ "missing GeoIP file", PIPE, { .geoip = "country = @DIR@/nowhere/GeoLite2-Country.mmdb\n",
+					.transform = "bytes = bytes\n" },
+	  { "[geoip] country: cannot open '", "nowhere/GeoLite2-Country.mmdb'" } },
+	{ "GeoIP file that is not a database", PIPE,
+	  { .geoip = "country = @MMDB@/../../Makefile\nasn = @MMDB@/GeoLite2-ASN-Test.mmdb\n" },
+	  { "[geoip] country: cannot open '", "Makefile'" } },
+	{ "unknown geoip key", CONF, { .geoip = "contry = x.mmdb\n" },
+	  { "[geoip] contry: unknown key" } },
+	{ "kafka property librdkafka rejects", PIPE,
+	  { .input = "topic = flows\nkafka.no.such.property = 1\nfields = ts:int, src_ip:ip, bytes:int, proto\n" },
+	  { "[input] kafka.no.such.property: ", "No such configuration property" } },
+	{ "kafka property with a bad value", PIPE,
+	  { .input = "topic = flows\nkafka.fetch.max.bytes = lots\nfields = ts:int, src_ip:ip, bytes:int, proto\n" },
+	  { "[input] kafka.fetch.max.bytes: " } },
+	{ "empty kafka property name", CONF,
+	  { .input = "topic = flows\nkafka. = 1\nfields = ts:int, src_ip:ip, bytes:int, proto\n" },
+	  { "[input] kafka.: empty librdkafka property name" } },
+};
+
+static void expect_refused(const struct bad_case *bc)
+{
+	const char *path = write_ini(&bc->ini);
+	char err[1024];
+
+	struct rf_config *c = calloc(1, sizeof *c);
+	assert_non_null(c);
+	memset(err, 0, sizeof err);
+	int rc = conf_load(path, c, err, sizeof err);
+	if (bc->layer == CONF && rc == 0)
+		fail_msg("%s: conf_load accepted the file", bc->what);
+	if (bc->layer == PIPE && rc != 0)
+		fail_msg("%s: conf_load already refused it: %s", bc->what, err);
+	if (rc == 0)
+		conf_free(c);
+	free(c);
+
+	struct rf_pipeline *pl = calloc(1, sizeof *pl);
+	assert_non_null(pl);
+	memset(err, 0, sizeof err);
+	rc = rf_pipeline_load(path, pl, err, sizeof err);
+	if (rc == 0) {
+		rf_pipeline_free(pl);
+		free(pl);
+		fail_msg("%s: rf_pipeline_load accepted the file", bc->what);
+	}
+	assert_int_equal(rc, -1);
+	for (int i = 0; i < 3 && bc->want[i]; i++)
+		if (!strstr(err, bc->want[i]))
+			fail_msg("%s: message \"%s\" lacks \"%s\"", bc->what, err, bc->want[i]);
+	/* A failed load leaves nothing behind (the asan build checks leaks). */
+	free(pl);
+}
+
+static void test_bad_cases(void **state)
+{
+	for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++)
+		expect_refused(&bad_cases[i]);
+}
+
+static void test_missing_file(void **state)
+{
+	char path[600], err[1024] = "";
+	snprintf(path, sizeof path, "%s/does-not-exist.ini", tmpdir);
+	struct rf_pipeline *pl = calloc(1, sizeof *pl);
+	assert_non_null(pl);
+	assert_int_equal(rf_pipeline_load(path, pl, err, sizeof err), -1);
+	assert_non_null(strstr(err, "does-not-exist.ini: cannot read: No such file or directory"));
+	free(pl);
+}
+
+/* A line that is neither a section, a key = value, a comment nor blank. */
+static void test_syntax_error(void **state)
+{
+	char path[600], err[1024] = "";
+	snprintf(path, sizeof path, "%s/syntax.ini", tmpdir);
+	write_raw(path, "[ringflow]\nname = x\nthis line has no equals sign\n");
+	struct rf_pipeline *pl = calloc(1, sizeof *pl);
+	assert_non_null(pl);
+	assert_int_equal(rf_pipeline_load(path, pl, err, sizeof err), -1);
+	assert_non_null(strstr(err, "syntax.ini: "));
+	assert_non_null(strstr(err, "syntax error"));
+	free(pl);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_minimal_defaults),
+		cmocka_unit_test(test_full_values),
+		cmocka_unit_test(test_file_input),
+		cmocka_unit_test(test_v2_output_processing_time),
+		cmocka_unit_test(test_bad_cases),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_syntax_error),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
