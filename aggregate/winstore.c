@@ -470,8 +470,10 @@ void agg_ws_advance(struct agg_winstore *ws, int64_t watermark, int flush_all,
 			ws->last = NULL;
 		window_free(w);
 	}
-	memmove(ws->wins, ws->wins + n, (ws->nwins - n) * sizeof *ws->wins);
-	ws->nwins -= n;
+	if (n) {
+		memmove(ws->wins, ws->wins + n, (ws->nwins - n) * sizeof *ws->wins);
+		ws->nwins -= n;
+	}
 	if (!flush_all && watermark > closed)
 		closed = watermark;
 	ws->closed_upto = closed;

@@ -17,7 +17,8 @@
  * in ringflow's timestamp-first sFlow layout), so one agent stays on one
  * partition; with -k and -l > 1 lines are grouped per key, so a message never
  * mixes agents and per-agent order is kept. A partly filled group is sent
- * when input pauses for 100 ms, so a slow stream is not held back.
+ * once its oldest line has waited 100 ms (input paused or -r pacing), so a
+ * slow stream is not held back.
  *
  * stdin is read in large chunks (read(2) + poll(2) with a timeout), not line
  * by line; the line copy into librdkafka (RD_KAFKA_MSG_F_COPY) is the only
@@ -78,6 +79,7 @@ struct producer {
 	 * rd_kafka_poll()/rd_kafka_flush() on this thread. */
 	uint64_t ok_lines, ok_msgs, bad_lines, bad_msgs;
 	uint64_t sent_lines, sent_msgs;
+	int64_t oldest_pending_ns; /* when the oldest batched line arrived, 0 = none */
 };
 
 static volatile sig_atomic_t got_stop;
@@ -148,6 +150,7 @@ static int group_flush(struct producer *p, struct group *g)
 static int flush_all_groups(struct producer *p)
 {
 	int rc = 0;
+	p->oldest_pending_ns = 0;
 	for (uint32_t i = 0; i < MAX_GROUPS; i++)
 		if (p->groups[i].used && group_flush(p, &p->groups[i]) < 0)
 			rc = -1;
@@ -228,6 +231,8 @@ static int handle_line(struct producer *p, const char *line, size_t len)
 	struct group *g = o->keyed ? group_find(p, key ? key : "", keylen) : &p->groups[0];
 	if (!g) /* more distinct keys than slots: this line goes alone */
 		return send_msg(p, line, len, key, keylen, 1);
+	if (!p->oldest_pending_ns)
+		p->oldest_pending_ns = rf_mono_ns();
 	if (group_append(g, line, len) < 0) {
 		rf_error("out of memory batching lines");
 		return -1;
@@ -242,10 +247,15 @@ static void pace(struct producer *p, int64_t t0, uint64_t n)
 	int64_t now = rf_mono_ns();
 	if (due <= now)
 		return;
-	/* Idle time: send what is batched and serve delivery reports. */
-	flush_all_groups(p);
+	/* Waiting anyway: send batches that have waited long enough (so a slow
+	 * stream is not held back, yet -l still packs lines at modest rates)
+	 * and serve delivery reports. */
 	while ((now = rf_mono_ns()) < due && !got_stop) {
+		if (p->oldest_pending_ns && now - p->oldest_pending_ns >= IDLE_FLUSH_MS * RF_NS_PER_MS)
+			flush_all_groups(p);
 		int ms = (int)((due - now) / RF_NS_PER_MS);
+		if (p->oldest_pending_ns && ms > IDLE_FLUSH_MS)
+			ms = IDLE_FLUSH_MS;
 		rd_kafka_poll(p->rk, ms > 0 ? ms : 0);
 		if (ms == 0) {
 			struct timespec d = { 0, (long)(due - now) };
