@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 enum key_kind { K_STR, K_DURATION, K_SIZE, K_INT, K_BOOL, K_PROCS, K_CUSTOM };
@@ -536,22 +537,39 @@ static int load_rule(dictionary *d, const char *sec, struct rf_config *c, char *
 	}
 	free(keys);
 	if (rc)
-		return rc;
-	if (!have_window)
-		return fail(err, errlen, "[%s] window: missing (every rule needs a window, e.g. window = 10s)", sec);
+		goto bad;
+	rc = -1;
+	if (!have_window) {
+		fail(err, errlen, "[%s] window: missing (every rule needs a window, e.g. window = 10s)", sec);
+		goto bad;
+	}
 	if (r->every_ns == 0)
 		r->every_ns = r->window_ns;
-	if (r->every_ns > r->window_ns)
-		return fail(err, errlen, "[%s] every: longer than the window", sec);
-	if (r->window_ns % r->every_ns)
-		return fail(err, errlen, "[%s] every: must divide the window evenly", sec);
-	if (r->naggs == 0)
-		return fail(err, errlen, "[%s]: no aggregates (add e.g. flows = count())", sec);
+	if (r->every_ns > r->window_ns) {
+		fail(err, errlen, "[%s] every: longer than the window", sec);
+		goto bad;
+	}
+	if (r->window_ns % r->every_ns) {
+		fail(err, errlen, "[%s] every: must divide the window evenly", sec);
+		goto bad;
+	}
+	if (r->naggs == 0) {
+		fail(err, errlen, "[%s]: no aggregates (add e.g. flows = count())", sec);
+		goto bad;
+	}
 	for (int i = 0; i < c->nrules; i++)
-		if (!strcmp(c->rules[i].name, r->name))
-			return fail(err, errlen, "[%s]: rule defined twice", sec);
+		if (!strcmp(c->rules[i].name, r->name)) {
+			fail(err, errlen, "[%s]: rule defined twice", sec);
+			goto bad;
+		}
 	c->nrules++;
 	return 0;
+bad:
+	/* Not counted in nrules yet, so conf_free() would not see these. */
+	for (int i = 0; i < r->naggs; i++)
+		free(r->aggs[i].expr);
+	memset(r, 0, sizeof *r);
+	return rc;
 }
 
 static int load_analyzer(dictionary *d, const char *sec, struct rf_config *c, char *err, size_t errlen)
@@ -584,10 +602,16 @@ static int load_analyzer(dictionary *d, const char *sec, struct rf_config *c, ch
 			a->input = xstrdup(v);
 	}
 	free(keys);
-	if (rc)
+	if (rc == 0 && (!a->exec || !*a->exec))
+		rc = fail(err, errlen, "[%s] exec: missing (a built-in name or a path)", sec);
+	if (rc) {
+		/* Not counted in nanalyzers yet, so conf_free() would not see these. */
+		free(a->exec);
+		free(a->args);
+		free(a->input);
+		memset(a, 0, sizeof *a);
 		return rc;
-	if (!a->exec || !*a->exec)
-		return fail(err, errlen, "[%s] exec: missing (a built-in name or a path)", sec);
+	}
 	c->nanalyzers++;
 	return 0;
 }
@@ -603,6 +627,61 @@ static int ini_error_cb(const char *fmt, ...)
 	while (l && (last_ini_error[l - 1] == '\n'))
 		last_ini_error[--l] = '\0';
 	return n;
+}
+
+/*
+ * iniparser 4.1 takes a line as a section only when its last character is
+ * ']', so "[aggregate.by_country]   ; comment" (as DESIGN.md section 3 writes
+ * it) is a syntax error. Hands iniparser a copy (a memfd, same line
+ * numbers) with comments after section names cut. Returns the fd, or -1.
+ */
+static int copy_without_section_comments(const char *path, char *err, size_t errlen)
+{
+	FILE *in = fopen(path, "r");
+	if (!in)
+		return fail(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+	int fd = memfd_create("ringflow-conf", MFD_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		fclose(in);
+		return fail(err, errlen, "%s: memfd_create: %s", path, strerror(e));
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int cont = 0, rc = 0;
+	while ((len = getline(&line, &cap, in)) >= 0) {
+		size_t n = (size_t)len;
+		while (n && isspace((unsigned char)line[n - 1]))
+			n--;
+		int next_cont = n && line[n - 1] == '\\';
+		char *p = line;
+		while (isspace((unsigned char)*p))
+			p++;
+		char *rb = !cont && *p == '[' ? strchr(p, ']') : NULL;
+		if (rb) {
+			char *q = rb + 1;
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (*q == ';' || *q == '#') {
+				rb[1] = '\n';
+				rb[2] = '\0';
+				len = rb + 2 - line;
+			}
+		}
+		cont = next_cont;
+		if (write(fd, line, (size_t)len) != len) {
+			rc = fail(err, errlen, "%s: copying for the parser: %s", path, strerror(errno));
+			break;
+		}
+	}
+	free(line);
+	fclose(in);
+	if (rc) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static int cross_checks(struct rf_config *c, const char *time_field, char *err, size_t errlen)
@@ -675,15 +754,26 @@ int conf_load(const char *path, struct rf_config *c, char *err, size_t errlen)
 
 	if (access(path, R_OK)) {
 		fail(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-		free(time_field);
+		conf_free(c);
 		return -1;
 	}
+	int fd = copy_without_section_comments(path, err, errlen);
+	if (fd < 0) {
+		conf_free(c);
+		return -1;
+	}
+	char fdpath[64];
+	snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
 	last_ini_error[0] = '\0';
 	iniparser_set_error_callback(ini_error_cb);
-	dictionary *d = iniparser_load(path);
+	dictionary *d = iniparser_load(fdpath);
 	iniparser_set_error_callback(NULL);
-	if (!d)
-		return fail(err, errlen, "%s: %s", path, last_ini_error[0] ? last_ini_error : "cannot parse");
+	close(fd);
+	if (!d) {
+		fail(err, errlen, "%s: %s", path, last_ini_error[0] ? last_ini_error : "cannot parse");
+		conf_free(c);
+		return -1;
+	}
 	if (last_ini_error[0]) {
 		fail(err, errlen, "%s: %s", path, last_ini_error);
 		goto out;

@@ -53,6 +53,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 skip() { [[ " $BENCH_SKIP " == *" $1 "* ]]; }
 now() { date +%s.%N; }
@@ -96,8 +97,11 @@ skip e2e && exit 0
 # (280000 lines = 4 x 9.6 MB of CSV, about 4 x 3.8 MiB in lz4 sets).
 # Both consumers then read the same complete topic from the beginning.
 echo "## 4. end to end: Kafka (mock, 4 partitions) -> ringflow -> InfluxDB"
-influxd_start "$dir/influx" >/dev/null
-kafka_start "$dir/kafka" sflow:4
+# Called in a || list so that errexit is off inside them: influxd_start's
+# `code=$(curl ...)` fails while influxd is still starting, which under
+# set -e would end this script silently and leave influxd running.
+influxd_start "$dir/influx" >/dev/null || { echo "bench: influxd did not start" >&2; exit 1; }
+kafka_start "$dir/kafka" sflow:4 || { echo "bench: kafka-mock did not start" >&2; exit 1; }
 
 # Event time from an hour ago (inside the 1d retention), 10 s aligned.
 start_ts=$(( $(date +%s) / 10 * 10 - 3600 ))
@@ -124,7 +128,7 @@ done
 # (a) kcat: the floor a consumer of this broker can reach (no parsing).
 t0=$(now)
 # Each message ends in '\n' and kcat adds its own: count non-empty lines.
-kcat_lines=$(kcat -b "$KAFKA_BROKERS" -C -t sflow -e -o beginning -q | grep -c .)
+kcat_lines=$(kcat -b "$KAFKA_BROKERS" -C -t sflow -e -o beginning -q | grep -c .) || true
 t1=$(now)
 kcat_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 if [ "$kcat_lines" -ne "$lines" ]; then

@@ -75,8 +75,10 @@ int main(int argc, char **argv)
 		if (len + 4096 > cap) {
 			cap *= 2;
 			char *p = realloc(buf, cap);
-			if (!p)
+			if (!p) {
+				free(buf);
 				return 2;
+			}
 			buf = p;
 		}
 		ssize_t n = read(fd, buf + len, cap - len);
@@ -87,15 +89,17 @@ int main(int argc, char **argv)
 		len += (size_t)n;
 	}
 	close(fd);
+	int rc = 2;
 	if (len >= 3 && !memcmp(buf, "OK\n", 3)) {
 		fwrite(buf + 3, 1, len - 3, stdout);
-		return 0;
-	}
-	if (len >= 4 && !memcmp(buf, "ERR ", 4)) {
+		rc = 0;
+	} else if (len >= 4 && !memcmp(buf, "ERR ", 4)) {
 		fprintf(stderr, "ringflowctl: ");
 		fwrite(buf + 4, 1, len - 4, stderr);
-		return 1;
+		rc = 1;
+	} else {
+		fprintf(stderr, "ringflowctl: unexpected reply from %s\n", sock);
 	}
-	fprintf(stderr, "ringflowctl: unexpected reply from %s\n", sock);
-	return 2;
+	free(buf);
+	return rc;
 }

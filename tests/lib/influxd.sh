@@ -105,8 +105,10 @@ influxd_start() {
 			if ! _influxd_alive "$pid"; then
 				break
 			fi
+			# "|| true": callers may run under set -e, and curl fails
+			# (connection refused) until influxd listens.
 			code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' \
-				"http://127.0.0.1:$http_port/ping" 2>/dev/null)
+				"http://127.0.0.1:$http_port/ping" 2>/dev/null || true)
 			if [ "$code" = "204" ]; then
 				export INFLUX_URL="http://127.0.0.1:$http_port"
 				export INFLUX_PID=$pid
@@ -147,7 +149,7 @@ _influxd_alive() {
 # influxd_stop: SIGTERM, wait up to 15 s, then SIGKILL. INFLUX_PID may come
 # from another shell (it need not be our child), so this polls kill -0.
 influxd_stop() {
-	local pid=${1:-$INFLUX_PID} deadline
+	local pid=${1:-${INFLUX_PID:-}} deadline
 	[ -n "$pid" ] || return 0
 	kill -TERM "$pid" 2>/dev/null || { unset INFLUX_PID; return 0; }
 	deadline=$((SECONDS + 15))

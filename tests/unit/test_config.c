@@ -426,6 +426,26 @@ static void test_full_values(void **state)
 	unload(pl);
 }
 
+/* DESIGN.md section 3 puts a comment after a section name:
+ * "[aggregate.by_country]   ; one section per rule; ...". */
+static void test_comment_after_section_name(void **state)
+{
+	struct rf_pipeline *pl = load_ok(&(struct ini){
+		.rules = "[aggregate.by_country]            ; one section per rule; the rule name is the default measurement\n"
+			 "window = 10s   # tumbling\n"
+			 "key = src_country\n"
+			 "flows = count()\n",
+		.extra = "[analyzer.spikes] # a comment\n"
+			 "exec = deviation\n",
+	});
+	assert_int_equal(pl->conf.nrules, 1);
+	assert_string_equal(pl->conf.rules[0].name, "by_country");
+	assert_true(pl->conf.rules[0].window_ns == 10 * RF_NS_PER_SEC);
+	assert_int_equal(pl->conf.nanalyzers, 1);
+	assert_string_equal(pl->conf.analyzers[0].exec, "deviation");
+	unload(pl);
+}
+
 /* type = file: the path must be readable, and one ingest process is enough. */
 static void test_file_input(void **state)
 {
@@ -747,6 +767,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal_defaults),
 		cmocka_unit_test(test_full_values),
+		cmocka_unit_test(test_comment_after_section_name),
 		cmocka_unit_test(test_file_input),
 		cmocka_unit_test(test_v2_output_processing_time),
 		cmocka_unit_test(test_bad_cases),
