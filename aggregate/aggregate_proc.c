@@ -12,6 +12,7 @@
 #include "common/timeutil.h"
 #include "shm/frames.h"
 #include "supervisor/proc.h"
+#include "supervisor/stage_input.h"
 
 #include <string.h>
 
@@ -26,7 +27,8 @@ struct agg_proc {
 	int next_out;
 	int failed;               /* a reserve was refused: we are stopping */
 	struct agg_stats published;
-	uint64_t frames_in, frames_out;
+	uint64_t frames_out;
+	struct rf_stage_input in;
 };
 
 static uint32_t count_lines(const char *s, size_t n)
@@ -89,18 +91,31 @@ static void publish(struct agg_proc *a)
 	rf_stat_add(s, RF_ST_POINTS_EMPTY, c->points_empty - o->points_empty);
 	rf_stat_set(s, RF_ST_LIVE_KEYS, c->live_keys);
 	rf_stat_set(s, RF_ST_STATE_BYTES, c->bytes);
-	rf_stat_add(s, RF_ST_FRAMES_IN, a->frames_in);
+	rf_stat_add(s, RF_ST_FRAMES_IN, a->in.frames);
 	rf_stat_add(s, RF_ST_FRAMES_OUT, a->frames_out);
-	a->frames_in = a->frames_out = 0;
+	a->in.frames = a->frames_out = 0;
 	*o = *c;
+}
+
+static int on_frame(void *arg, int input, uint16_t type, const void *fr, uint32_t len)
+{
+	struct agg_proc *a = arg;
+	if (type != RF_FRAME_ROWS || len < sizeof(struct rf_rows_hdr)) {
+		RF_LOG_RL(RF_LOG_ERROR, "unexpected frame type %u from transform %d", type, input);
+		return 0;
+	}
+	const struct rf_rows_hdr *h = fr;
+	agg_engine_add_rows(a->eng, h->source, h->max_event_ns, h + 1, len - sizeof *h, h->nrows, rf_now_ns());
+	return 0;
 }
 
 int agg_run(const struct rf_proc *p)
 {
 	static struct agg_proc a;
-	struct shm_ring_handle ins[RF_MAX_PER_ROLE], outr[RF_MAX_PER_ROLE];
+	struct rf_stage_input *in = &a.in;
+	struct shm_ring_handle outr[RF_MAX_PER_ROLE];
 	char err[256];
-	int nin = rf_attach_inputs(p, ins, err, sizeof err);
+	int nin = rf_stage_input_attach(in, p, err, sizeof err);
 	int nout = nin > 0 ? rf_attach_outputs(p, outr, err, sizeof err) : -1;
 	if (nin <= 0 || nout <= 0) {
 		rf_error("attach rings: %s", err);
@@ -115,62 +130,25 @@ int agg_run(const struct rf_proc *p)
 		rf_error("cannot create the window engine (out of memory)");
 		return 1;
 	}
-	struct shm_doorbell *bell = shm_at(p->seg, p->lay->in_bell[p->role][p->index]);
-	int eos[RF_MAX_PER_ROLE] = { 0 }, neos = 0;
-	uint32_t eos_kind = RF_EOS_END;
-	struct shm_ring_handle *waitset[RF_MAX_PER_ROLE];
-
-	while (neos < nin && !a.failed) {
+	while (!rf_stage_input_done(in) && !a.failed) {
 		if (rf_stop_requested)
 			return 1;
-		int progress = 0;
-		for (int i = 0; i < nin; i++) {
-			if (eos[i])
-				continue;
-			for (int f = 0; f < FRAMES_PER_TURN; f++) {
-				uint32_t len;
-				uint16_t type;
-				const void *fr = shm_ring_peek(&ins[i], &len, &type);
-				if (!fr)
-					break;
-				progress++;
-				a.frames_in++;
-				if (type == RF_FRAME_ROWS && len >= sizeof(struct rf_rows_hdr)) {
-					const struct rf_rows_hdr *h = fr;
-					agg_engine_add_rows(a.eng, h->source, h->max_event_ns, h + 1,
-							    len - sizeof *h, h->nrows, rf_now_ns());
-				} else if (type == RF_FRAME_EOS) {
-					if (((const struct rf_eos *)fr)->kind == RF_EOS_STOP)
-						eos_kind = RF_EOS_STOP;
-					eos[i] = 1;
-					neos++;
-					shm_ring_consume(&ins[i]);
-					break;
-				} else {
-					RF_LOG_RL(RF_LOG_ERROR, "unexpected frame type %u from transform %d", type, i);
-				}
-				shm_ring_consume(&ins[i]);
-			}
-			shm_ring_release(&ins[i]);
-		}
+		int progress = rf_stage_input_turn(in, FRAMES_PER_TURN, on_frame, &a);
+		if (progress < 0)
+			return 1;
 		agg_engine_advance(a.eng, rf_now_ns(), 0, emit_window, &a);
 		publish(&a);
-		if (!progress && neos < nin) {
-			int nw = 0;
-			for (int i = 0; i < nin; i++)
-				if (!eos[i])
-					waitset[nw++] = &ins[i];
-			shm_rings_wait(waitset, nw, bell, 100 * RF_NS_PER_MS);
-		}
+		if (!progress && !rf_stage_input_done(in))
+			rf_stage_input_wait(in, 100 * RF_NS_PER_MS);
 	}
 	if (a.failed)
 		return 1;
 	/* End of input closes every window; a stop keeps them for the
 	 * checkpoint (DESIGN.md §2). */
-	if (eos_kind == RF_EOS_END)
+	if (in->eos_kind == RF_EOS_END)
 		agg_engine_advance(a.eng, rf_now_ns(), 1, emit_window, &a);
 	publish(&a);
-	rf_send_eos(outr, nout, eos_kind);
+	rf_send_eos(outr, nout, in->eos_kind);
 	agg_engine_destroy(a.eng);
 	return a.failed;
 }

@@ -17,6 +17,7 @@
 #include "common/timeutil.h"
 #include "shm/frames.h"
 #include "supervisor/proc.h"
+#include "supervisor/stage_input.h"
 #include "transform/plan.h"
 
 #include <stdlib.h>
@@ -41,7 +42,8 @@ struct xf_proc {
 	struct rf_value *vals;
 	uint64_t results[XF_RESULT_COUNT];
 	struct xf_counters published;
-	uint64_t rows_out, frames_out, frames_in;
+	uint64_t rows_out, frames_out;
+	struct rf_stage_input in;
 };
 
 static int flush_out(struct xf_proc *x, struct agg_out *o, uint32_t source, int64_t max_event)
@@ -130,17 +132,29 @@ static void publish(struct xf_proc *x)
 	x->published = *c;
 	rf_stat_add(s, RF_ST_ROWS_OUT, x->rows_out);
 	rf_stat_add(s, RF_ST_FRAMES_OUT, x->frames_out);
-	rf_stat_add(s, RF_ST_FRAMES_IN, x->frames_in);
-	x->rows_out = x->frames_out = x->frames_in = 0;
+	rf_stat_add(s, RF_ST_FRAMES_IN, x->in.frames);
+	x->rows_out = x->frames_out = x->in.frames = 0;
+}
+
+static int on_frame(void *arg, int input, uint16_t type, const void *fr, uint32_t len)
+{
+	struct xf_proc *x = arg;
+	if (type != RF_FRAME_LINES || len < sizeof(struct rf_lines_hdr)) {
+		RF_LOG_RL(RF_LOG_ERROR, "unexpected frame type %u from ingest %d", type, input);
+		return 0;
+	}
+	const struct rf_lines_hdr *h = fr;
+	return process_lines(x, h, (const char *)(h + 1), len - sizeof *h);
 }
 
 int xf_run(const struct rf_proc *p)
 {
 	_Static_assert(XF_RESULT_COUNT <= RF_REJECT_MAX, "reject counters too few");
 	static struct xf_proc x;
-	struct shm_ring_handle ins[RF_MAX_PER_ROLE], outr[RF_MAX_PER_ROLE];
+	struct rf_stage_input *in = &x.in;
+	struct shm_ring_handle outr[RF_MAX_PER_ROLE];
 	char err[256];
-	int nin = rf_attach_inputs(p, ins, err, sizeof err);
+	int nin = rf_stage_input_attach(in, p, err, sizeof err);
 	int nout = nin > 0 ? rf_attach_outputs(p, outr, err, sizeof err) : -1;
 	if (nin <= 0 || nout <= 0) {
 		rf_error("attach rings: %s", err);
@@ -166,56 +180,17 @@ int xf_run(const struct rf_proc *p)
 			return 1;
 		}
 	}
-	struct shm_doorbell *bell = shm_at(p->seg, p->lay->in_bell[p->role][p->index]);
-	int eos[RF_MAX_PER_ROLE] = { 0 }, neos = 0;
-	uint32_t eos_kind = RF_EOS_END;
-	struct shm_ring_handle *waitset[RF_MAX_PER_ROLE];
-
-	while (neos < nin) {
+	while (!rf_stage_input_done(in)) {
 		if (rf_stop_requested)
 			return 1;
-		int progress = 0;
-		for (int i = 0; i < nin; i++) {
-			if (eos[i])
-				continue;
-			for (int f = 0; f < FRAMES_PER_TURN; f++) {
-				uint32_t len;
-				uint16_t type;
-				const void *fr = shm_ring_peek(&ins[i], &len, &type);
-				if (!fr)
-					break;
-				progress++;
-				x.frames_in++;
-				if (type == RF_FRAME_LINES && len >= sizeof(struct rf_lines_hdr)) {
-					const struct rf_lines_hdr *h = fr;
-					if (process_lines(&x, h, (const char *)(h + 1), len - sizeof *h))
-						return 1;
-				} else if (type == RF_FRAME_EOS) {
-					const struct rf_eos *e = fr;
-					if (e->kind == RF_EOS_STOP)
-						eos_kind = RF_EOS_STOP;
-					eos[i] = 1;
-					neos++;
-					shm_ring_consume(&ins[i]);
-					break;
-				} else {
-					RF_LOG_RL(RF_LOG_ERROR, "unexpected frame type %u from ingest %d", type, i);
-				}
-				shm_ring_consume(&ins[i]);
-			}
-			shm_ring_release(&ins[i]);
-		}
+		int progress = rf_stage_input_turn(in, FRAMES_PER_TURN, on_frame, &x);
+		if (progress < 0)
+			return 1;
 		publish(&x);
-		if (!progress) {
-			int nw = 0;
-			for (int i = 0; i < nin; i++)
-				if (!eos[i])
-					waitset[nw++] = &ins[i];
-			if (nw)
-				shm_rings_wait(waitset, nw, bell, RF_NS_PER_SEC);
-		}
+		if (!progress)
+			rf_stage_input_wait(in, RF_NS_PER_SEC);
 	}
-	rf_send_eos(outr, nout, eos_kind);
+	rf_send_eos(outr, nout, in->eos_kind);
 	xf_ctx_destroy(x.ctx);
 	free(x.vals);
 	for (int a = 0; a < nout; a++)

@@ -11,6 +11,7 @@
 #include "common/timeutil.h"
 #include "shm/frames.h"
 #include "supervisor/proc.h"
+#include "supervisor/stage_input.h"
 #include "writer/lineproto.h"
 #include "writer/output.h"
 
@@ -26,15 +27,16 @@ struct wr_proc {
 	uint32_t npoints;
 	int64_t first_ns;      /* monotonic time the batch's first point arrived */
 	struct wr_report rep, published;
-	uint64_t frames_in, points_in;
+	uint64_t points_in;
+	struct rf_stage_input in;
 };
 
 static void publish(struct wr_proc *w)
 {
 	struct rf_stats_slot *s = w->p->stats;
 	rf_stat_add(s, RF_ST_POINTS_IN, w->points_in);
-	rf_stat_add(s, RF_ST_FRAMES_IN, w->frames_in);
-	w->points_in = w->frames_in = 0;
+	rf_stat_add(s, RF_ST_FRAMES_IN, w->in.frames);
+	w->points_in = w->in.frames = 0;
 	rf_stat_add(s, RF_ST_POINTS_WRITTEN, w->rep.points_accepted - w->published.points_accepted);
 	rf_stat_add(s, RF_ST_POINTS_REJECTED, w->rep.points_rejected - w->published.points_rejected);
 	rf_stat_add(s, RF_ST_WRITE_REQUESTS, w->rep.requests - w->published.requests);
@@ -58,13 +60,30 @@ static int deliver(struct wr_proc *w)
 	return 0;
 }
 
+/* Appends a POINTS frame to the batch; ends the ring's turn once the batch
+ * is full so it goes out before more is read. */
+static int on_frame(void *arg, int input, uint16_t type, const void *fr, uint32_t len)
+{
+	struct wr_proc *w = arg;
+	if (type != RF_FRAME_POINTS || len < sizeof(struct rf_points_hdr)) {
+		RF_LOG_RL(RF_LOG_ERROR, "unexpected frame type %u from aggregate %d", type, input);
+		return 0;
+	}
+	const struct rf_points_hdr *h = fr;
+	if (w->npoints == 0)
+		w->first_ns = rf_mono_ns();
+	wr_buf_append(&w->batch, (const char *)(h + 1), len - sizeof *h);
+	w->npoints += h->npoints;
+	w->points_in += h->npoints;
+	return w->npoints >= (uint32_t)w->p->pl->conf.output.batch_points;
+}
+
 int wr_run(const struct rf_proc *p)
 {
 	static struct wr_proc w;
-	struct shm_ring_handle ins[RF_MAX_PER_ROLE];
+	struct rf_stage_input *in = &w.in;
 	char err[256];
-	int nin = rf_attach_inputs(p, ins, err, sizeof err);
-	if (nin <= 0) {
+	if (rf_stage_input_attach(in, p, err, sizeof err) <= 0) {
 		rf_error("attach rings: %s", err);
 		return 1;
 	}
@@ -77,48 +96,17 @@ int wr_run(const struct rf_proc *p)
 		return CONF_EXIT_CONFIG;
 	}
 	wr_buf_init(&w.batch);
-	struct shm_doorbell *bell = shm_at(p->seg, p->lay->in_bell[p->role][p->index]);
-	int eos[RF_MAX_PER_ROLE] = { 0 }, neos = 0;
-	struct shm_ring_handle *waitset[RF_MAX_PER_ROLE];
 	int rc = 0;
 
-	while (neos < nin) {
+	while (!rf_stage_input_done(in)) {
 		if (rf_stop_requested) {
 			rc = 1;
 			goto out;
 		}
-		int progress = 0;
-		for (int i = 0; i < nin; i++) {
-			if (eos[i])
-				continue;
-			for (int f = 0; f < FRAMES_PER_TURN; f++) {
-				uint32_t len;
-				uint16_t type;
-				const void *fr = shm_ring_peek(&ins[i], &len, &type);
-				if (!fr)
-					break;
-				progress++;
-				w.frames_in++;
-				if (type == RF_FRAME_POINTS && len >= sizeof(struct rf_points_hdr)) {
-					const struct rf_points_hdr *h = fr;
-					if (w.npoints == 0)
-						w.first_ns = rf_mono_ns();
-					wr_buf_append(&w.batch, (const char *)(h + 1), len - sizeof *h);
-					w.npoints += h->npoints;
-					w.points_in += h->npoints;
-				} else if (type == RF_FRAME_EOS) {
-					eos[i] = 1;
-					neos++;
-					shm_ring_consume(&ins[i]);
-					break;
-				} else {
-					RF_LOG_RL(RF_LOG_ERROR, "unexpected frame type %u from aggregate %d", type, i);
-				}
-				shm_ring_consume(&ins[i]);
-				if (w.npoints >= (uint32_t)oc->batch_points)
-					break;
-			}
-			shm_ring_release(&ins[i]);
+		int progress = rf_stage_input_turn(in, FRAMES_PER_TURN, on_frame, &w);
+		if (progress < 0) {
+			rc = 1;
+			goto out;
 		}
 		int64_t now = rf_mono_ns();
 		if (w.npoints >= (uint32_t)oc->batch_points ||
@@ -129,18 +117,14 @@ int wr_run(const struct rf_proc *p)
 			}
 		}
 		publish(&w);
-		if (!progress && neos < nin) {
+		if (!progress && !rf_stage_input_done(in)) {
 			int64_t timeout = RF_NS_PER_SEC;
 			if (w.npoints) {
 				timeout = w.first_ns + oc->flush_interval_ns - rf_mono_ns();
 				if (timeout < RF_NS_PER_MS)
 					timeout = RF_NS_PER_MS;
 			}
-			int nw = 0;
-			for (int i = 0; i < nin; i++)
-				if (!eos[i])
-					waitset[nw++] = &ins[i];
-			shm_rings_wait(waitset, nw, bell, timeout);
+			rf_stage_input_wait(in, timeout);
 		}
 	}
 	if (deliver(&w))

@@ -1,0 +1,71 @@
+/* stage_input.c — see stage_input.h. */
+#include "supervisor/stage_input.h"
+#include "common/log.h"
+#include "shm/frames.h"
+
+#include <errno.h>
+#include <string.h>
+
+int rf_stage_input_attach(struct rf_stage_input *in, const struct rf_proc *p, char *err, size_t errlen)
+{
+	memset(in, 0, sizeof *in);
+	in->eos_kind = RF_EOS_END;
+	in->n = rf_attach_inputs(p, in->rings, err, errlen);
+	if (in->n <= 0)
+		return -1;
+	in->bell = shm_at(p->seg, p->lay->in_bell[p->role][p->index]);
+	in->from = rf_role_names[p->role - 1];
+	return in->n;
+}
+
+int rf_stage_input_turn(struct rf_stage_input *in, int per_turn, rf_frame_fn fn, void *arg)
+{
+	int handled = 0;
+	for (int i = 0; i < in->n; i++) {
+		struct shm_ring_handle *h = &in->rings[i];
+		if (in->eos[i])
+			continue;
+		for (int f = 0; f < per_turn; f++) {
+			uint32_t len;
+			uint16_t type;
+			const void *fr = shm_ring_peek(h, &len, &type);
+			if (!fr) {
+				if (errno == EBADMSG) {
+					rf_error("ring from %s %d holds a malformed frame; restarting the data plane",
+						 in->from, i);
+					return -1;
+				}
+				break;
+			}
+			handled++;
+			in->frames++;
+			if (type == RF_FRAME_EOS) {
+				if (len >= sizeof(struct rf_eos) && ((const struct rf_eos *)fr)->kind == RF_EOS_STOP)
+					in->eos_kind = RF_EOS_STOP;
+				in->eos[i] = 1;
+				in->neos++;
+				shm_ring_consume(h);
+				break;
+			}
+			int rc = fn(arg, i, type, fr, len);
+			if (rc < 0)
+				return -1;
+			shm_ring_consume(h);
+			if (rc > 0)
+				break;
+		}
+		shm_ring_release(h);
+	}
+	return handled;
+}
+
+void rf_stage_input_wait(struct rf_stage_input *in, int64_t timeout_ns)
+{
+	struct shm_ring_handle *open[RF_MAX_PER_ROLE];
+	int n = 0;
+	for (int i = 0; i < in->n; i++)
+		if (!in->eos[i])
+			open[n++] = &in->rings[i];
+	if (n)
+		shm_rings_wait(open, n, in->bell, timeout_ns);
+}
