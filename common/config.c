@@ -376,6 +376,21 @@ static const char *bare_key(const char *full)
 	return c ? c + 1 : full;
 }
 
+/* The keys of a section as "section:key" strings, in file order; *n gets
+ * their count. Caller frees the array (not the strings). */
+static const char **section_keys(dictionary *d, const char *sec, int *n)
+{
+	*n = iniparser_getsecnkeys(d, sec);
+	if (*n < 0)
+		*n = 0;
+	const char **keys = calloc(*n > 0 ? (size_t)*n : 1, sizeof *keys);
+	if (!keys)
+		abort();
+	if (*n > 0)
+		iniparser_getseckeys(d, sec, keys);
+	return keys;
+}
+
 static int load_fixed_section(dictionary *d, struct rf_config *c, const struct section_def *sd,
 			      char **time_field, char *err, size_t errlen)
 {
@@ -383,13 +398,8 @@ static int load_fixed_section(dictionary *d, struct rf_config *c, const struct s
 	for (const struct key_def *k = sd->keys; k->key; k++)
 		if (k->def && set_key(c, sd->name, k, k->def, time_field, err, errlen))
 			return -1;
-	int n = iniparser_getsecnkeys(d, sd->name);
-	if (n <= 0)
-		return 0;
-	const char **keys = calloc((size_t)n, sizeof *keys);
-	if (!keys)
-		abort();
-	iniparser_getseckeys(d, sd->name, keys);
+	int n;
+	const char **keys = section_keys(d, sd->name, &n);
 	int rc = 0;
 	for (int i = 0; i < n && rc == 0; i++) {
 		const char *key = bare_key(keys[i]);
@@ -468,12 +478,8 @@ static int load_rule(dictionary *d, const char *sec, struct rf_config *c, char *
 	snprintf(r->measurement, sizeof r->measurement, "%s", rname);
 	r->lateness_ns = 0;
 	r->max_keys = 1000000;
-	int n = iniparser_getsecnkeys(d, sec);
-	const char **keys = calloc(n > 0 ? (size_t)n : 1, sizeof *keys);
-	if (!keys)
-		abort();
-	if (n > 0)
-		iniparser_getseckeys(d, sec, keys);
+	int n;
+	const char **keys = section_keys(d, sec, &n);
 	int rc = 0;
 	int have_window = 0;
 	for (int i = 0; i < n && rc == 0; i++) {
@@ -582,12 +588,8 @@ static int load_analyzer(dictionary *d, const char *sec, struct rf_config *c, ch
 	struct conf_analyzer *a = &c->analyzers[c->nanalyzers];
 	memset(a, 0, sizeof *a);
 	snprintf(a->name, sizeof a->name, "%s", aname);
-	int n = iniparser_getsecnkeys(d, sec);
-	const char **keys = calloc(n > 0 ? (size_t)n : 1, sizeof *keys);
-	if (!keys)
-		abort();
-	if (n > 0)
-		iniparser_getseckeys(d, sec, keys);
+	int n;
+	const char **keys = section_keys(d, sec, &n);
 	int rc = 0;
 	for (int i = 0; i < n && rc == 0; i++) {
 		const char *key = bare_key(keys[i]);
@@ -614,6 +616,32 @@ static int load_analyzer(dictionary *d, const char *sec, struct rf_config *c, ch
 	}
 	c->nanalyzers++;
 	return 0;
+}
+
+/* [transform]: filter plus output fields, in file order. */
+static int load_transform(dictionary *d, struct rf_config *c, char *err, size_t errlen)
+{
+	int n, rc = 0;
+	const char **keys = section_keys(d, "transform", &n);
+	for (int i = 0; i < n && rc == 0; i++) {
+		const char *key = bare_key(keys[i]);
+		const char *v = iniparser_getstring(d, keys[i], "");
+		if (!*v) {
+			rc = fail(err, errlen, "[transform] %s: empty expression", key);
+		} else if (!strcmp(key, "filter")) {
+			c->transform.filter = xstrdup(v);
+		} else if (!valid_name(key)) {
+			rc = fail(err, errlen, "[transform] %s: not a valid output field name", key);
+		} else if (c->transform.nout >= CONF_MAX_OUTPUTS) {
+			rc = fail(err, errlen, "[transform] %s: more than %d output fields", key, CONF_MAX_OUTPUTS);
+		} else {
+			struct conf_output_field *of = &c->transform.out[c->transform.nout++];
+			snprintf(of->name, sizeof of->name, "%s", key);
+			of->expr = xstrdup(v);
+		}
+	}
+	free(keys);
+	return rc;
 }
 
 static char last_ini_error[512];
@@ -795,41 +823,8 @@ int conf_load(const char *path, struct rf_config *c, char *err, size_t errlen)
 		if (load_fixed_section(d, c, sd, &time_field, err, errlen))
 			goto out;
 
-	/* [transform]: filter plus output fields, in file order. */
-	int n = iniparser_getsecnkeys(d, "transform");
-	if (n > 0) {
-		const char **keys = calloc((size_t)n, sizeof *keys);
-		if (!keys)
-			abort();
-		iniparser_getseckeys(d, "transform", keys);
-		for (int i = 0; i < n; i++) {
-			const char *key = bare_key(keys[i]);
-			const char *v = iniparser_getstring(d, keys[i], "");
-			if (!*v) {
-				fail(err, errlen, "[transform] %s: empty expression", key);
-				free(keys);
-				goto out;
-			}
-			if (!strcmp(key, "filter")) {
-				c->transform.filter = xstrdup(v);
-				continue;
-			}
-			if (!valid_name(key)) {
-				fail(err, errlen, "[transform] %s: not a valid output field name", key);
-				free(keys);
-				goto out;
-			}
-			if (c->transform.nout >= CONF_MAX_OUTPUTS) {
-				fail(err, errlen, "[transform] %s: more than %d output fields", key, CONF_MAX_OUTPUTS);
-				free(keys);
-				goto out;
-			}
-			struct conf_output_field *of = &c->transform.out[c->transform.nout++];
-			snprintf(of->name, sizeof of->name, "%s", key);
-			of->expr = xstrdup(v);
-		}
-		free(keys);
-	}
+	if (load_transform(d, c, err, errlen))
+		goto out;
 	for (int i = 0; i < nsec; i++) {
 		const char *s = iniparser_getsecname(d, i);
 		if (!strncmp(s, "aggregate.", 10) && load_rule(d, s, c, err, errlen))
