@@ -6,11 +6,21 @@
  * POINTS frames (split at line boundaries to fit a frame). Wakes at least
  * every 100 ms even without input, so idle partitions and quiet streams
  * still close their windows.
+ *
+ * Checkpoints: on the aligned BARRIER(N) the engine's open windows and
+ * watermarks go into the checkpoint store as one blob (one write
+ * transaction), the process acks N and forwards the barrier to the writers,
+ * behind every point emitted before it. At start, when the data plane
+ * resumes from checkpoint C, every blob of C is merged in (blobs of other or
+ * differently many aggregate processes included: the engine keeps the keys
+ * this process owns now).
  */
 #include "aggregate/engine.h"
+#include "common/ckpt_store.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "shm/frames.h"
+#include "supervisor/checkpoint.h"
 #include "supervisor/proc.h"
 #include "supervisor/stage_input.h"
 
@@ -26,6 +36,8 @@ struct agg_proc {
 	int nouts;
 	int next_out;
 	int failed;               /* a reserve was refused: we are stopping */
+	struct ckpt_store *store;  /* NULL for finite input: no checkpoints */
+	struct agg_blob blob;      /* snapshot buffer, reused */
 	struct agg_stats published;
 	uint64_t frames_out;
 	struct rf_stage_input in;
@@ -97,9 +109,62 @@ static void publish(struct agg_proc *a)
 	*o = *c;
 }
 
+static int on_barrier(struct agg_proc *a, uint64_t id)
+{
+	int64_t t0 = rf_mono_ns();
+	char err[512];
+	if (!a->store)
+		snprintf(err, sizeof err, "no checkpoint store");
+	else if (agg_engine_snapshot(a->eng, &a->blob))
+		snprintf(err, sizeof err, "out of memory for the snapshot");
+	if (!a->store || a->blob.len == 0 ||
+	    ckpt_put_state(a->store, id, (uint32_t)a->p->index, a->blob.p, a->blob.len, err, sizeof err)) {
+		RF_LOG_RL(RF_LOG_ERROR, "checkpoint %llu: cannot store window state: %s", (unsigned long long)id, err);
+		rf_ckpt_fail(a->p, id);
+	}
+	rf_ckpt_ack(a->p, id, rf_mono_ns() - t0);
+	return rf_send_barrier(a->outs, a->nouts, id);
+}
+
+struct restore_ctx {
+	struct agg_proc *a;
+	struct agg_restore_stats st;
+	char err[512];
+};
+
+static int restore_blob(void *arg, uint32_t owner, const void *blob, size_t len)
+{
+	struct restore_ctx *r = arg;
+	char why[400];
+	if (agg_engine_restore(r->a->eng, blob, len, rf_now_ns(), &r->st, why, sizeof why)) {
+		snprintf(r->err, sizeof r->err, "state of aggregate %u: %s", owner, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Merges the state of the checkpoint this data plane resumes from. */
+static int restore(struct agg_proc *a, uint64_t id)
+{
+	struct restore_ctx r = { .a = a };
+	int64_t t0 = rf_mono_ns();
+	if (ckpt_each_state(a->store, id, restore_blob, &r, r.err, sizeof r.err)) {
+		rf_error("checkpoint %llu: %s; start ringflow with --reset-state to discard the checkpoint "
+			 "(window state and checkpointed offsets are lost)", (unsigned long long)id, r.err);
+		return -1;
+	}
+	rf_info("checkpoint %llu: restored %llu windows, %llu keys (%llu keys belong to other aggregate "
+		"processes) in %lld ms", (unsigned long long)id, (unsigned long long)r.st.windows,
+		(unsigned long long)r.st.keys, (unsigned long long)r.st.keys_skipped_other_owner,
+		(long long)((rf_mono_ns() - t0) / RF_NS_PER_MS));
+	return 0;
+}
+
 static int on_frame(void *arg, int input, uint16_t type, const void *fr, uint32_t len)
 {
 	struct agg_proc *a = arg;
+	if (type == RF_FRAME_BARRIER)
+		return on_barrier(a, ((const struct rf_barrier *)fr)->id);
 	if (type != RF_FRAME_ROWS || len < sizeof(struct rf_rows_hdr)) {
 		RF_LOG_RL(RF_LOG_ERROR, "unexpected frame type %u from transform %d", type, input);
 		return 0;
@@ -130,6 +195,16 @@ int agg_run(const struct rf_proc *p)
 		rf_error("cannot create the window engine (out of memory)");
 		return 1;
 	}
+	if (p->pl->conf.input.type == CONF_INPUT_KAFKA) {
+		a.store = ckpt_open(p->pl->conf.ringflow.state_dir, p->pl->conf.ringflow.name, err, sizeof err);
+		if (!a.store) {
+			rf_error("%s", err);
+			return RF_EXIT_STATE;
+		}
+		uint64_t resume = atomic_load(&rf_ckpt_ctl(p)->resume);
+		if (resume && restore(&a, resume))
+			return RF_EXIT_STATE;
+	}
 	while (!rf_stage_input_done(in) && !a.failed) {
 		if (rf_stop_requested)
 			return 1;
@@ -150,5 +225,7 @@ int agg_run(const struct rf_proc *p)
 	publish(&a);
 	rf_send_eos(outr, nout, in->eos_kind);
 	agg_engine_destroy(a.eng);
+	agg_blob_free(&a.blob);
+	ckpt_close(a.store);
 	return a.failed;
 }

@@ -128,6 +128,7 @@ const struct agg_stats *agg_engine_stats(struct agg_engine *e)
 	s->bad_rows = e->bad_rows;
 	for (int i = 0; i < e->nrules; i++) {
 		const struct agg_ws_counters *c = agg_ws_counters(e->ws[i]);
+		s->aggregated += c->rows;
 		s->late += c->late;
 		s->overflow += c->overflow;
 		s->bad_rows += c->bad_time;
@@ -139,4 +140,14 @@ const struct agg_stats *agg_engine_stats(struct agg_engine *e)
 		s->bytes += agg_ws_bytes(e->ws[i]);
 	}
 	return s;
+}
+
+void agg_engine_parts(struct agg_engine *e, struct agg_engine_parts *out)
+{
+	out->rules = e->rules;
+	out->nrules = e->nrules;
+	out->self = e->self;
+	out->naggregates = e->naggregates;
+	out->ws = e->ws;
+	out->wm = &e->wm;
 }

@@ -31,6 +31,7 @@ struct agg_stats {
 	uint64_t rows;            /* rows received (good, bad or late alike);
 	                           * rows - bad_rows - late = rows aggregated for
 	                           * tumbling windows */
+	uint64_t aggregated;      /* rows applied to at least one window */
 	uint64_t late;            /* (record, window) pairs dropped: window already emitted */
 	uint64_t overflow;        /* (record, window) pairs sent to the overflow series */
 	uint64_t bad_rows;        /* malformed, misrouted or out-of-range rows */
@@ -67,5 +68,55 @@ void agg_engine_advance(struct agg_engine *e, int64_t now_ns, int flush_all,
 const struct agg_stats *agg_engine_stats(struct agg_engine *e);
 /* The base watermark (watermark.h) the engine would use at now_ns. */
 int64_t agg_engine_watermark(const struct agg_engine *e, int64_t now_ns);
+
+/* ---- checkpoints (snapshot.c; format documented there) ---- */
+
+/* A growable byte buffer the caller keeps between checkpoints (reused, so
+ * steady state allocates nothing). Zero-initialise it; free with
+ * agg_blob_free (which leaves it empty and reusable). */
+struct agg_blob {
+	uint8_t *p;
+	size_t len, cap;
+};
+void agg_blob_free(struct agg_blob *b);
+
+/* Serialises every open window of every rule, each rule's closed_upto and
+ * the watermark state into b (previous content replaced, b->len set).
+ * Returns 0, or -1 on ENOMEM (b then holds no valid blob: len = 0). */
+int agg_engine_snapshot(struct agg_engine *e, struct agg_blob *b);
+
+struct agg_restore_stats {
+	uint64_t windows;                  /* (blob window, engine) pairs that got a record */
+	uint64_t keys;                     /* key records merged into e */
+	uint64_t keys_skipped_other_owner; /* key records another aggregate owns now */
+	uint64_t rules_discarded;          /* rules gone or changed since the blob */
+	uint64_t keys_overflow;            /* of keys: merged into the overflow series
+	                                    * (max_keys reached, as for rows) */
+};
+
+/* Merges one blob (from any aggregate process of any earlier run, with any
+ * aggregate count) into e: keys that route elsewhere now are skipped; rules
+ * are matched by name and a rule that is gone or whose fingerprint differs
+ * is discarded with one warning naming it; states of keys present in both
+ * are merged. Each watermark source takes the larger max event time and
+ * counts as active as of now_ns; each rule's closed_upto the larger value.
+ * A truncated, corrupt or wrong-version blob returns -1 with err
+ * ("checkpoint state: ...") and leaves e unchanged: the blob is checked
+ * whole before anything is applied. Out of memory while applying also
+ * returns -1, with e holding part of the blob (the caller gives up the
+ * restore). st may be NULL; its counters are added to. */
+int agg_engine_restore(struct agg_engine *e, const void *blob, size_t len, int64_t now_ns,
+		       struct agg_restore_stats *st, char *err, size_t errlen);
+
+/* For snapshot.c: the engine's parts. */
+struct agg_watermark;
+struct agg_engine_parts {
+	const struct agg_rule *rules;
+	int nrules;
+	uint32_t self, naggregates;
+	struct agg_winstore **ws;          /* per rule, by rule index */
+	struct agg_watermark *wm;
+};
+void agg_engine_parts(struct agg_engine *e, struct agg_engine_parts *out);
 
 #endif

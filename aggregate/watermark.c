@@ -64,3 +64,18 @@ uint32_t agg_wm_active(const struct agg_watermark *w, int64_t now_ns)
 		n += (uint32_t)wm_active(w, &w->src[i], now_ns);
 	return n;
 }
+
+int agg_wm_restore_source(struct agg_watermark *w, uint32_t source, int64_t max_event_ns,
+			  int64_t now_ns)
+{
+	/* Exactly an observation at now_ns: max of the event times, seen,
+	 * last seen now. INT64_MIN (never written by a checkpoint) is no
+	 * progress, as for a batch. */
+	return agg_wm_observe(w, source, max_event_ns, now_ns);
+}
+
+void agg_wm_restore_max(struct agg_watermark *w, int64_t max_event_ns)
+{
+	if (max_event_ns > w->max_event_ns)
+		w->max_event_ns = max_event_ns;
+}

@@ -48,4 +48,13 @@ int64_t agg_wm_base(const struct agg_watermark *w, int64_t now_ns);
 /* Number of partitions currently holding the watermark back. */
 uint32_t agg_wm_active(const struct agg_watermark *w, int64_t now_ns);
 
+/* Checkpoint restore (snapshot.c). A restored source takes the larger max
+ * event time and counts as active as of now_ns: a partition that has not
+ * replayed yet holds the watermark back for idle_timeout, as before the
+ * crash. Returns 0, or -1 when source >= AGG_WM_MAX_SOURCES. */
+int agg_wm_restore_source(struct agg_watermark *w, uint32_t source, int64_t max_event_ns,
+			  int64_t now_ns);
+/* The highest event time ever seen becomes at least max_event_ns. */
+void agg_wm_restore_max(struct agg_watermark *w, int64_t max_event_ns);
+
 #endif

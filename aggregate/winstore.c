@@ -506,3 +506,86 @@ uint32_t agg_ws_open_windows(const struct agg_winstore *ws)
 {
 	return ws->nwins;
 }
+
+/* ---- checkpoints ---- */
+
+int64_t agg_ws_closed_upto(const struct agg_winstore *ws)
+{
+	return ws->closed_upto;
+}
+
+void agg_ws_raise_closed_upto(struct agg_winstore *ws, int64_t t)
+{
+	if (t > ws->closed_upto)
+		ws->closed_upto = t;
+}
+
+void agg_ws_window_info(const struct agg_winstore *ws, uint32_t i, struct agg_ws_window_info *out)
+{
+	const struct agg_window *w = ws->wins[i];
+	out->start = w->start;
+	out->nkeys = w->nkeys;
+	out->overflow = w->overflow;
+}
+
+/* How many slots ahead the walk prefetches: records are scattered over
+ * the arena, and a checkpoint at 1 M keys is otherwise one cache miss per
+ * key, one after the other. */
+#define WS_PREFETCH_SLOTS 16
+
+const uint8_t *agg_ws_next_record(const struct agg_winstore *ws, uint32_t i, uint32_t *pos)
+{
+	const struct agg_window *w = ws->wins[i];
+	for (uint32_t j = *pos; j <= w->mask; j++) {
+		uint64_t s = w->slots[j];
+		if (j + WS_PREFETCH_SLOTS <= w->mask) {
+			uint64_t ahead = w->slots[j + WS_PREFETCH_SLOTS];
+			if (ahead)
+				__builtin_prefetch(agg_arena_ptr(&w->arena, (uint32_t)ahead));
+		}
+		if (!s)
+			continue;
+		*pos = j + 1;
+		return agg_arena_ptr(&w->arena, (uint32_t)s);
+	}
+	*pos = w->mask + 1;
+	return NULL;
+}
+
+const uint8_t *agg_ws_record_key(const struct agg_winstore *ws, const uint8_t *rec, uint16_t *len)
+{
+	return record_key(ws, rec, len);
+}
+
+uint8_t *agg_ws_restore_record(struct agg_winstore *ws, int64_t start, const uint8_t *key,
+			       uint16_t key_len, uint64_t key_hash, int *fresh, int *overflowed,
+			       const struct agg_alloc **al)
+{
+	*fresh = 0;
+	*overflowed = 0;
+	struct agg_window *w = window_get(ws, start);
+	if (!w) {
+		ws->c.nomem++;
+		return NULL;
+	}
+	*al = &w->al;
+	uint8_t *rec;
+	if (!key) {
+		*overflowed = 1;
+		if (!w->overflow) {
+			w->overflow = record_new(ws, w, NULL, 0, NULL);
+			*fresh = w->overflow != NULL;
+		}
+		rec = w->overflow;
+	} else {
+		/* window_record reads only the key fields of a row. */
+		struct agg_row row = { .key = key, .key_len = key_len, .key_hash = key_hash };
+		uint32_t nkeys = w->nkeys;
+		const uint8_t *ov = w->overflow;
+		rec = window_record(ws, w, &row, overflowed);
+		*fresh = rec && (w->nkeys != nkeys || (*overflowed && !ov));
+	}
+	if (!rec)
+		ws->c.nomem++;
+	return rec;
+}

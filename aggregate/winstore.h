@@ -71,4 +71,40 @@ uint64_t agg_ws_live_keys(const struct agg_winstore *ws);
 size_t agg_ws_bytes(const struct agg_winstore *ws);
 uint32_t agg_ws_open_windows(const struct agg_winstore *ws);
 
+/* ---- checkpoints (snapshot.c) ----
+ * A checkpoint walks the open windows and their key records; a restore puts
+ * records back without going through rows. A record is laid out as in the
+ * comment at the top: states at rule->states[s].offset, then the key. */
+
+/* Windows ending at or before this have been emitted (INT64_MIN: none). */
+int64_t agg_ws_closed_upto(const struct agg_winstore *ws);
+/* Raises closed_upto to t (never lowers it): records for windows ending at
+ * or before t are late from now on. */
+void agg_ws_raise_closed_upto(struct agg_winstore *ws, int64_t t);
+
+struct agg_ws_window_info {
+	int64_t start;
+	uint32_t nkeys;            /* key records, the overflow record not included */
+	const uint8_t *overflow;   /* overflow record, or NULL */
+};
+/* Open window i, 0 <= i < agg_ws_open_windows(), by ascending start. */
+void agg_ws_window_info(const struct agg_winstore *ws, uint32_t i, struct agg_ws_window_info *out);
+/* The key records of open window i in table order: start with *pos = 0;
+ * NULL after the last. Prefetches ahead, so a full walk streams. */
+const uint8_t *agg_ws_next_record(const struct agg_winstore *ws, uint32_t i, uint32_t *pos);
+/* The key bytes of a record (the row's key section). */
+const uint8_t *agg_ws_record_key(const struct agg_winstore *ws, const uint8_t *rec, uint16_t *len);
+
+/* The record of key in the window starting at start (created if absent;
+ * start must be a window start of the rule, |start| < 2^62). key_hash is
+ * rf_hash64(key, key_len, rule index), as rows carry it. key == NULL, or a
+ * window full by max_keys, gives the window's overflow record
+ * (*overflowed = 1). *fresh = 1 when the record was created by this call:
+ * its states are then initial, so the caller may deserialise into them.
+ * *al is the window's allocator for what the states grow into. NULL on
+ * ENOMEM (counted in nomem). */
+uint8_t *agg_ws_restore_record(struct agg_winstore *ws, int64_t start, const uint8_t *key,
+			       uint16_t key_len, uint64_t key_hash, int *fresh, int *overflowed,
+			       const struct agg_alloc **al);
+
 #endif

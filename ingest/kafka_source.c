@@ -7,63 +7,62 @@
  * Runs in ingest processes; the rd_kafka_t is created here, after fork,
  * because librdkafka's threads do not survive fork().
  *
- * Offsets: auto-commit is off. Offsets are committed only as part of a
- * complete checkpoint (DESIGN.md §2), so a restart never skips records whose
- * windows were still open. Without a checkpoint, `start` applies.
+ * Offsets and checkpoints (supervisor/checkpoint.h): auto-commit is off.
+ * On each barrier request the ingest stores the next offset of every
+ * partition it has read into the checkpoint store and sends BARRIER(N)
+ * downstream; once the supervisor declares N complete, the offsets are
+ * committed to the consumer group too, so standard lag tools see them.
+ * Where to start a newly assigned partition: its shared position (where this
+ * run, or the checkpoint resumed from, left it); else, when resuming from a
+ * checkpoint that does not name it, the group's committed offset; else
+ * `start`.
  *
- * Each assigned (topic, partition) gets a source id (ingest index * 1024 +
- * slot) so the aggregates can track per-partition watermarks.
+ * Each (topic, partition) has a stable source id (partitions.h) so the
+ * aggregates can track per-partition watermarks across restarts.
  */
 #include "ingest/ingest.h"
+#include "ingest/partitions.h"
 #include "common/log.h"
 #include "shm/frames.h"
 #include "common/timeutil.h"
+#include "supervisor/checkpoint.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define BATCH_MESSAGES 4096
 #define POLL_TIMEOUT_MS 100
-
-struct part_slot {
-	char topic[48];
-	int32_t partition;
-	int64_t next_offset;   /* -1 until a message was seen */
-};
+#define FINAL_COMMIT_WAIT_NS (30 * RF_NS_PER_SEC)
 
 struct kafka_src {
 	const struct rf_proc *p;
 	struct ing_framer *fr;
-	struct part_slot slots[RF_SOURCES_PER_INGEST];
-	int nslots;
+	struct rf_ckpt_ctl *ctl;
+	struct ckpt_store *store;
+	struct ing_partitions parts;
+	uint64_t sent;        /* newest barrier sent */
+	uint64_t committed;   /* newest checkpoint committed to the group */
+	int fatal;            /* a partition without a source id: exit 78 */
 	uint64_t errors, messages;
 };
 
 static struct kafka_src *g_src; /* for librdkafka callbacks (one per process) */
 
-static int slot_for(struct kafka_src *s, const char *topic, int32_t partition)
+static void give_lag_slot(struct kafka_src *s, struct ing_part *ip)
 {
-	for (int i = 0; i < s->nslots; i++)
-		if (s->slots[i].partition == partition && !strcmp(s->slots[i].topic, topic))
-			return i;
-	if (s->nslots >= RF_SOURCES_PER_INGEST)
-		return RF_SOURCES_PER_INGEST - 1; /* shares a watermark; logged once at assign */
-	struct part_slot *ps = &s->slots[s->nslots];
-	snprintf(ps->topic, sizeof ps->topic, "%s", topic);
-	ps->partition = partition;
-	ps->next_offset = -1;
-	/* Publish the slot for lag reporting: topic first, then the partition
-	 * with release order (the supervisor reads partition, then topic). */
-	if (s->nslots < RF_LAG_PARTITIONS) {
-		struct rf_partition_lag *l = &s->p->stats->lag[s->nslots];
-		snprintf(l->topic, sizeof l->topic, "%s", topic);
-		atomic_store_explicit(&l->offset, -1, memory_order_relaxed);
-		atomic_store_explicit(&l->high, -1, memory_order_relaxed);
-		atomic_store_explicit(&l->partition, partition, memory_order_release);
-	}
-	return s->nslots++;
+	if (ip->lag_slot >= 0 || s->parts.nlag >= RF_LAG_PARTITIONS)
+		return;
+	ip->lag_slot = s->parts.nlag++;
+	/* Topic first, then the partition with release order (the supervisor
+	 * reads partition, then topic). */
+	struct rf_partition_lag *l = &s->p->stats->lag[ip->lag_slot];
+	snprintf(l->topic, sizeof l->topic, "%s", ip->topic);
+	atomic_store_explicit(&l->offset, -1, memory_order_relaxed);
+	atomic_store_explicit(&l->high, -1, memory_order_relaxed);
+	atomic_store_explicit(&l->partition, ip->partition, memory_order_release);
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -80,21 +79,76 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 		  "librdkafka %s: %s", fac, buf);
 }
 
+static int64_t start_offset(const struct kafka_src *s)
+{
+	if (atomic_load_explicit(&s->ctl->resume, memory_order_acquire))
+		return RD_KAFKA_OFFSET_STORED;
+	return strcmp(s->p->pl->conf.input.start, "latest") ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+}
+
+static void publish_positions(struct kafka_src *s)
+{
+	for (int i = 0; i < s->parts.nused; i++) {
+		int src = s->parts.used[i];
+		const struct ing_part *ip = &s->parts.part[src];
+		if (ip->owned && ip->next_offset != RF_POSITION_UNKNOWN)
+			atomic_store_explicit(&s->ctl->position[src], ip->next_offset, memory_order_release);
+	}
+}
+
+static void assign(struct kafka_src *s, rd_kafka_topic_partition_list_t *parts)
+{
+	for (int i = 0; i < parts->cnt; i++) {
+		rd_kafka_topic_partition_t *tp = &parts->elems[i];
+		int src = ing_parts_source(&s->parts, tp->topic, tp->partition);
+		if (src < 0) {
+			rf_error("kafka: %s partition %d cannot be tracked: ringflow reads at most %d partitions "
+				 "per topic; stopping", tp->topic, tp->partition, RF_PARTITIONS_PER_TOPIC);
+			s->fatal = 1;
+			continue;
+		}
+		struct ing_part *ip = ing_parts_get(&s->parts, src, tp->topic, tp->partition);
+		ip->owned = 1;
+		give_lag_slot(s, ip);
+		int64_t pos = atomic_load_explicit(&s->ctl->position[src], memory_order_acquire);
+		if (pos != RF_POSITION_UNKNOWN) {
+			tp->offset = pos;
+			ip->next_offset = pos;
+		} else {
+			tp->offset = start_offset(s);
+		}
+	}
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			 rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
 	struct kafka_src *s = opaque;
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-		for (int i = 0; i < parts->cnt; i++)
-			slot_for(s, parts->elems[i].topic, parts->elems[i].partition);
+		assign(s, parts);
 		rf_info("kafka: assigned %d partition(s)", parts->cnt);
 		rd_kafka_assign(rk, parts);
 	} else {
 		/* Lines already framed belong to the old assignment: publish
-		 * them before letting go. */
+		 * them, and where each partition stands, before letting go;
+		 * the next owner continues from there. */
 		ing_framer_flush(s->fr);
+		publish_positions(s);
+		for (int i = 0; i < s->parts.nused; i++)
+			s->parts.part[s->parts.used[i]].owned = 0;
 		rf_info("kafka: revoked %d partition(s)", parts->cnt);
 		rd_kafka_assign(rk, NULL);
+	}
+}
+
+static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
+		      void *opaque)
+{
+	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+		if (g_src)
+			g_src->errors++;
+		RF_LOG_RL(RF_LOG_WARN, "kafka: committing checkpoint offsets to the group failed: %s "
+			  "(checkpoints are unaffected; lag tools show older offsets)", rd_kafka_err2str(err));
 	}
 }
 
@@ -130,6 +184,9 @@ fail:
 
 int ing_kafka_check(const struct conf_input *in, char *err, size_t errlen)
 {
+	static struct ing_partitions parts; /* large; -t and start only */
+	if (ing_parts_init(&parts, in->topics, err, errlen))
+		return -1;
 	rd_kafka_conf_t *kc = build_conf(in, err, errlen);
 	if (!kc)
 		return -1;
@@ -145,6 +202,7 @@ static rd_kafka_t *make_consumer(struct kafka_src *s, char *err, size_t errlen)
 	rd_kafka_conf_set_error_cb(kc, error_cb);
 	rd_kafka_conf_set_log_cb(kc, log_cb);
 	rd_kafka_conf_set_rebalance_cb(kc, rebalance_cb);
+	rd_kafka_conf_set_offset_commit_cb(kc, commit_cb);
 	rd_kafka_conf_set_opaque(kc, s);
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, errlen);
 	if (!rk)
@@ -170,14 +228,84 @@ static int subscribe(rd_kafka_t *rk, const char *topics, char *err, size_t errle
 
 static void publish_lag(struct kafka_src *s, rd_kafka_t *rk)
 {
-	for (int i = 0; i < s->nslots && i < RF_LAG_PARTITIONS; i++) {
-		struct part_slot *ps = &s->slots[i];
+	for (int i = 0; i < s->parts.nused; i++) {
+		const struct ing_part *ip = &s->parts.part[s->parts.used[i]];
+		if (ip->lag_slot < 0)
+			continue;
 		int64_t lo = -1, hi = -1;
-		rd_kafka_get_watermark_offsets(rk, ps->topic, ps->partition, &lo, &hi);
-		struct rf_partition_lag *l = &s->p->stats->lag[i];
-		atomic_store_explicit(&l->offset, ps->next_offset, memory_order_relaxed);
+		if (ip->owned)
+			rd_kafka_get_watermark_offsets(rk, ip->topic, ip->partition, &lo, &hi);
+		struct rf_partition_lag *l = &s->p->stats->lag[ip->lag_slot];
+		atomic_store_explicit(&l->offset, ip->next_offset == RF_POSITION_UNKNOWN ? -1 : ip->next_offset,
+				      memory_order_relaxed);
 		atomic_store_explicit(&l->high, hi, memory_order_relaxed);
 	}
+}
+
+/* Checkpoint barrier: offsets into the store, BARRIER(N) downstream, ack.
+ * The barrier goes out even when storing failed, or the stages behind
+ * would wait for it forever; the failure mark makes the supervisor abandon
+ * N. Returns -1 when told to stop while a ring was full. */
+static int barrier_if_requested(struct kafka_src *s)
+{
+	uint64_t id = atomic_load_explicit(&s->ctl->requested, memory_order_acquire);
+	if (id <= s->sent)
+		return 0;
+	int64_t t0 = rf_mono_ns();
+	ing_framer_flush(s->fr);
+	const struct ckpt_offset *offs;
+	int n = ing_parts_snapshot(&s->parts, id, &offs);
+	char err[512];
+	if (n < 0)
+		snprintf(err, sizeof err, "out of memory");
+	if (n < 0 || ckpt_put_offsets(s->store, id, offs, n, err, sizeof err)) {
+		RF_LOG_RL(RF_LOG_ERROR, "checkpoint %llu: cannot store offsets: %s", (unsigned long long)id, err);
+		rf_ckpt_fail(s->p, id);
+	}
+	if (rf_send_barrier(s->fr->outs, s->fr->nouts, id))
+		return -1;
+	s->sent = id;
+	rf_ckpt_ack(s->p, id, rf_mono_ns() - t0);
+	return 0;
+}
+
+/* Commits the offsets of the newest complete checkpoint for the partitions
+ * this process owns now (another host of the group may own the rest). */
+static void commit_if_complete(struct kafka_src *s, rd_kafka_t *rk, int async)
+{
+	uint64_t id = atomic_load_explicit(&s->ctl->complete, memory_order_acquire);
+	if (id <= s->committed)
+		return;
+	s->committed = id;
+	const struct ing_pending *pe = ing_parts_pending(&s->parts, id);
+	if (!pe)
+		return;
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(pe->n ? pe->n : 1);
+	for (int i = 0; i < pe->n; i++) {
+		int src = ing_parts_source(&s->parts, pe->offs[i].topic, pe->offs[i].partition);
+		if (src >= 0 && s->parts.part[src].owned)
+			rd_kafka_topic_partition_list_add(l, pe->offs[i].topic, pe->offs[i].partition)->offset =
+				pe->offs[i].next_offset;
+	}
+	if (l->cnt) {
+		rd_kafka_resp_err_t e = rd_kafka_commit(rk, l, async);
+		if (e && !async)
+			commit_cb(rk, e, l, s);
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Graceful stop: wait (bounded) for the final checkpoint to complete so its
+ * offsets reach the group before the consumer leaves. */
+static void commit_final(struct kafka_src *s, rd_kafka_t *rk)
+{
+	int64_t deadline = rf_mono_ns() + FINAL_COMMIT_WAIT_NS;
+	while (s->sent && atomic_load_explicit(&s->ctl->complete, memory_order_acquire) < s->sent &&
+	       rf_mono_ns() < deadline) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	commit_if_complete(s, rk, 0);
 }
 
 int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
@@ -186,47 +314,66 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 	memset(&src, 0, sizeof src);
 	src.p = p;
 	src.fr = fr;
+	src.ctl = rf_ckpt_ctl(p);
+	src.sent = src.committed = atomic_load(&src.ctl->resume);
 	g_src = &src;
+	const struct rf_config *conf = &p->pl->conf;
 	char err[512];
+	if (ing_parts_init(&src.parts, conf->input.topics, err, sizeof err)) {
+		rf_error("%s", err);
+		return CONF_EXIT_CONFIG;
+	}
+	src.store = ckpt_open(conf->ringflow.state_dir, conf->ringflow.name, err, sizeof err);
+	if (!src.store) {
+		rf_error("%s", err);
+		return 1;
+	}
 	rd_kafka_t *rk = make_consumer(&src, err, sizeof err);
 	if (!rk) {
 		rf_error("kafka consumer: %s", err);
 		return CONF_EXIT_CONFIG;
 	}
 	rd_kafka_poll_set_consumer(rk);
-	if (subscribe(rk, p->pl->conf.input.topics, err, sizeof err)) {
+	if (subscribe(rk, conf->input.topics, err, sizeof err)) {
 		rf_error("kafka: %s", err);
 		rd_kafka_destroy(rk);
 		return 1;
 	}
 	rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(rk);
 	rd_kafka_message_t *msgs[BATCH_MESSAGES];
-	uint32_t base = (uint32_t)p->index * RF_SOURCES_PER_INGEST;
 	uint64_t published_errors = 0;
 	int64_t last_lag = 0;
+	int rc = 0;
 
-	while (!rf_stop_requested) {
+	while (!rf_stop_requested && !src.fatal) {
 		ssize_t n = rd_kafka_consume_batch_queue(q, POLL_TIMEOUT_MS, msgs, BATCH_MESSAGES);
 		for (ssize_t i = 0; i < n; i++) {
 			rd_kafka_message_t *m = msgs[i];
-			if (m->err) {
+			int sid = m->err ? -1 : ing_parts_source(&src.parts, rd_kafka_topic_name(m->rkt), m->partition);
+			if (sid < 0) {
 				if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 					src.errors++;
-					RF_LOG_RL(RF_LOG_WARN, "kafka: consume error: %s", rd_kafka_message_errstr(m));
+					RF_LOG_RL(RF_LOG_WARN, "kafka: consume error: %s",
+						  m->err ? rd_kafka_message_errstr(m) : "message from an untracked partition");
 				}
 				rd_kafka_message_destroy(m);
 				continue;
 			}
-			int slot = slot_for(&src, rd_kafka_topic_name(m->rkt), m->partition);
-			src.slots[slot].next_offset = m->offset + 1;
+			src.parts.part[sid].next_offset = m->offset + 1;
 			src.messages++;
 			if (m->len)
-				ing_framer_add_lines(fr, base + (uint32_t)slot, m->payload, m->len);
+				ing_framer_add_lines(fr, (uint32_t)sid, m->payload, m->len);
 			else
-				ing_framer_add(fr, base + (uint32_t)slot, "", 0);
+				ing_framer_add(fr, (uint32_t)sid, "", 0);
 			rd_kafka_message_destroy(m);
 		}
 		ing_framer_flush(fr);
+		publish_positions(&src);
+		if (barrier_if_requested(&src)) {
+			rc = 1;
+			break;
+		}
+		commit_if_complete(&src, rk, 1);
 		rf_stat_add(p->stats, RF_ST_KAFKA_MESSAGES, src.messages);
 		src.messages = 0;
 		rf_stat_add(p->stats, RF_ST_KAFKA_ERRORS, src.errors - published_errors);
@@ -237,12 +384,24 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 			last_lag = now;
 		}
 	}
-	ing_framer_flush(fr);
-	rf_info("kafka: stop requested, closing the consumer");
+	if (src.fatal) {
+		rc = CONF_EXIT_CONFIG;
+	} else if (!rc) {
+		/* Graceful stop: the supervisor asked for the final checkpoint
+		 * before signalling us. */
+		ing_framer_flush(fr);
+		publish_positions(&src);
+		rf_info("kafka: stop requested, closing the consumer");
+		if (barrier_if_requested(&src) == 0 && rf_send_eos(fr->outs, fr->nouts, RF_EOS_STOP) == 0)
+			commit_final(&src, rk);
+		else
+			rc = 1;
+	}
 	rd_kafka_queue_destroy(q);
 	rd_kafka_consumer_close(rk);
 	rd_kafka_destroy(rk);
+	ckpt_close(src.store);
+	ing_parts_free(&src.parts);
 	g_src = NULL;
-	rf_send_eos(fr->outs, fr->nouts, RF_EOS_STOP);
-	return 0;
+	return rc;
 }

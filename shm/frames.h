@@ -3,6 +3,8 @@
  *
  *   ingest ──LINES──► transform ──ROWS──► aggregate ──POINTS──► writer
  *   every stage: ──EOS──► (end of stream: forwarded once all inputs sent it)
+ *   every stage: ──BARRIER(N)──► (checkpoint N: forwarded once every input
+ *                                 still open sent it; see supervisor/checkpoint.h)
  *
  * Every payload starts with a fixed header; the layout is shared by
  * processes of the same binary, so no versioning beyond the segment's.
@@ -17,12 +19,15 @@ enum rf_frame_type {
 	RF_FRAME_ROWS,       /* struct rf_rows_hdr, then aggregate/row.h rows */
 	RF_FRAME_POINTS,     /* struct rf_points_hdr, then line protocol */
 	RF_FRAME_EOS,        /* struct rf_eos */
+	RF_FRAME_BARRIER,    /* struct rf_barrier */
 	RF_FRAME_TYPE_COUNT
 };
 
-/* A source is one input partition: ingest index * RF_SOURCES_PER_INGEST +
- * the ingest's own slot for (topic, partition). Watermarks are per source. */
-#define RF_SOURCES_PER_INGEST 1024
+/* A source is one input partition: topic index in [input] topic *
+ * RF_PARTITIONS_PER_TOPIC + partition. Stable across restarts and
+ * rebalances, so checkpointed watermarks and offsets find their partition
+ * again whichever ingest reads it. */
+#define RF_PARTITIONS_PER_TOPIC 1024
 #define RF_MAX_SOURCES 4096
 
 struct rf_lines_hdr {
@@ -46,6 +51,10 @@ struct rf_points_hdr {
 enum rf_eos_kind {
 	RF_EOS_END = 0,  /* finite input ended: close and emit every window */
 	RF_EOS_STOP,     /* graceful stop: drain, keep open windows */
+};
+
+struct rf_barrier {
+	uint64_t id;     /* checkpoint id */
 };
 
 struct rf_eos {

@@ -10,6 +10,8 @@
 #include "supervisor/supervisor.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "supervisor/checkpoint.h"
+#include "supervisor/pipeline.h"
 #include "transform/plan.h"
 
 #include <errno.h>
@@ -22,24 +24,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static int mkdir_p(const char *dir, mode_t mode)
-{
-	char path[4096];
-	snprintf(path, sizeof path, "%s", dir);
-	for (char *p = path + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(path, mode) && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	return mkdir(path, mode) && errno != EEXIST ? -1 : 0;
-}
-
 int sup_control_open(struct sup *s, char *err, size_t errlen)
 {
 	const struct conf_ringflow *rc = &s->pl->conf.ringflow;
-	if (mkdir_p(rc->run_dir, 0755)) {
+	if (rf_mkdir_p(rc->run_dir, 0755)) {
 		snprintf(err, errlen, "[ringflow] run_dir: mkdir(%s) failed: %s", rc->run_dir, strerror(errno));
 		return -1;
 	}
@@ -128,6 +116,32 @@ static void fmt_duration(char *b, size_t n, int64_t ns)
 		snprintf(b, n, "%llds", s);
 }
 
+static void status_checkpoint(struct sup *s, struct out *o)
+{
+	const struct sup_ckpt *k = &s->ckpt;
+	if (!k->store) {
+		outf(o, "\ncheckpoints: off (file input is read from its start on every run)\n");
+		return;
+	}
+	if (k->last.id) {
+		char age[32];
+		fmt_duration(age, sizeof age, rf_now_ns() - k->last.completed_ns);
+		outf(o, "\nlast checkpoint: %llu, %s ago, took %.1f ms\n", (unsigned long long)k->last.id, age,
+		     (double)k->last.duration_ns / 1e6);
+	} else {
+		outf(o, "\nlast checkpoint: none yet\n");
+	}
+	uint64_t busy = k->inflight ? k->inflight : k->final;
+	if (busy) {
+		char t[32];
+		fmt_duration(t, sizeof t, rf_mono_ns() - k->started_ns[busy & 1]);
+		outf(o, "checkpoint %llu in progress for %s\n", (unsigned long long)busy, t);
+	}
+	outf(o, "checkpoints completed %llu, failed %llu since start; interval %.1f s\n",
+	     (unsigned long long)k->completed, (unsigned long long)k->failed,
+	     (double)s->pl->conf.ringflow.checkpoint_interval_ns / 1e9);
+}
+
 static void cmd_status(struct sup *s, struct out *o)
 {
 	char up[32];
@@ -175,7 +189,7 @@ static void cmd_status(struct sup *s, struct out *o)
 		if (!any)
 			outf(o, "  no partitions assigned yet\n");
 	}
-	outf(o, "\nlast checkpoint: none (this version keeps no checkpoints; a restart re-reads from `start`)\n");
+	status_checkpoint(s, o);
 }
 
 static void cmd_stats(struct sup *s, struct out *o)
@@ -184,6 +198,28 @@ static void cmd_stats(struct sup *s, struct out *o)
 	     s->state == SUP_RUNNING);
 	outf(o, "# HELP ringflow_restarts_total Data-plane restarts after a crash\n"
 		"# TYPE ringflow_restarts_total counter\nringflow_restarts_total %u\n", s->restarts);
+	outf(o, "# HELP ringflow_checkpoints_completed_total Checkpoints completed since start\n"
+		"# TYPE ringflow_checkpoints_completed_total counter\nringflow_checkpoints_completed_total %llu\n",
+	     (unsigned long long)s->ckpt.completed);
+	outf(o, "# HELP ringflow_checkpoints_failed_total Checkpoints abandoned since start (a part could not be stored)\n"
+		"# TYPE ringflow_checkpoints_failed_total counter\nringflow_checkpoints_failed_total %llu\n",
+	     (unsigned long long)s->ckpt.failed);
+	outf(o, "# HELP ringflow_checkpoint_last_id Id of the last complete checkpoint (0: none)\n"
+		"# TYPE ringflow_checkpoint_last_id gauge\nringflow_checkpoint_last_id %llu\n",
+	     (unsigned long long)s->ckpt.last.id);
+	outf(o, "# HELP ringflow_checkpoint_last_duration_seconds Request to completion of the last checkpoint\n"
+		"# TYPE ringflow_checkpoint_last_duration_seconds gauge\nringflow_checkpoint_last_duration_seconds %.6f\n",
+	     (double)s->ckpt.last.duration_ns / 1e9);
+	outf(o, "# HELP ringflow_checkpoint_part_seconds Each participant's own share of the last checkpoint\n"
+		"# TYPE ringflow_checkpoint_part_seconds gauge\n");
+	for (int i = 0; i < s->nchildren; i++) {
+		const struct sup_child *c = &s->children[i];
+		if (c->role == RF_ROLE_TRANSFORM)
+			continue;
+		const struct rf_ckpt_ctl *cc = shm_at(s->seg, s->lay.ckpt);
+		outf(o, "ringflow_checkpoint_part_seconds{role=\"%s\",index=\"%d\"} %.6f\n", rf_role_names[c->role],
+		     c->index, (double)atomic_load(&cc->took_ns[c->role][c->index]) / 1e9);
+	}
 	for (int k = 0; k < RF_ST_COUNT; k++) {
 		const struct rf_stat_desc *d = &rf_stat_descs[k];
 		outf(o, "# HELP ringflow_%s %s\n# TYPE ringflow_%s %s\n", d->name, d->help, d->name,
@@ -221,9 +257,10 @@ static void cmd_stats(struct sup *s, struct out *o)
 static const char help_text[] =
 	"status              processes, rates, ring fill, consumer lag, last checkpoint\n"
 	"stats               every counter, Prometheus text format\n"
-	"stop                graceful stop: stop consuming, drain, flush, exit 0\n"
+	"checkpoint          start a checkpoint now (see status for its completion)\n"
+	"stop                graceful stop: stop consuming, drain, final checkpoint, flush, exit 0\n"
 	"help                this text\n"
-	"checkpoint, scale ROLE N, reload: not available in this version\n";
+	"scale ROLE N, reload: not available in this version\n";
 
 static void handle(struct sup *s, int fd)
 {
@@ -256,7 +293,13 @@ static void handle(struct sup *s, int fd)
 		sup_request_stop(s, "ringflowctl stop");
 	} else if (!strcmp(cmd, "help") || !*cmd) {
 		outf(&o, "OK\n%s", help_text);
-	} else if (!strcmp(cmd, "checkpoint") || !strncmp(cmd, "scale", 5) || !strcmp(cmd, "reload")) {
+	} else if (!strcmp(cmd, "checkpoint")) {
+		char msg[128];
+		if (sup_ckpt_request(s, msg, sizeof msg))
+			outf(&o, "ERR %s\n", msg);
+		else
+			outf(&o, "OK\n%s\n", msg);
+	} else if (!strncmp(cmd, "scale", 5) || !strcmp(cmd, "reload")) {
 		outf(&o, "ERR '%s' is not available in this version\n", cmd);
 	} else {
 		outf(&o, "ERR unknown command '%.64s' (try help)\n", cmd);

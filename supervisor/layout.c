@@ -3,6 +3,7 @@
  * ring per (producer, consumer) pair of adjacent roles. Runs in the
  * supervisor before fork; children only attach.
  */
+#include "supervisor/checkpoint.h"
 #include "supervisor/proc.h"
 #include "shm/frames.h"
 
@@ -40,10 +41,15 @@ struct shm_segment *rf_layout_create(const struct rf_config *conf, struct rf_lay
 	size_t total = 1 << 20;
 	total += rings * (ring_bytes + 128);
 	total += procs * (2 * (sizeof(struct shm_doorbell) + 64) + sizeof(struct rf_stats_slot) + 64);
+	total += sizeof(struct rf_ckpt_ctl) + 64;
 
 	struct shm_segment *seg = shm_segment_create(total, err, errlen);
 	if (!seg)
 		return NULL;
+	lay->ckpt = shm_segment_alloc(seg, sizeof(struct rf_ckpt_ctl), 64);
+	if (!lay->ckpt)
+		goto nospace;
+	memset(shm_at(seg, lay->ckpt), 0, sizeof(struct rf_ckpt_ctl));
 	for (int r = 0; r < RF_ROLE_COUNT; r++)
 		for (int i = 0; i < lay->n[r]; i++) {
 			lay->in_bell[r][i] = shm_segment_alloc(seg, sizeof(struct shm_doorbell), 64);
@@ -114,6 +120,23 @@ int rf_attach_outputs(const struct rf_proc *p, struct shm_ring_handle *hs, char 
 		if (shm_ring_handle_init(&hs[j], p->seg, p->lay->edge[p->role][p->index][j], err, errlen))
 			return -1;
 	return p->lay->n[next];
+}
+
+struct rf_ckpt_ctl *rf_ckpt_ctl(const struct rf_proc *p)
+{
+	return shm_at(p->seg, p->lay->ckpt);
+}
+
+int rf_send_barrier(struct shm_ring_handle *hs, int n, uint64_t id)
+{
+	for (int j = 0; j < n; j++) {
+		struct rf_barrier *b = shm_ring_reserve(&hs[j], sizeof *b, RF_FRAME_BARRIER, NULL);
+		if (!b)
+			return -1;
+		b->id = id;
+		shm_ring_commit(&hs[j]);
+	}
+	return 0;
 }
 
 int rf_send_eos(struct shm_ring_handle *hs, int n, uint32_t kind)

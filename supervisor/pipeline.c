@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int rf_pipeline_load(const char *path, struct rf_pipeline *pl, char *err, size_t errlen)
@@ -33,6 +34,20 @@ int rf_pipeline_load(const char *path, struct rf_pipeline *pl, char *err, size_t
 fail:
 	rf_pipeline_free(pl);
 	return -1;
+}
+
+int rf_mkdir_p(const char *dir, mode_t mode)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s", dir);
+	for (char *p = path + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(path, mode) && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(path, mode) && errno != EEXIST ? -1 : 0;
 }
 
 /* A directory is usable if it is writable, or can be created because its

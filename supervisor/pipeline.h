@@ -6,12 +6,15 @@
 #ifndef SUP_PIPELINE_H
 #define SUP_PIPELINE_H
 
+#include <sys/types.h>
 #include "supervisor/proc.h"
 
 /* Returns 0, or -1 with "[section] key: problem" in err. offline_checks also
  * verifies directories (state_dir, run_dir) are usable. */
 int rf_pipeline_load(const char *path, struct rf_pipeline *pl, char *err, size_t errlen);
 int rf_pipeline_check_dirs(const struct rf_pipeline *pl, char *err, size_t errlen);
+/* mkdir -p; 0 or -1 with errno. */
+int rf_mkdir_p(const char *dir, mode_t mode);
 void rf_pipeline_free(struct rf_pipeline *pl);
 
 #endif

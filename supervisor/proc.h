@@ -45,6 +45,7 @@ struct rf_layout {
 	uint64_t stats[RF_ROLE_COUNT][RF_MAX_PER_ROLE];
 	/* edge[r][i][j]: ring from process i of role r to process j of role r+1 */
 	uint64_t edge[RF_ROLE_COUNT - 1][RF_MAX_PER_ROLE][RF_MAX_PER_ROLE];
+	uint64_t ckpt;     /* struct rf_ckpt_ctl (checkpoint.h) */
 };
 
 /* The context a pipeline process runs with. */

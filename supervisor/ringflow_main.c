@@ -3,6 +3,7 @@
  * (systemd-friendly, logs to stderr), or checks a config with -t.
  *
  *   ringflow -c FILE        run
+ *   ringflow -c FILE --reset-state   run, discarding the checkpoint store
  *   ringflow -t -c FILE     check the config and exit (0 ok, 78 bad)
  *   ringflow -V             versions of ringflow and its libraries
  *   ringflow --keys         every config key with its default
@@ -28,6 +29,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ringflow -c FILE        run in the foreground\n"
+		   "       ringflow -c FILE --reset-state\n"
+		   "                               run, discarding checkpoints (window state and offsets)\n"
 		   "       ringflow -t -c FILE     check the configuration only\n"
 		   "       ringflow -V             print versions\n"
 		   "       ringflow --keys         list every configuration key\n");
@@ -47,12 +50,13 @@ static void versions(void)
 int main(int argc, char **argv)
 {
 	const char *conf_path = NULL;
-	int test_only = 0;
+	int test_only = 0, reset_state = 0;
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "test", no_argument, NULL, 't' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "keys", no_argument, NULL, 'K' },
+		{ "reset-state", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -61,6 +65,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'c': conf_path = optarg; break;
 		case 't': test_only = 1; break;
+		case 'R': reset_state = 1; break;
 		case 'V': versions(); return 0;
 		case 'K': conf_print_keys(stdout); return 0;
 		case 'h': usage(stdout); return 0;
@@ -96,7 +101,7 @@ int main(int argc, char **argv)
 	}
 	rf_log_set_level((enum rf_log_level)pl.conf.ringflow.log_level);
 	rf_proctitle_init(argc, argv);
-	int rc = sup_run(&pl, argc, argv);
+	int rc = sup_run(&pl, reset_state);
 	rf_pipeline_free(&pl);
 	return rc;
 }

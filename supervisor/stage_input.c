@@ -18,12 +18,41 @@ int rf_stage_input_attach(struct rf_stage_input *in, const struct rf_proc *p, ch
 	return in->n;
 }
 
+/* Hands the barrier on once every open input delivered it. */
+static int barrier_check(struct rf_stage_input *in, rf_frame_fn fn, void *arg)
+{
+	if (!in->barrier)
+		return 0;
+	for (int i = 0; i < in->n; i++)
+		if (!in->eos[i] && !in->blocked[i])
+			return 0;
+	struct rf_barrier b = { in->barrier };
+	memset(in->blocked, 0, sizeof in->blocked);
+	in->nblocked = 0;
+	in->barrier = 0;
+	return fn(arg, -1, RF_FRAME_BARRIER, &b, sizeof b) < 0 ? -1 : 0;
+}
+
+static int barrier_arrived(struct rf_stage_input *in, int i, const void *fr, uint32_t len)
+{
+	uint64_t id = len >= sizeof(struct rf_barrier) ? ((const struct rf_barrier *)fr)->id : 0;
+	if (!id || (in->barrier && id != in->barrier)) {
+		rf_error("%s %d sent barrier %llu while aligning %llu; restarting the data plane", in->from, i,
+			 (unsigned long long)id, (unsigned long long)in->barrier);
+		return -1;
+	}
+	in->barrier = id;
+	in->blocked[i] = 1;
+	in->nblocked++;
+	return 0;
+}
+
 int rf_stage_input_turn(struct rf_stage_input *in, int per_turn, rf_frame_fn fn, void *arg)
 {
 	int handled = 0;
 	for (int i = 0; i < in->n; i++) {
 		struct shm_ring_handle *h = &in->rings[i];
-		if (in->eos[i])
+		if (in->eos[i] || in->blocked[i])
 			continue;
 		for (int f = 0; f < per_turn; f++) {
 			uint32_t len;
@@ -47,6 +76,12 @@ int rf_stage_input_turn(struct rf_stage_input *in, int per_turn, rf_frame_fn fn,
 				shm_ring_consume(h);
 				break;
 			}
+			if (type == RF_FRAME_BARRIER) {
+				if (barrier_arrived(in, i, fr, len) < 0)
+					return -1;
+				shm_ring_consume(h);
+				break;
+			}
 			int rc = fn(arg, i, type, fr, len);
 			if (rc < 0)
 				return -1;
@@ -55,6 +90,8 @@ int rf_stage_input_turn(struct rf_stage_input *in, int per_turn, rf_frame_fn fn,
 				break;
 		}
 		shm_ring_release(h);
+		if (barrier_check(in, fn, arg) < 0)
+			return -1;
 	}
 	return handled;
 }
@@ -64,7 +101,7 @@ void rf_stage_input_wait(struct rf_stage_input *in, int64_t timeout_ns)
 	struct shm_ring_handle *open[RF_MAX_PER_ROLE];
 	int n = 0;
 	for (int i = 0; i < in->n; i++)
-		if (!in->eos[i])
+		if (!in->eos[i] && !in->blocked[i])
 			open[n++] = &in->rings[i];
 	if (n)
 		shm_rings_wait(open, n, in->bell, timeout_ns);

@@ -5,6 +5,12 @@
  * (a stage is done once every input sent EOS), releases what it consumed,
  * and sleeps on the process's doorbell when nothing came.
  *
+ * Checkpoint barriers are aligned here (DESIGN.md §2): once BARRIER(N)
+ * came from an input, that input is not read again until every input still
+ * open sent BARRIER(N) too; then the callback gets one RF_FRAME_BARRIER
+ * (input -1) and reading resumes. So everything before the barrier on every
+ * input is handled before it, and nothing after it.
+ *
  * A malformed frame header means the producer wrote garbage into shared
  * memory: the turn fails, the process exits non-zero, and the supervisor
  * resets every ring (DESIGN.md §2).
@@ -19,6 +25,9 @@ struct rf_stage_input {
 	int n;
 	int eos[RF_MAX_PER_ROLE];
 	int neos;
+	uint64_t barrier;          /* id being aligned, 0 when none */
+	int blocked[RF_MAX_PER_ROLE]; /* input sent BARRIER(barrier) */
+	int nblocked;
 	uint32_t eos_kind;         /* RF_EOS_STOP if any input stopped, else RF_EOS_END */
 	struct shm_doorbell *bell;
 	const char *from;          /* role name of the producers, for log lines */

@@ -21,6 +21,7 @@
 #include "supervisor/supervisor.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "supervisor/checkpoint.h"
 #include "supervisor/proctitle.h"
 
 #include <errno.h>
@@ -122,7 +123,14 @@ static int start_child(struct sup *s, struct sup_child *c)
 
 static void start_plane(struct sup *s)
 {
+	char err[512];
 	rf_layout_reset_rings(s->seg, &s->lay);
+	if (sup_ckpt_plane_start(s, err, sizeof err)) {
+		rf_error("%s", err);
+		s->exit_code = RF_EXIT_STATE;
+		s->done = 1;
+		return;
+	}
 	s->plane_started_ns = rf_mono_ns();
 	s->state = SUP_RUNNING;
 	/* Consumers first, so the rings have readers before ingest fills them. */
@@ -167,6 +175,7 @@ void sup_request_stop(struct sup *s, const char *why)
 		return;
 	}
 	rf_info("%s: stopping (draining the pipeline)", why);
+	sup_ckpt_final(s);
 	s->state = SUP_STOPPING;
 	s->stop_deadline_ns = rf_mono_ns() + STOP_TIMEOUT_NS;
 	for (int i = 0; i < s->nchildren; i++)
@@ -191,11 +200,12 @@ static void on_child_exit(struct sup *s, struct sup_child *c, int status)
 	}
 	if (s->state == SUP_RESTARTING)
 		return; /* we killed it */
-	if (WIFEXITED(status) && WEXITSTATUS(status) == CONF_EXIT_CONFIG) {
-		rf_error("%s %d: fatal configuration error (%s); stopping ringflow", rf_role_names[c->role],
-			 c->index, how);
+	if (WIFEXITED(status) && (WEXITSTATUS(status) == CONF_EXIT_CONFIG || WEXITSTATUS(status) == RF_EXIT_STATE)) {
+		rf_error("%s %d: fatal %s error (%s); restarting cannot help, stopping ringflow",
+			 rf_role_names[c->role], c->index,
+			 WEXITSTATUS(status) == CONF_EXIT_CONFIG ? "configuration" : "checkpoint store", how);
 		signal_all(s, SIGKILL);
-		s->exit_code = CONF_EXIT_CONFIG;
+		s->exit_code = WEXITSTATUS(status);
 		s->state = SUP_RESTARTING;
 		s->done = -1; /* exit once everything is reaped */
 		return;
@@ -236,6 +246,8 @@ static void reap(struct sup *s)
 
 static void tick(struct sup *s)
 {
+	/* Acks first: a stopping pipeline's last acks come just before exit. */
+	sup_ckpt_tick(s);
 	int64_t now = rf_mono_ns();
 	int alive = running_children(s);
 	switch (s->state) {
@@ -247,7 +259,13 @@ static void tick(struct sup *s)
 		break;
 	case SUP_STOPPING:
 		if (alive == 0) {
-			rf_info("stopped cleanly");
+			if (sup_ckpt_final_pending(s) || sup_ckpt_final_failed(s)) {
+				rf_error("stopped, but the final checkpoint did not complete; the next start "
+					 "resumes from checkpoint %llu", (unsigned long long)s->ckpt.last.id);
+				s->exit_code = 1;
+			} else {
+				rf_info("stopped cleanly");
+			}
 			s->done = 1;
 		} else if (now > s->stop_deadline_ns) {
 			rf_error("pipeline did not drain within %llds (output down?); killing it",
@@ -302,7 +320,7 @@ static void tick(struct sup *s)
 	}
 }
 
-int sup_run(struct rf_pipeline *pl, int argc, char **argv)
+int sup_run(struct rf_pipeline *pl, int reset_state)
 {
 	static struct sup s;
 	char err[512];
@@ -342,13 +360,20 @@ int sup_run(struct rf_pipeline *pl, int argc, char **argv)
 		shm_segment_destroy(s.seg);
 		return 1;
 	}
+	if (sup_ckpt_open(&s, reset_state, err, sizeof err)) {
+		rf_error("%s", err);
+		sup_control_close(&s);
+		shm_segment_destroy(s.seg);
+		return RF_EXIT_STATE;
+	}
 	rf_info("ringflow %s starting (config %s, control socket %s)", pl->conf.ringflow.name, pl->conf.path,
 		s.sock_path);
 	start_plane(&s);
 
 	while (!s.done) {
 		struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = s.listen_fd, .events = POLLIN } };
-		int n = poll(pfd, 2, 200);
+		/* Poll faster while a checkpoint waits for its last acks. */
+		int n = poll(pfd, 2, s.ckpt.inflight || s.ckpt.final ? 5 : 200);
 		if (n < 0 && errno != EINTR) {
 			rf_error("poll() failed: %s", strerror(errno));
 			break;
@@ -379,6 +404,7 @@ int sup_run(struct rf_pipeline *pl, int argc, char **argv)
 				s.children[i].pid = 0;
 	}
 	sup_control_close(&s);
+	sup_ckpt_close(&s);
 	shm_segment_destroy(s.seg);
 	close(sfd);
 	rf_info("exit %d", s.exit_code);

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include "common/ckpt_store.h"
 #include "supervisor/proc.h"
 
 enum sup_state {
@@ -31,6 +32,18 @@ struct sup_rate {
 	double per_sec;
 };
 
+/* The checkpoint coordinator's state (coordinator.c). */
+struct sup_ckpt {
+	struct ckpt_store *store;  /* NULL: no checkpoints (file input) */
+	struct ckpt_info last;     /* last complete checkpoint */
+	uint64_t inflight;         /* requested, not yet settled (0: none) */
+	uint64_t final;            /* the graceful stop's checkpoint (0: none) */
+	int final_result;          /* 1 completed, -1 failed, 0 not settled */
+	int64_t started_ns[2];     /* request time, by id parity (two at most) */
+	int64_t next_due_ns;
+	uint64_t completed, failed;
+};
+
 struct sup {
 	struct rf_pipeline *pl;
 	struct shm_segment *seg;
@@ -48,17 +61,30 @@ struct sup {
 	int done;
 	struct sup_rate rate[RF_ROLE_COUNT * RF_MAX_PER_ROLE];
 	int64_t last_rate_ns;
+	struct sup_ckpt ckpt;
 };
 
 extern const char *const sup_state_names[SUP_STATE_COUNT];
 
 /* Runs until stopped; returns the process exit status. */
-int sup_run(struct rf_pipeline *pl, int argc, char **argv);
+int sup_run(struct rf_pipeline *pl, int reset_state);
 
 /* supervisor/control.c */
 int sup_control_open(struct sup *s, char *err, size_t errlen);
 void sup_control_accept(struct sup *s);
 void sup_control_close(struct sup *s);
 void sup_request_stop(struct sup *s, const char *why);
+
+/* supervisor/coordinator.c */
+int sup_ckpt_open(struct sup *s, int reset_state, char *err, size_t errlen);
+void sup_ckpt_close(struct sup *s);
+int sup_ckpt_plane_start(struct sup *s, char *err, size_t errlen);
+void sup_ckpt_tick(struct sup *s);
+/* ringflowctl checkpoint: 0 with msg, or -1 with the reason in msg. */
+int sup_ckpt_request(struct sup *s, char *msg, size_t msglen);
+/* Before a graceful stop signals the ingests. */
+void sup_ckpt_final(struct sup *s);
+int sup_ckpt_final_pending(const struct sup *s);
+int sup_ckpt_final_failed(const struct sup *s);
 
 #endif

@@ -2,9 +2,12 @@
  * csv.c — CSV line splitting and typed column parsing (transform process).
  *
  * Two passes over a line: the first finds separators and control bytes
- * eight bytes at a time and records where columns start, so a line with the wrong number of columns is reported as such even
- * when its columns would also fail to parse (a CNTR line under the FLOW
- * layout); the second parses only typed columns. No allocation, no syscall.
+ * sixteen bytes at a time and records where columns start, so a line with
+ * the wrong number of columns is reported as such even when its columns
+ * would also fail to parse (a CNTR line under the FLOW layout); the second
+ * walks a per-layout list of the columns with work to do: decode the ones
+ * the plan reads, only check the other typed ones (xf_csv_use). No
+ * allocation, no syscall.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -59,7 +62,46 @@ int xf_csv_init(struct xf_csv *c, char sep, const enum rf_vtype *types, int ncol
 	}
 	c->ncols = ncols;
 	c->sep = sep;
+	xf_csv_use(c, NULL, XF_CSV_UNUSED_VALIDATE);
 	return 0;
+}
+
+void xf_csv_use(struct xf_csv *c, const uint8_t *used, enum xf_csv_unused unused)
+{
+	static const uint8_t decode[RF_V_TYPE_COUNT] = {
+		[RF_V_STR] = XF_CSV_OP_STR, [RF_V_INT] = XF_CSV_OP_INT,
+		[RF_V_FLOAT] = XF_CSV_OP_FLOAT, [RF_V_IP] = XF_CSV_OP_IP,
+	};
+	static const uint8_t check[RF_V_TYPE_COUNT] = {
+		[RF_V_INT] = XF_CSV_OP_CHECK_INT, [RF_V_FLOAT] = XF_CSV_OP_CHECK_FLOAT,
+		[RF_V_IP] = XF_CSV_OP_CHECK_IP,
+	};
+	c->nwork = 0;
+	for (int i = 0; i < c->ncols; i++) {
+		int t = c->types[i];
+		if (used == NULL || used[i]) {
+			c->work_op[c->nwork] = decode[t];
+		} else if (unused == XF_CSV_UNUSED_VALIDATE && t != RF_V_STR
+#ifdef HB_NOCHECK_INT
+			&& t != RF_V_INT
+#endif
+#ifdef HB_NOCHECK_IP
+			&& t != RF_V_IP
+#endif
+			) {
+			c->work_op[c->nwork] = check[t];
+		} else {
+			continue;      /* a str column cannot be wrong */
+		}
+		c->work_col[c->nwork++] = (uint8_t)i;
+	}
+	int n = 0;
+	for (int op = 0; op < XF_CSV_OP_COUNT; op++) {
+		for (int w = 0; w < c->nwork; w++)
+			if (c->work_op[w] == op)
+				c->by_op_col[n++] = c->work_col[w];
+		c->by_op_end[op] = (uint8_t)n;
+	}
 }
 
 static int parse_int_slow(const char *p, size_t n, int64_t *out);
@@ -90,33 +132,94 @@ int xf_parse_int(const char *p, size_t n, int64_t *out)
 	return parse_int(p, n, out);
 }
 
-/*
- * 1-8 plain decimal digits at p, with 8 bytes readable at p: checked and
- * converted eight bytes at a time without a branch per digit (column
- * lengths vary from record to record, so a digit loop mispredicts).
- * Returns -1 if any of the n bytes is not a digit.
- */
-static inline int digits8(const char *p, size_t n, int64_t *out)
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the 8-byte digit code below assumes a little-endian machine"
+#endif
+
+#define ZEROS 0x3030303030303030ULL /* "00000000" */
+
+/* Eight bytes (the first character in the low byte) all in '0'..'9':
+ * high nibble 3, and still 3 after adding 6. A carry out of a byte only
+ * comes from a byte >= 0xfa, which fails its own test, so carries cannot
+ * hide a bad byte. */
+static inline int swar_digits(uint64_t w)
 {
-	uint64_t w;
-	memcpy(&w, p, 8);
-	unsigned shift = (unsigned)(8 - n) * 8;
-	/* Little endian: the first character is the low byte. Move the n
-	 * column bytes to the top and fill the bottom with '0'. */
-	if (shift != 0)
-		w = (w << shift) | (0x3030303030303030ULL >> (64 - shift));
-	/* Every byte in '0'..'9': high nibble 3, and still 3 after adding 6.
-	 * A carry out of a byte only comes from a byte >= 0xfa, which fails
-	 * its own test, so carries cannot hide a bad byte. */
-	if (((w & 0xf0f0f0f0f0f0f0f0ULL) |
-	     (((w + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) >> 4)) != 0x3333333333333333ULL)
-		return -1;
-	w -= 0x3030303030303030ULL;
+	return ((w & 0xf0f0f0f0f0f0f0f0ULL) |
+		(((w + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) >> 4)) == 0x3333333333333333ULL;
+}
+
+/* Value of eight checked digits, without a multiply per digit. */
+static inline uint64_t swar_value(uint64_t w)
+{
+	w -= ZEROS;
 	w = (w * 10 + (w >> 8)) & 0x00ff00ff00ff00ffULL;
 	w = (w * 100 + (w >> 16)) & 0x0000ffff0000ffffULL;
-	w = (w * 10000 + (w >> 32)) & 0xffffffffULL;
-	*out = (int64_t)w;
+	return (w * 10000 + (w >> 32)) & 0xffffffffULL;
+}
+
+/* The m (1-8) bytes at p as the last m of an 8-digit word, '0' before
+ * them; 8 bytes are readable at p. */
+static inline uint64_t load_front(const char *p, size_t m)
+{
+	uint64_t w;
+	unsigned shift = (unsigned)(8 - m) * 8;
+	memcpy(&w, p, 8);
+	return (w << shift) | (ZEROS & ((1ULL << shift) - 1));
+}
+
+/* The same for the m (1-8) bytes that end at e, with 8 bytes readable
+ * before e: no shift needed, only the bytes before them become '0'. */
+static inline uint64_t load_back(const char *e, size_t m)
+{
+	uint64_t w, low = (1ULL << ((8 - m) * 8)) - 1;
+	memcpy(&w, e - 8, 8);
+	return (w & ~low) | (ZEROS & low);
+}
+
+/*
+ * A column [s, s + n) of a line of len bytes as two 8-digit words (hi
+ * holds the digits before the last eight), loaded in place without reading
+ * outside the line and without a branch per digit: column lengths vary
+ * from record to record, so a digit loop mispredicts. Returns -1 if n is
+ * outside 1..16 or the line is too short to load in place.
+ */
+static inline int load_digits(const char *line, size_t len, size_t s, size_t n,
+			      uint64_t *hi, uint64_t *lo)
+{
+	const char *p = line + s;
+	if (n <= 8) {
+		*hi = ZEROS;
+		if (s + n >= 8)
+			*lo = load_back(p + n, n);
+		else if (s + 8 <= len)
+			*lo = load_front(p, n);
+		else
+			return -1;
+		return n == 0 ? -1 : 0;
+	}
+	if (n > 16)
+		return -1;
+	*lo = load_back(p + n, 8);
+	*hi = s + n - 8 >= 8 ? load_back(p + n - 8, n - 8) : load_front(p, n - 8);
 	return 0;
+}
+
+/* A plain decimal column of up to 16 digits (no overflow possible); -1 for
+ * anything else, which the caller gives to parse_int(). */
+static inline int int_fast(const char *line, size_t len, size_t s, size_t n, int64_t *out)
+{
+	uint64_t hi, lo;
+	if (load_digits(line, len, s, n, &hi, &lo) < 0 || !swar_digits(hi) || !swar_digits(lo))
+		return -1;
+	*out = (int64_t)(hi == ZEROS ? swar_value(lo) : swar_value(hi) * 100000000 + swar_value(lo));
+	return 0;
+}
+
+/* int_fast() without the conversion, for columns that are only checked. */
+static inline int int_fast_ok(const char *line, size_t len, size_t s, size_t n)
+{
+	uint64_t hi, lo;
+	return load_digits(line, len, s, n, &hi, &lo) == 0 && swar_digits(hi) && swar_digits(lo);
 }
 
 /* Signs, 0x hexadecimal and long numbers with overflow checks. */
@@ -298,12 +401,77 @@ static inline int parse_ipv4(const char *p, size_t n, uint8_t q[4])
 	return p == end ? 0 : -1;
 }
 
+/* Anything that is not a dotted quad: IPv6 through inet_pton. */
+static int parse_ipv6(const char *p, size_t n, uint8_t ip[16], uint8_t *is_v4)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	if (n >= sizeof(buf) || memchr(p, ':', n) == NULL)
+		return -1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET6, buf, ip) != 1)
+		return -1;
+	*is_v4 = 0;
+	return 0;
+}
+
 #ifdef __SSE2__
+static inline uint32_t mask_eq(__m128i v, char c)
+{
+	return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
+}
+
+static inline uint32_t mask_gt(__m128i v, char c)
+{
+	/* Signed compare: bytes >= 0x80 are "less"; only used on digits. */
+	return (uint32_t)_mm_movemask_epi8(_mm_cmpgt_epi8(v, _mm_set1_epi8(c)));
+}
+
 /*
- * The same rules as parse_ipv4() with one branch: dots and digits are
- * found with SSE2 in a zero-padded copy, each part is computed for every
- * possible length and the right one selected.
+ * The rules of parse_ipv4() as bit masks over the 16 bytes at b, of which
+ * the first n (7..15) are the column: no branch per part, which is what
+ * makes it fast on addresses whose part lengths vary from line to line.
+ * Returns the mask of the three dots, or 0 if the text is not a dotted
+ * quad. Bit i of each mask is byte i.
  */
+static inline uint32_t ipv4_dots_sse(const char *b, size_t n)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)b);
+	__m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+	uint32_t valid = (1u << n) - 1;
+	uint32_t digit = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d)) & valid;
+	uint32_t dot = mask_eq(v, '.') & valid;
+	uint32_t first = ((dot << 1) | 1) & valid;   /* first byte of each part */
+	uint32_t run3 = digit & (digit >> 1) & (digit >> 2); /* 3 digits start here */
+	uint32_t two = dot & (dot - 1), three = two & (two - 1);
+	uint32_t bad = (digit | dot) ^ valid;        /* a byte neither digit nor dot */
+	bad |= (uint32_t)(three == 0 || (three & (three - 1)) != 0); /* not 3 dots */
+	bad |= (first & dot) | (dot >> (n - 1));     /* an empty part */
+	bad |= run3 & (digit >> 3);                  /* a part of 4+ digits */
+	bad |= first & mask_eq(v, '0') & (digit >> 1); /* a leading zero */
+	/* A 3-digit part above "255": first digit > 2, or 2 and then > 5, or
+	 * 25 and then > 5. Bytes past a part are only looked at when they
+	 * are its digits (run3). */
+	uint32_t gt5 = mask_gt(v, '5');
+	bad |= first & run3 & (mask_gt(v, '2') |
+			       (mask_eq(v, '2') & ((gt5 >> 1) | ((mask_eq(v, '5') >> 1) & (gt5 >> 2)))));
+	return bad ? 0 : dot;
+}
+
+/* Value of the part [s, e) (1-3 checked digits); 4 bytes readable at b + s. */
+static inline unsigned ipv4_part_value(const char *b, unsigned s, unsigned e)
+{
+	uint32_t w;
+	memcpy(&w, b + s, 4);
+	w ^= 0x30303030u;                 /* '0'..'9' -> 0..9 */
+	/* Little endian: move the part's bytes up so the last digit is byte 2
+	 * and the bytes past it fall off; missing leading digits become 0. */
+	w = (w << ((3 - (e - s)) * 8)) & 0xffffff;
+	return (w & 0xff) * 100 + ((w >> 8) & 0xff) * 10 + (w >> 16);
+}
+
+/* can_read20: 20 bytes are readable at p (the masks read 16, the part
+ * values up to 4 past the last part's start). */
 static inline int parse_ipv4_sse(const char *p, size_t n, uint8_t q[4], int can_read20)
 {
 	char pad[20];
@@ -311,34 +479,24 @@ static inline int parse_ipv4_sse(const char *p, size_t n, uint8_t q[4], int can_
 	if (n < 7 || n > 15)
 		return -1;
 	if (!can_read20) {
-		/* Near the end of the line: work on a padded copy. Bytes past n
-		 * are only ever combined into values the length check drops. */
+		/* Near the end of the line: work on a padded copy. */
 		memset(pad, 0, sizeof(pad));
 		memcpy(pad, p, n);
 		b = pad;
 	}
-	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)b);
-	__m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
-	uint32_t digit = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d));
-	uint32_t dot = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
-	uint32_t valid = (1u << n) - 1;
-	dot &= valid;
-	uint32_t two = dot & (dot - 1), three = two & (two - 1);
-	if (((digit | dot) & valid) != valid || two == 0 || three == 0 || (three & (three - 1)) != 0)
-		return -1;                       /* not digits and exactly 3 dots */
-	unsigned bad = 0, s = 0;
-	for (int part = 0; part < 4; part++) {
-		unsigned e = part < 3 ? (unsigned)__builtin_ctz(dot) : (unsigned)n;
-		dot &= dot - 1;
-		unsigned len = e - s;
-		unsigned a = (unsigned char)b[s] - '0', b1 = (unsigned char)b[s + 1] - '0';
-		unsigned c = (unsigned char)b[s + 2] - '0';
-		unsigned val = len == 1 ? a : len == 2 ? a * 10 + b1 : a * 100 + b1 * 10 + c;
-		bad |= (len - 1 > 2) | (len > 1 && a == 0) | (val > 255);
-		q[part] = (uint8_t)val;
-		s = e + 1;
-	}
-	return bad ? -1 : 0;
+	uint32_t dot = ipv4_dots_sse(b, n);
+	if (dot == 0)
+		return -1;
+	unsigned d1 = (unsigned)__builtin_ctz(dot);
+	dot &= dot - 1;
+	unsigned d2 = (unsigned)__builtin_ctz(dot);
+	dot &= dot - 1;
+	unsigned d3 = (unsigned)__builtin_ctz(dot);
+	q[0] = (uint8_t)ipv4_part_value(b, 0, d1);
+	q[1] = (uint8_t)ipv4_part_value(b, d1 + 1, d2);
+	q[2] = (uint8_t)ipv4_part_value(b, d2 + 1, d3);
+	q[3] = (uint8_t)ipv4_part_value(b, d3 + 1, (unsigned)n);
+	return 0;
 }
 #endif
 
@@ -354,22 +512,27 @@ static inline int parse_ip(const char *p, size_t n, uint8_t ip[16], uint8_t *is_
 	(void)can_read20;
 	if (parse_ipv4(p, n, q) == 0) {
 #endif
-		memset(ip, 0, 10);
-		ip[10] = 0xff;
-		ip[11] = 0xff;
+		static const uint8_t v4_prefix[12] = { 0,0,0,0,0,0,0,0,0,0,0xff,0xff };
+		memcpy(ip, v4_prefix, 12);
 		memcpy(ip + 12, q, 4);
 		*is_v4 = 1;
 		return 0;
 	}
-	char buf[INET6_ADDRSTRLEN + 1];
-	if (n >= sizeof(buf) || memchr(p, ':', n) == NULL)
-		return -1;
-	memcpy(buf, p, n);
-	buf[n] = '\0';
-	if (inet_pton(AF_INET6, buf, ip) != 1)
-		return -1;
-	*is_v4 = 0;
-	return 0;
+	return parse_ipv6(p, n, ip, is_v4);
+}
+
+/* The same verdict as parse_ip() without storing the address (an unused
+ * column). can_read16: 16 bytes are readable at p. */
+static inline int check_ip(const char *p, size_t n, int can_read16)
+{
+#ifdef __SSE2__
+	if (can_read16 && n >= 7 && n <= 15 && ipv4_dots_sse(p, n) != 0)
+		return 0;
+#else
+	(void)can_read16;
+#endif
+	uint8_t ip[16], v4;
+	return parse_ip(p, n, ip, &v4, 0);
 }
 
 int xf_parse_ip(const char *p, size_t n, uint8_t ip[16], uint8_t *is_v4)
@@ -418,6 +581,74 @@ static inline void scan_block(const char *p, char sep, uint32_t *sepm, uint32_t 
 #endif
 }
 
+/* Records the column starts of one block's separators (bit i of sepm: a
+ * separator at base + i). Keeps counting past ncols but stops recording. */
+static inline void record_seps(uint32_t sepm, size_t base, uint32_t *start, int *k, int ncols)
+{
+	while (sepm != 0) {
+		if (*k <= ncols)
+			start[*k] = (uint32_t)(base + (size_t)__builtin_ctz(sepm)) + 1;
+		(*k)++;
+		sepm &= sepm - 1;
+	}
+}
+
+static enum xf_csv_err bad_value(const struct xf_csv *c, int col, int *bad_col)
+{
+	if (bad_col != NULL)
+		*bad_col = col;
+	return c->types[col] == RF_V_INT ? XF_CSV_BAD_INT :
+	       c->types[col] == RF_V_FLOAT ? XF_CSV_BAD_FLOAT : XF_CSV_BAD_IP;
+}
+
+/*
+ * The work of pass 2 on column col: decode into *v or only check. start[]
+ * holds the column starts (start[ncols] = len + 1). Returns 0 or -1 for a
+ * bad value. Always inlined so that each fast-path loop, whose op is a
+ * constant, keeps only its own case.
+ */
+static inline __attribute__((always_inline)) int do_column(int op, const char *line, size_t len,
+		const uint32_t *start, int col, struct rf_value *v)
+{
+	const char *p = line + start[col];
+	size_t n = start[col + 1] - 1 - start[col];
+	if (n == 0 || (n == 1 && p[0] == '-')) {
+		if (op <= XF_CSV_OP_IP)
+			v->type = RF_V_MISSING;
+		return 0;
+	}
+	switch (op) {
+	case XF_CSV_OP_INT:
+		v->type = RF_V_INT;
+		if (int_fast(line, len, start[col], n, &v->u.i) == 0)
+			return 0;
+		return parse_int(p, n, &v->u.i);
+	case XF_CSV_OP_FLOAT:
+		v->type = RF_V_FLOAT;
+		return xf_parse_float(p, n, &v->u.f);
+	case XF_CSV_OP_IP:
+		v->type = RF_V_IP;
+		return parse_ip(p, n, v->u.ip, &v->ip_is_v4, start[col] + 20 <= len);
+	case XF_CSV_OP_STR:
+		v->type = RF_V_STR;
+		v->u.s = p;
+		v->len = (uint32_t)n;
+		return 0;
+	case XF_CSV_OP_CHECK_INT: {
+		int64_t tmp;
+		if (int_fast_ok(line, len, start[col], n))
+			return 0;
+		return parse_int(p, n, &tmp);
+	}
+	case XF_CSV_OP_CHECK_FLOAT: {
+		double tmp;
+		return xf_parse_float(p, n, &tmp);
+	}
+	default: /* XF_CSV_OP_CHECK_IP */
+		return check_ip(p, n, start[col] + 16 <= len);
+	}
+}
+
 enum xf_csv_err xf_csv_parse(const struct xf_csv *c, const char *line, size_t len,
 		struct rf_value *vals, struct xf_csv_col *cols, int *bad_col)
 {
@@ -431,87 +662,74 @@ enum xf_csv_err xf_csv_parse(const struct xf_csv *c, const char *line, size_t le
 	if (len == 0)
 		return XF_CSV_EMPTY_LINE;
 
-	/* Pass 1: column boundaries and junk, sixteen bytes at a time. Keep
-	 * counting after too many separators (junk still wins) but stop
-	 * recording. The tail is copied into a zeroed block so nothing past
-	 * the line is read; its padding is masked out. */
-	int junk = 0;
+	/* Pass 1: column boundaries and junk, sixteen bytes at a time. Junk
+	 * wins over a wrong column count, so the scan always finishes. */
+	uint32_t sepm, junkm;
+	size_t i = 0;
 	start[0] = 0;
-	for (size_t i = 0; i < len; i += 16) {
-		const char *blk = line + i;
-		char tail[16];
-		uint32_t valid = 0xffff;
-		if (len - i < 16) {
-			memset(tail, 0, sizeof(tail));
-			memcpy(tail, blk, len - i);
-			blk = tail;
-			valid = (1u << (len - i)) - 1;
-		}
-		uint32_t sepm, junkm;
-		scan_block(blk, c->sep, &sepm, &junkm);
-		if (junkm & valid) {
-			junk = 1;
-			break;
-		}
-		sepm &= valid;
-		while (sepm != 0) {
-			if (k <= ncols)
-				start[k] = (uint32_t)(i + (size_t)__builtin_ctz(sepm)) + 1;
-			k++;
-			sepm &= sepm - 1;
-		}
+	for (; i + 16 <= len; i += 16) {
+		scan_block(line + i, c->sep, &sepm, &junkm);
+		if (junkm != 0)
+			return XF_CSV_BINARY_JUNK;
+		record_seps(sepm, i, start, &k, ncols);
 	}
-	if (junk)
-		return XF_CSV_BINARY_JUNK;
+	if (i < len) {
+		/* The last partial block: rescan the line's last 16 bytes and
+		 * drop what the loop saw already, or, for a line shorter than
+		 * 16 bytes, a zeroed copy. Nothing past the line is read. */
+		size_t rest = len - i;
+		if (len >= 16) {
+			scan_block(line + len - 16, c->sep, &sepm, &junkm);
+			sepm >>= 16 - rest;
+			junkm >>= 16 - rest;
+		} else {
+			char tail[16];
+			memset(tail, 0, sizeof(tail));
+			memcpy(tail, line, len);
+			scan_block(tail, c->sep, &sepm, &junkm);
+			sepm &= (1u << len) - 1;
+			junkm &= (1u << len) - 1;
+		}
+		if (junkm != 0)
+			return XF_CSV_BINARY_JUNK;
+		record_seps(sepm, i, start, &k, ncols);
+	}
 	if (k != ncols)
 		return XF_CSV_WRONG_COLUMN_COUNT;
 	start[ncols] = (uint32_t)len + 1;
+	if (cols != NULL)
+		for (int j = 0; j < ncols; j++) {
+			cols[j].off = start[j];
+			cols[j].len = start[j + 1] - 1 - start[j];
+		}
 
-	/* Pass 2: typed values. */
-	for (int i = 0; i < ncols; i++) {
-		const char *p = line + start[i];
-		size_t n = start[i + 1] - 1 - start[i];
-		struct rf_value *v = &vals[i];
-		if (cols != NULL) {
-			cols[i].off = start[i];
-			cols[i].len = (uint32_t)n;
-		}
-		if (n == 0 || (n == 1 && p[0] == '-')) {
-			v->type = RF_V_MISSING;
-			continue;
-		}
-		switch (c->types[i]) {
-		case RF_V_INT:
-			v->type = RF_V_INT;
-			if (n <= 8 && start[i] + 8 <= len && digits8(p, n, &v->u.i) == 0)
-				break;
-			if (parse_int(p, n, &v->u.i) < 0)
-				goto bad;
-			break;
-		case RF_V_FLOAT:
-			v->type = RF_V_FLOAT;
-			if (xf_parse_float(p, n, &v->u.f) < 0)
-				goto bad;
-			break;
-		case RF_V_IP:
-			v->type = RF_V_IP;
-			if (parse_ip(p, n, v->u.ip, &v->ip_is_v4, start[i] + 20 <= len) < 0)
-				goto bad;
-			break;
-		default:
-			v->type = RF_V_STR;
-			v->u.s = p;
-			v->len = (uint32_t)n;
-			break;
-		}
-		continue;
-bad:
-		if (bad_col != NULL)
-			*bad_col = i;
-		return c->types[i] == RF_V_INT ? XF_CSV_BAD_INT :
-		       c->types[i] == RF_V_FLOAT ? XF_CSV_BAD_FLOAT : XF_CSV_BAD_IP;
+	/* Pass 2, fast path: one tight loop per op, so the branches of each
+	 * loop repeat and predict well (about 4 ns less per checked column
+	 * than one loop switching on the op). Any bad value sends the line to
+	 * the exact path, which reports the first bad column. */
+	const uint8_t *bc = c->by_op_col, *be = c->by_op_end;
+	int w = 0, fail = 0;
+#define FAST_LOOP(op) \
+	for (; w < be[op]; w++) \
+		fail |= do_column(op, line, len, start, bc[w], &vals[bc[w]])
+	FAST_LOOP(XF_CSV_OP_STR);
+	FAST_LOOP(XF_CSV_OP_INT);
+	FAST_LOOP(XF_CSV_OP_FLOAT);
+	FAST_LOOP(XF_CSV_OP_IP);
+	FAST_LOOP(XF_CSV_OP_CHECK_INT);
+	FAST_LOOP(XF_CSV_OP_CHECK_FLOAT);
+	FAST_LOOP(XF_CSV_OP_CHECK_IP);
+#undef FAST_LOOP
+	if (fail == 0)
+		return XF_CSV_OK;
+
+	/* Exact path: in column order, stop at the first bad one. */
+	for (w = 0; w < c->nwork; w++) {
+		int col = c->work_col[w];
+		if (do_column(c->work_op[w], line, len, start, col, &vals[col]) < 0)
+			return bad_value(c, col, bad_col);
 	}
-	return XF_CSV_OK;
+	return XF_CSV_OK;  /* not reached: the fast path found a bad value */
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date: shift the year to

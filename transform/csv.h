@@ -41,11 +41,43 @@ enum xf_csv_err {
 /* snake_case names ("bad_int"), for logs and metric labels. */
 const char *xf_csv_err_name(enum xf_csv_err e);
 
+/* What the second pass does with one column (private to csv.c). */
+enum xf_csv_op {
+	XF_CSV_OP_STR = 0,   /* decode: the value points into the line */
+	XF_CSV_OP_INT,
+	XF_CSV_OP_FLOAT,
+	XF_CSV_OP_IP,
+	XF_CSV_OP_CHECK_INT, /* validate only: an unused typed column */
+	XF_CSV_OP_CHECK_FLOAT,
+	XF_CSV_OP_CHECK_IP,
+	XF_CSV_OP_COUNT
+};
+
 /* A column layout, built once from the config. */
 struct xf_csv {
 	int ncols;
 	char sep;
 	uint8_t types[CONF_MAX_FIELDS]; /* enum rf_vtype per column */
+	/* The second pass looks only at the columns with work to do (an
+	 * unused str column has none). In column order, for the exact path: */
+	int nwork;
+	uint8_t work_col[CONF_MAX_FIELDS];
+	uint8_t work_op[CONF_MAX_FIELDS];  /* enum xf_csv_op */
+	/* The same columns grouped by op, for the fast path: group o is
+	 * by_op_col[by_op_end[o - 1] .. by_op_end[o]) (from 0 for o = 0). */
+	uint8_t by_op_col[CONF_MAX_FIELDS];
+	uint8_t by_op_end[XF_CSV_OP_COUNT];
+};
+
+/* What xf_csv_use() does with the typed columns nobody reads. */
+enum xf_csv_unused {
+	/* Checked with the same rules as a decoded column, value not stored:
+	 * a line is accepted or rejected (same reason, same column) exactly
+	 * as if every column were decoded. What the transform uses. */
+	XF_CSV_UNUSED_VALIDATE = 0,
+	/* Not looked at: only the column count and junk bytes are checked.
+	 * Kept to measure what validation costs (bench_transform csv). */
+	XF_CSV_UNUSED_SKIP,
 };
 
 /* A column's raw text, for callers that need it (the time column). */
@@ -61,10 +93,20 @@ int xf_csv_init(struct xf_csv *c, char sep, const enum rf_vtype *types, int ncol
 		char *err, size_t errlen);
 
 /*
+ * Decode only the columns with used[i] != 0 (used holds c->ncols flags);
+ * the others are validated or skipped as `unused` says. Until this is
+ * called every column is decoded. A plan calls it once with the columns its
+ * filter, outputs and time field read.
+ */
+void xf_csv_use(struct xf_csv *c, const uint8_t *used, enum xf_csv_unused unused);
+
+/*
  * Parses one line (without its '\n'; a trailing '\r' is ignored). On
- * XF_CSV_OK vals[0..ncols) hold the values and, if cols is not NULL,
- * cols[0..ncols) the raw spans. On a typed-value error *bad_col (if not
- * NULL) is the 0-based column. vals and cols must hold c->ncols entries.
+ * XF_CSV_OK vals[i] holds the value of every decoded column i (all of them
+ * unless xf_csv_use() said otherwise; vals[i] of another column is not
+ * written) and, if cols is not NULL, cols[0..ncols) the raw spans of all
+ * columns. On a typed-value error *bad_col (if not NULL) is the 0-based
+ * column. vals and cols must hold c->ncols entries.
  */
 enum xf_csv_err xf_csv_parse(const struct xf_csv *c, const char *line, size_t len,
 		struct rf_value *vals, struct xf_csv_col *cols, int *bad_col);

@@ -77,6 +77,9 @@ unsigned xf_expr_geo_needs(const struct xf_expr *e);
 /* Column index if the expression is nothing but an input column (the
  * caller may copy the value instead of evaluating), else -1. */
 int xf_expr_field(const struct xf_expr *e);
+/* Sets used[c] = 1 for every input column c the expression reads (used
+ * holds one flag per column). */
+void xf_expr_mark_fields(const struct xf_expr *e, uint8_t *used);
 /* Name of a static type: "int", "float", "str", "ip", "bool", "any". */
 const char *xf_type_name(int type);
 

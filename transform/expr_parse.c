@@ -636,3 +636,10 @@ int xf_expr_field(const struct xf_expr *e)
 		return e->code[0].a;
 	return -1;
 }
+
+void xf_expr_mark_fields(const struct xf_expr *e, uint8_t *used)
+{
+	for (int i = 0; i < e->ncode; i++)
+		if (e->code[i].op == OP_FIELD)
+			used[e->code[i].a] = 1;
+}

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "shm/frames.h"
+#include "supervisor/checkpoint.h"
 #include "supervisor/proc.h"
 #include "supervisor/stage_input.h"
 #include "transform/plan.h"
@@ -38,6 +39,7 @@ struct xf_proc {
 	const struct xf_plan *plan;
 	struct xf_ctx *ctx;
 	struct agg_out outs[RF_MAX_PER_ROLE];
+	struct shm_ring_handle *rings;  /* the same rings, as one array */
 	int nouts;
 	struct rf_value *vals;
 	uint64_t results[XF_RESULT_COUNT];
@@ -139,6 +141,10 @@ static void publish(struct xf_proc *x)
 static int on_frame(void *arg, int input, uint16_t type, const void *fr, uint32_t len)
 {
 	struct xf_proc *x = arg;
+	/* Rows of every earlier frame are already in the rings (process_lines
+	 * flushes per frame), so the barrier can follow at once. */
+	if (type == RF_FRAME_BARRIER)
+		return rf_send_barrier(x->rings, x->nouts, ((const struct rf_barrier *)fr)->id);
 	if (type != RF_FRAME_LINES || len < sizeof(struct rf_lines_hdr)) {
 		RF_LOG_RL(RF_LOG_ERROR, "unexpected frame type %u from ingest %d", type, input);
 		return 0;
@@ -169,6 +175,7 @@ int xf_run(const struct rf_proc *p)
 	}
 	x.vals = calloc((size_t)xf_plan_nout(x.plan) + 1, sizeof *x.vals);
 	x.nouts = nout;
+	x.rings = outr;
 	for (int a = 0; a < nout; a++) {
 		x.outs[a].ring = &outr[a];
 		x.outs[a].cap = shm_ring_max_frame(&outr[a]) - sizeof(struct rf_rows_hdr);

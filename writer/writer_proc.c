@@ -6,10 +6,15 @@
  * `flush_interval`. Delivery blocks while the destination is down
  * (output.h retries forever), and so the rings fill and the pipeline backs
  * up to Kafka: nothing is dropped.
+ *
+ * A checkpoint barrier (aligned over every aggregate) first delivers the
+ * batch — everything before the barrier — and only then acknowledges the
+ * checkpoint: while the output is down, no checkpoint completes.
  */
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "shm/frames.h"
+#include "supervisor/checkpoint.h"
 #include "supervisor/proc.h"
 #include "supervisor/stage_input.h"
 #include "writer/lineproto.h"
@@ -65,6 +70,13 @@ static int deliver(struct wr_proc *w)
 static int on_frame(void *arg, int input, uint16_t type, const void *fr, uint32_t len)
 {
 	struct wr_proc *w = arg;
+	if (type == RF_FRAME_BARRIER) {
+		int64_t t0 = rf_mono_ns();
+		if (deliver(w))
+			return -1;
+		rf_ckpt_ack(w->p, ((const struct rf_barrier *)fr)->id, rf_mono_ns() - t0);
+		return 0;
+	}
 	if (type != RF_FRAME_POINTS || len < sizeof(struct rf_points_hdr)) {
 		RF_LOG_RL(RF_LOG_ERROR, "unexpected frame type %u from aggregate %d", type, input);
 		return 0;

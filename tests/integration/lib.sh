@@ -1,9 +1,27 @@
 # lib.sh — helpers shared by the integration tests (sourced).
 
 # stat_sum NAME: sum of ringflow_NAME over every process, from `ringflowctl stats`.
+# Fails (status 1, reason on stderr, nothing on stdout) when ringflowctl does
+# or when no such metric exists, so a dead ringflow or a misspelt name never
+# reads as 0: `[ "$(stat_sum x)" -eq 0 ]` is then false, and under set -e
+# `n=$(stat_sum x)` stops the test.
 stat_sum() {
-	"$BIN/ringflowctl" -s "$RF_SOCK" stats | awk -v m="ringflow_$1" '
-		$1 ~ "^"m"[{]" || $1 == m { s += $2 } END { printf "%d\n", s }'
+	local out rc=0
+	out=$("$BIN/ringflowctl" -s "$RF_SOCK" stats) || rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "stat_sum $1: ringflowctl -s $RF_SOCK stats failed (exit $rc)" >&2
+		return 1
+	fi
+	printf '%s\n' "$out" | awk -v m="ringflow_$1" '
+		$1 ~ "^"m"[{]" || $1 == m { s += $2; found = 1 }
+		$1 == "#" && $2 == "TYPE" && $3 == m { found = 1 }
+		END {
+			if (!found) {
+				print "stat_sum: no metric " m " in ringflowctl stats" > "/dev/stderr"
+				exit 1
+			}
+			printf "%d\n", s
+		}'
 }
 
 # wait_for DESCRIPTION SECONDS COMMAND...: polls COMMAND until it succeeds.

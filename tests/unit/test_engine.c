@@ -402,6 +402,7 @@ static void test_late_records(void **state)
 	const struct agg_stats *st = agg_engine_stats(e);
 	assert_int_equal(st->late, 2);
 	assert_int_equal(st->rows, 11);   /* received, late ones included */
+	assert_int_equal(st->aggregated, 9);
 	agg_engine_advance(e, 0, 1, capture, &cap);
 	assert_int_equal(cap.n, 2);
 	char *want[] = { strdup("late,country=DE flows=2i 10000000000"), strdup("late,country=FR flows=1i 10000000000") };

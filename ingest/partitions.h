@@ -1,0 +1,62 @@
+/*
+ * partitions.h — the partitions one ingest process has read in this run:
+ * their stable source ids, where each one is, and the offsets it stored
+ * for recent checkpoints (to commit them to the consumer group once the
+ * checkpoint completes).
+ *
+ * Source id = index of the topic in [input] topic * RF_PARTITIONS_PER_TOPIC
+ * + partition (frames.h). Ingest processes only; no librdkafka in here.
+ */
+#ifndef ING_PARTITIONS_H
+#define ING_PARTITIONS_H
+
+#include <stdint.h>
+
+#include "common/ckpt_store.h"
+#include "shm/frames.h"
+
+#define ING_MAX_TOPICS (RF_MAX_SOURCES / RF_PARTITIONS_PER_TOPIC)
+#define ING_PENDING 4   /* checkpoints stored but not yet complete */
+
+struct ing_part {
+	char topic[CKPT_TOPIC_MAX];
+	int32_t partition;
+	int64_t next_offset;   /* RF_POSITION_UNKNOWN until known */
+	int owned;             /* assigned to this process now */
+	int lag_slot;          /* index in the stats lag table, -1 if none */
+};
+
+struct ing_pending {
+	uint64_t id;
+	int n;
+	struct ckpt_offset *offs;  /* n entries, ING_MAX_SOURCES capacity */
+};
+
+struct ing_partitions {
+	char topics[ING_MAX_TOPICS][CKPT_TOPIC_MAX];
+	int ntopics;
+	struct ing_part part[RF_MAX_SOURCES];
+	uint16_t used[RF_MAX_SOURCES];   /* source ids in part[] that are in use */
+	int nused;
+	int nlag;
+	struct ing_pending pending[ING_PENDING];
+};
+
+/* Splits the comma list of [input] topic. Returns 0, or -1 with err when
+ * there are more than ING_MAX_TOPICS or a name is too long. */
+int ing_parts_init(struct ing_partitions *ps, const char *topics, char *err, size_t errlen);
+void ing_parts_free(struct ing_partitions *ps);
+/* Source id of (topic, partition), or -1 when it cannot have one (unknown
+ * topic or partition >= RF_PARTITIONS_PER_TOPIC). */
+int ing_parts_source(const struct ing_partitions *ps, const char *topic, int32_t partition);
+/* The entry for source id src, created on first use. */
+struct ing_part *ing_parts_get(struct ing_partitions *ps, int src, const char *topic, int32_t partition);
+
+/* Offsets of every partition read in this run whose position is known,
+ * remembered under id for ing_parts_pending(). Returns the count, -1 on
+ * ENOMEM. */
+int ing_parts_snapshot(struct ing_partitions *ps, uint64_t id, const struct ckpt_offset **out);
+/* The offsets stored for checkpoint id, or NULL if they were not kept. */
+const struct ing_pending *ing_parts_pending(const struct ing_partitions *ps, uint64_t id);
+
+#endif

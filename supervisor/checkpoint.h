@@ -1,0 +1,73 @@
+/*
+ * checkpoint.h — the aligned-barrier checkpoint protocol (DESIGN.md §2) as
+ * the processes see it: a control block in the shared segment.
+ *
+ *   supervisor  sets `requested` = N (every checkpoint_interval, on
+ *               `ringflowctl checkpoint`, and before a graceful stop), never
+ *               asking for N+1 before every ingest acknowledged N, so no
+ *               ingest skips an id and barriers always align;
+ *   ingest      on seeing N: stores the next offset of its partitions in
+ *               LMDB, sends BARRIER(N) on every ring, acks N;
+ *   transform   forwards BARRIER(N) once every open input sent it;
+ *   aggregate   on the aligned BARRIER(N): stores its window state, acks N,
+ *               forwards it;
+ *   writer      on the aligned BARRIER(N): delivers everything before it
+ *               (retrying while the output is down), then acks N;
+ *   supervisor  when every ingest, aggregate and writer acked N: writes the
+ *               completion record (ckpt_store.h) and publishes `complete`;
+ *   ingest      commits the offsets of `complete` to the consumer group.
+ * A participant that cannot store its part (disk full) sets `failed` = N;
+ * the supervisor abandons N and keeps the previous checkpoint.
+ *
+ * `position` is the shared view of where each partition is: the ingest that
+ * owns a partition publishes the next offset after every batch, and one
+ * that is assigned a partition starts from it. At data-plane start the
+ * supervisor fills it from the checkpoint it resumes from. A partition
+ * that moves between ingests in a rebalance thus continues exactly where
+ * its previous owner stopped, never from an older checkpoint.
+ */
+#ifndef SUP_CHECKPOINT_H
+#define SUP_CHECKPOINT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "shm/frames.h"
+#include "supervisor/proc.h"
+
+#define RF_POSITION_UNKNOWN INT64_MIN
+/* Exit status of a process that cannot use the checkpoint store (corrupt
+ * or unreadable): restarting cannot help, so ringflow stops with it
+ * (EX_DATAERR). */
+#define RF_EXIT_STATE 65
+
+struct rf_ckpt_ctl {
+	_Atomic uint64_t requested;  /* newest id asked for */
+	_Atomic uint64_t complete;   /* newest complete id */
+	_Atomic uint64_t resume;     /* id this data plane resumed from (0: none) */
+	_Atomic uint64_t acked[RF_ROLE_COUNT][RF_MAX_PER_ROLE];
+	_Atomic uint64_t failed[RF_ROLE_COUNT][RF_MAX_PER_ROLE];
+	_Atomic int64_t took_ns[RF_ROLE_COUNT][RF_MAX_PER_ROLE]; /* own part of the last one */
+	_Atomic int64_t position[RF_MAX_SOURCES];
+};
+
+struct rf_ckpt_ctl *rf_ckpt_ctl(const struct rf_proc *p);
+
+/* Participant side. */
+static inline void rf_ckpt_ack(const struct rf_proc *p, uint64_t id, int64_t took_ns)
+{
+	struct rf_ckpt_ctl *c = rf_ckpt_ctl(p);
+	atomic_store_explicit(&c->took_ns[p->role][p->index], took_ns, memory_order_relaxed);
+	atomic_store_explicit(&c->acked[p->role][p->index], id, memory_order_release);
+}
+
+static inline void rf_ckpt_fail(const struct rf_proc *p, uint64_t id)
+{
+	atomic_store_explicit(&rf_ckpt_ctl(p)->failed[p->role][p->index], id, memory_order_release);
+}
+
+/* Sends BARRIER(id) on every handle, waiting for room like EOS does (a
+ * stopping ingest still sends its final barrier). Returns 0 or -1. */
+int rf_send_barrier(struct shm_ring_handle *hs, int n, uint64_t id);
+
+#endif

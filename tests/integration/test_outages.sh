@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Outages and bad input on the real pipeline (issue 2, "Bad input gets a
+# clear answer, and nothing is lost"): librdkafka's mock cluster -> ringflow
+# (2 transforms, 2 aggregates) -> a real influxd, with
+#   1. every Kafka broker down before ringflow starts, up a while later;
+#   2. every broker down for ~10 s while data streams;
+#   3. influxd stopped for ~12 s while windows close, then restarted on the
+#      same port and data directory;
+#   4. a truncated country .mmdb (`ringflow -t` and `ringflow -c` refuse it),
+#      and a corrupt one that opens but fails lookups (counted per lookup).
+# Each fault must show up as a counter in `ringflowctl stats` and a log line,
+# crash nothing, and lose nothing: afterwards InfluxDB holds exactly what
+# reference.py computes independently from the streamed lines.
+#
+# Event times follow the wall clock (gen-sflow --realtime), as live sFlow
+# does, so an outage shorter than `lateness` (30 s) must not make anything
+# late: the whole-input idle rule (idle_timeout = 2s) moves the watermark to
+# the wall clock during the outage, never past records still to come.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${BIN:-$PWD/build/bin}
+export BIN
+source tests/lib/influxd.sh
+source tests/lib/kafka.sh
+source tests/integration/lib.sh
+dir=$(mktemp -d /tmp/rf-outages-XXXXXX)
+rf_pid= gen_pid=
+cleanup() {
+	[ -n "$gen_pid" ] && kill "$gen_pid" 2>/dev/null
+	[ -n "$rf_pid" ] && kill -9 "$rf_pid" 2>/dev/null
+	kafka_stop || true
+	influxd_stop || true
+	[ -n "${KEEP:-}" ] || rm -rf "$dir"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	[ -f "$dir/ringflow.log" ] && tail -n 30 "$dir/ringflow.log" >&2
+	exit 1
+}
+say() { echo "== $*"; }
+ctl() { "$BIN/ringflowctl" -s "$RF_SOCK" "$@"; }
+# logged PATTERN: the ringflow log has a line matching the extended regex.
+logged() { grep -Eq -- "$1" "$dir/ringflow.log"; }
+# rf_alive: the supervisor runs and no data-plane process was restarted.
+rf_alive() {
+	kill -0 "$rf_pid" 2>/dev/null || fail "ringflow exited: $(wait "$rf_pid"; echo "status $?")"
+	[ "$(stat_sum restarts_total)" -eq 0 ] || fail "the data plane was restarted"
+	ctl status | awk '$1 ~ /^(ingest|transform|aggregate|writer)$/ && $3 ~ /^[0-9]+$/ && $4 != "running" { bad = 1 }
+		END { exit bad }' || { ctl status >&2; fail "a process is not running"; }
+}
+
+# rfconf INPUT OUTPUT MMDB: tests/integration/rules.ini with its placeholders filled.
+rfconf() {
+	sed -e "s|@DIR@|$dir|g; s|@SRCDIR@|$PWD|g" \
+	    -e "s|@INPUT@|$1|" -e "s|@OUTPUT@|$2|" \
+	    -e "s|^country = .*|country = $3|" tests/integration/rules.ini
+}
+good_mmdb=$PWD/data/mmdb/GeoIP2-Country-Test.mmdb
+
+# --- 4a. A truncated country database: refused before anything starts. -------
+say "corrupt .mmdb: ringflow -t and -c refuse it"
+size=$(stat -c %s "$good_mmdb")
+head -c $((size / 2)) "$good_mmdb" > "$dir/truncated.mmdb"
+: > "$dir/empty.mmdb"
+for db in truncated empty; do
+	rfconf "type = file\npath = /dev/null" "type = file\npath = $dir/$db.lp" "$dir/$db.mmdb" \
+		> "$dir/$db.ini"
+	want="[geoip] country: cannot open '$dir/$db.mmdb': "
+	for mode in -t run; do
+		rc=0
+		if [ "$mode" = -t ]; then
+			"$BIN/ringflow" -t -c "$dir/$db.ini" > "$dir/out" 2> "$dir/err" || rc=$?
+		else
+			# Must refuse at once: a run that started would block on
+			# nothing (path = /dev/null ends at once) and exit 0.
+			timeout 30 "$BIN/ringflow" -c "$dir/$db.ini" > "$dir/out" 2> "$dir/err" || rc=$?
+		fi
+		[ $rc -eq 78 ] || { cat "$dir/out" "$dir/err" >&2; fail "$db.mmdb, ringflow $mode: exit $rc, want 78"; }
+		grep -qF -- "$want" "$dir/err" || { cat "$dir/err" >&2; fail "$db.mmdb, $mode: no '$want'"; }
+		[ ! -e "$dir/$db.lp" ] || fail "$db.mmdb, $mode: the pipeline ran and wrote output"
+		echo "refused ($db.mmdb, $mode): $(grep -F -- "$want" "$dir/err" | head -n 1)"
+	done
+done
+
+# --- Live pipeline for scenarios 1-3 (and the 4b counter after it). ----------
+influxd_start "$dir/influx"
+kafka_start "$dir/kafka" sflow:4
+# The default session timeout (45 s) outlives the 10 s outage, so the group
+# member survives it; see the report for what a longer outage does.
+rfconf "type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = outages\nstart = earliest" \
+	"type = influxdb\nurl = $INFLUX_URL\ndatabase = rf_outages\nretention = 1d\nbatch_points = 500" \
+	"$good_mmdb" > "$dir/rf.ini"
+"$BIN/ringflow" -t -c "$dir/rf.ini"
+
+# --- 1. Kafka down at start. -------------------------------------------------
+say "1. Kafka down before ringflow starts"
+kafka_down
+"$BIN/ringflow" -c "$dir/rf.ini" 2> "$dir/ringflow.log" &
+rf_pid=$!
+RF_SOCK=$dir/run/it.sock
+wait_for "control socket" 30 test -S "$RF_SOCK"
+kafka_errors() { stat_sum kafka_errors_total; }
+some_errors() { [ "$(kafka_errors)" -gt 0 ]; }
+wait_for "kafka_errors_total > 0 with every broker down" 30 some_errors
+wait_for "a log line about the unreachable brokers" 10 \
+	logged 'ingest 0: (warn|error): .*(ALL_BROKERS_DOWN|Connection refused)'
+ctl status | grep -q 'no partitions assigned yet' || { ctl status >&2; fail "status: partitions assigned while Kafka is down"; }
+rf_alive
+echo "kafka_errors_total $(kafka_errors); log: $(grep -E 'ALL_BROKERS_DOWN|Connection refused' "$dir/ringflow.log" | head -n 1)"
+kafka_up
+assigned() { ctl status | grep -q 'sflow\[3\]'; }
+wait_for "partitions assigned once the brokers are up" 60 assigned
+rf_alive
+
+# --- Stream: wall-clock event times, ~60 s at 1000 records/s. ----------------
+# tee keeps the exact lines for reference.py. kafka-produce never drops and
+# retries through the outage (message.timeout.ms well above it); a failed
+# delivery makes it exit non-zero, checked below.
+start=$(date +%s)
+( "$BIN/gen-sflow" --seed 23 --records 60000 --rate 1000 --realtime --start "$start" \
+	--disorder 4 --junk 0.02 --counters 5 --sources 1500 | tee "$dir/data.csv" |
+  "$BIN/kafka-produce" -b "$KAFKA_BROKERS" -t sflow -l 8 -X message.timeout.ms=300000 \
+	2> "$dir/produce.log" ) &
+gen_pid=$!
+lines_in() { stat_sum lines_in_total; }
+lines_at_least() { [ "$(lines_in)" -ge "$1" ]; }
+
+# --- 2. Kafka down mid-stream. -----------------------------------------------
+wait_for "the first 8000 lines" 60 lines_at_least 8000
+say "2. Kafka down for 10 s mid-stream (at $(lines_in) lines)"
+errors_before=$(kafka_errors)
+logs_before=$(wc -l < "$dir/ringflow.log")
+kafka_down
+down_at=$SECONDS
+more_errors() { [ "$(kafka_errors)" -gt "$errors_before" ]; }
+wait_for "kafka_errors_total to grow while the brokers are down" 10 more_errors
+# The outage itself lasts 10 s; this wait is the fault, not a settle time.
+sleep $((10 - (SECONDS - down_at) > 0 ? 10 - (SECONDS - down_at) : 0))
+in_outage=$(lines_in)
+kafka_up
+rf_alive
+tail -n +$((logs_before + 1)) "$dir/ringflow.log" | grep -Eq 'ingest 0: (warn|error): .*kafka' ||
+	fail "no log line about the Kafka outage"
+echo "kafka_errors_total $errors_before -> $(kafka_errors); $in_outage lines in when the brokers came back"
+wait_for "consumption to resume" 60 lines_at_least $((in_outage + 2000))
+
+# --- 3. InfluxDB down while windows close. -----------------------------------
+# After the first points are stored, so that influxd restarts on data.
+some_written() { [ "$(stat_sum points_written_total)" -gt 0 ]; }
+wait_for "the first points in InfluxDB" 90 some_written
+say "3. InfluxDB down for 12 s while windows close ($(stat_sum points_written_total) points written)"
+retries_before=$(stat_sum write_retries_total)
+emitted_before=$(stat_sum points_emitted_total)
+logs_before=$(wc -l < "$dir/ringflow.log")
+influx_port=$INFLUX_PORT
+influxd_stop
+down_at=$SECONDS
+more_emitted() { [ "$(stat_sum points_emitted_total)" -gt "$emitted_before" ]; }
+wait_for "a window to close while InfluxDB is down" 30 more_emitted
+sleep $((12 - (SECONDS - down_at) > 0 ? 12 - (SECONDS - down_at) : 0))
+ctl stats | grep -E '^ringflow_(write|points)' >&2
+rf_alive
+written_in_outage=$(stat_sum points_written_total)
+emitted_in_outage=$(stat_sum points_emitted_total)
+[ "$written_in_outage" -lt "$emitted_in_outage" ] ||
+	fail "every emitted point was written while InfluxDB was down?"
+INFLUXD_HTTP_PORT=$influx_port influxd_start "$dir/influx"
+more_retries() { [ "$(stat_sum write_retries_total)" -gt "$retries_before" ]; }
+wait_for "write_retries_total to count the outage" 60 more_retries
+tail -n +$((logs_before + 1)) "$dir/ringflow.log" |
+	grep -Eq 'writer 0: warn: influxdb: POST .*/write: .*retrying' ||
+	fail "no log line about InfluxDB being down"
+echo "write_retries_total $retries_before -> $(stat_sum write_retries_total); log:" \
+	"$(tail -n +$((logs_before + 1)) "$dir/ringflow.log" | grep -E 'influxdb: POST' | head -n 1)"
+
+# --- The end: every line read, every window closed and written. --------------
+wait "$gen_pid" || { cat "$dir/produce.log" >&2; fail "the generator or kafka-produce failed"; }
+gen_pid=
+lines=$(wc -l < "$dir/data.csv")
+say "stream done: $lines lines produced"
+wait_for "ringflow to read all $lines lines" 120 lines_at_least "$lines"
+windows_done() {
+	[ "$(stat_sum live_keys)" -eq 0 ] &&
+	[ "$(stat_sum rows_in_total)" -eq "$(stat_sum rows_out_total)" ] &&
+	[ "$(stat_sum points_written_total)" -eq "$(stat_sum points_emitted_total)" ]
+}
+wait_for "all windows emitted and written" 120 windows_done
+rf_alive
+ctl stats > "$dir/stats.txt"
+ctl stop > /dev/null
+wait_exit "$rf_pid" 60 || fail "ringflow did not stop cleanly"
+rf_pid=
+
+python3 tests/integration/reference.py --data "$dir/data.csv" --stats "$dir/expected.json" \
+	--geo "$PWD/data/mmdb/GeoIP2-Country-Test.json" --influx "$INFLUX_URL" --db rf_outages ||
+	fail "InfluxDB does not hold the expected points after the outages"
+
+sum() { awk -v m="ringflow_$1" '$1 ~ "^"m"[{]" { s += $2 } END { printf "%d\n", s }' "$dir/stats.txt"; }
+python3 - "$dir/expected.json" "$(sum lines_in_total)" "$(sum records_ok_total)" \
+	"$(sum records_filtered_total)" "$(sum records_rejected_total)" "$(sum lines_too_long_total)" \
+	"$(sum rows_late_total)" "$(sum points_rejected_total)" <<'PY'
+import json, sys
+exp = json.load(open(sys.argv[1]))
+lines, ok, filtered, rejected, too_long, late, refused = map(int, sys.argv[2:])
+print(f"ringflow: {lines} in, {ok} ok, {filtered} filtered, {rejected} rejected, {too_long} too long, "
+      f"{late} late, {refused} points refused")
+assert lines == exp.get("lines", 0), ("lines read once each", lines, exp["lines"])
+assert lines == ok + filtered + rejected + too_long, "records vanished"
+assert ok == exp.get("ok", 0) and filtered == exp.get("filtered", 0), ("ok/filtered", ok, filtered, exp)
+assert rejected + too_long == exp.get("rejected", 0), ("rejected", rejected + too_long, exp["rejected"])
+assert late == 0, "outages shorter than lateness made rows late"
+assert refused == 0, "InfluxDB refused points"
+PY
+echo "PASS: outages"
