@@ -14,6 +14,14 @@
  * resumes from checkpoint C, every blob of C is merged in (blobs of other or
  * differently many aggregate processes included: the engine keeps the keys
  * this process owns now).
+ *
+ * The engine's clock (idle timeouts, quiet-stream advance) stands still
+ *  - while some ingest is not reading — joining the consumer group after a
+ *    (re)start or rebalancing (Kafka input): input nobody reads is not
+ *    quiet input, and restored windows must wait for the replay instead of
+ *    being emitted half-full;
+ *  - while this process waits for room in a writer's ring (output down,
+ *    backpressure): the records queued behind it are not late.
  */
 #include "aggregate/engine.h"
 #include "common/ckpt_store.h"
@@ -39,6 +47,9 @@ struct agg_proc {
 	struct ckpt_store *store;  /* NULL for finite input: no checkpoints */
 	struct agg_blob blob;      /* snapshot buffer, reused */
 	struct agg_stats published;
+	int pausable;              /* Kafka input: the clock may stand still */
+	int64_t paused_ns;         /* time the clock stood still so far */
+	int64_t pause_since;       /* wall clock when it stopped, 0 if running */
 	uint64_t frames_out;
 	struct rf_stage_input in;
 };
@@ -59,6 +70,7 @@ static void emit_window(void *arg, int rule, int64_t start_ns, int64_t end_ns, c
 		return;
 	/* One writer per window: its points stay together in one batch. */
 	struct shm_ring_handle *out = &a->outs[a->next_out];
+	int64_t t0 = rf_now_ns();
 	a->next_out = (a->next_out + 1) % a->nouts;
 	size_t cap = shm_ring_max_frame(out) - sizeof(struct rf_points_hdr);
 	if (cap > POINTS_FRAME_BYTES)
@@ -86,6 +98,9 @@ static void emit_window(void *arg, int rule, int64_t start_ns, int64_t end_ns, c
 		lp += n;
 		len -= n;
 	}
+	int64_t waited = rf_now_ns() - t0;
+	if (waited > RF_NS_PER_MS)
+		a->paused_ns += waited;
 }
 
 static void publish(struct agg_proc *a)
@@ -107,6 +122,22 @@ static void publish(struct agg_proc *a)
 	rf_stat_add(s, RF_ST_FRAMES_OUT, a->frames_out);
 	a->in.frames = a->frames_out = 0;
 	*o = *c;
+}
+
+/* The engine's clock: wall clock minus the time no ingest could read. */
+static int64_t engine_clock(struct agg_proc *a)
+{
+	int64_t now = rf_now_ns();
+	if (!a->pausable)
+		return now - a->paused_ns;
+	int reading = rf_ckpt_input_reading(a->p);
+	if (!reading && !a->pause_since)
+		a->pause_since = now;
+	else if (reading && a->pause_since) {
+		a->paused_ns += now - a->pause_since;
+		a->pause_since = 0;
+	}
+	return (a->pause_since ? a->pause_since : now) - a->paused_ns;
 }
 
 static int on_barrier(struct agg_proc *a, uint64_t id)
@@ -136,7 +167,7 @@ static int restore_blob(void *arg, uint32_t owner, const void *blob, size_t len)
 {
 	struct restore_ctx *r = arg;
 	char why[400];
-	if (agg_engine_restore(r->a->eng, blob, len, rf_now_ns(), &r->st, why, sizeof why)) {
+	if (agg_engine_restore(r->a->eng, blob, len, engine_clock(r->a), &r->st, why, sizeof why)) {
 		snprintf(r->err, sizeof r->err, "state of aggregate %u: %s", owner, why);
 		return -1;
 	}
@@ -170,7 +201,7 @@ static int on_frame(void *arg, int input, uint16_t type, const void *fr, uint32_
 		return 0;
 	}
 	const struct rf_rows_hdr *h = fr;
-	agg_engine_add_rows(a->eng, h->source, h->max_event_ns, h + 1, len - sizeof *h, h->nrows, rf_now_ns());
+	agg_engine_add_rows(a->eng, h->source, h->max_event_ns, h + 1, len - sizeof *h, h->nrows, engine_clock(a));
 	return 0;
 }
 
@@ -196,6 +227,7 @@ int agg_run(const struct rf_proc *p)
 		return 1;
 	}
 	if (p->pl->conf.input.type == CONF_INPUT_KAFKA) {
+		a.pausable = 1;
 		a.store = ckpt_open(p->pl->conf.ringflow.state_dir, p->pl->conf.ringflow.name, err, sizeof err);
 		if (!a.store) {
 			rf_error("%s", err);
@@ -211,7 +243,7 @@ int agg_run(const struct rf_proc *p)
 		int progress = rf_stage_input_turn(in, FRAMES_PER_TURN, on_frame, &a);
 		if (progress < 0)
 			return 1;
-		agg_engine_advance(a.eng, rf_now_ns(), 0, emit_window, &a);
+		agg_engine_advance(a.eng, engine_clock(&a), 0, emit_window, &a);
 		publish(&a);
 		if (!progress && !rf_stage_input_done(in))
 			rf_stage_input_wait(in, 100 * RF_NS_PER_MS);
@@ -221,7 +253,7 @@ int agg_run(const struct rf_proc *p)
 	/* End of input closes every window; a stop keeps them for the
 	 * checkpoint (DESIGN.md §2). */
 	if (in->eos_kind == RF_EOS_END)
-		agg_engine_advance(a.eng, rf_now_ns(), 1, emit_window, &a);
+		agg_engine_advance(a.eng, engine_clock(&a), 1, emit_window, &a);
 	publish(&a);
 	rf_send_eos(outr, nout, in->eos_kind);
 	agg_engine_destroy(a.eng);

@@ -203,31 +203,69 @@ int agg_dds_quantile(const struct agg_dds *s, double q, double *out)
 	return 0;
 }
 
-static void store_serialize(struct agg_wcur *w, const struct agg_dds_store *st)
+/* A store is written dense (every count of the occupied range) or sparse
+ * (the non-zero counts with the gaps between them), whichever is shorter:
+ * a key with a few values spread over decades of magnitude has hundreds of
+ * empty buckets between them. */
+static uint32_t store_nnz(const struct agg_dds_store *st)
+{
+	uint32_t n = 0;
+	for (int32_t j = st->imin; j <= st->imax; j++)
+		n += st->c[j - st->lo] != 0;
+	return n;
+}
+
+static int store_sparse(const struct agg_dds_store *st)
+{
+	/* Dense costs at least a byte per bucket, sparse about two per
+	 * non-zero bucket. */
+	return 2 * (int64_t)store_nnz(st) < (int64_t)st->imax - st->imin + 1;
+}
+
+static void store_serialize(struct agg_wcur *w, const struct agg_dds_store *st, int sparse)
 {
 	agg_w_svarint(w, st->imin);
 	agg_w_svarint(w, st->imax);
-	for (int32_t j = st->imin; j <= st->imax; j++)
-		agg_w_varint(w, st->c[j - st->lo]);
+	if (!sparse) {
+		for (int32_t j = st->imin; j <= st->imax; j++)
+			agg_w_varint(w, st->c[j - st->lo]);
+		return;
+	}
+	agg_w_varint(w, store_nnz(st));
+	int32_t prev = st->imin - 1;
+	for (int32_t j = st->imin; j <= st->imax; j++) {
+		uint64_t n = st->c[j - st->lo];
+		if (!n)
+			continue;
+		agg_w_varint(w, (uint64_t)(j - prev - 1));
+		agg_w_varint(w, n);
+		prev = j;
+	}
 }
 
+/* flags: 1 positive store follows, 2 negative store follows, 4 the
+ * positive one is sparse, 8 the negative one is sparse. */
 size_t agg_dds_serialize(const struct agg_dds *s, uint8_t *buf, size_t cap)
 {
 	struct agg_wcur w = { .p = buf, .cap = cap };
-	uint8_t flags = (s->pos.imin <= s->pos.imax ? 1 : 0) | (s->neg.imin <= s->neg.imax ? 2 : 0);
+	int pos = s->pos.imin <= s->pos.imax, neg = s->neg.imin <= s->neg.imax;
+	int psp = pos && store_sparse(&s->pos), nsp = neg && store_sparse(&s->neg);
+	uint8_t flags = (uint8_t)(pos | neg << 1 | psp << 2 | nsp << 3);
 	agg_w_varint(&w, s->count);
 	agg_w_varint(&w, s->zero);
 	agg_w_f64(&w, s->min);
 	agg_w_f64(&w, s->max);
 	agg_w_u8(&w, flags);
-	if (flags & 1)
-		store_serialize(&w, &s->pos);
-	if (flags & 2)
-		store_serialize(&w, &s->neg);
+	if (pos)
+		store_serialize(&w, &s->pos, psp);
+	if (neg)
+		store_serialize(&w, &s->neg, nsp);
 	return w.full ? 0 : w.len;
 }
 
-static int store_deserialize(struct agg_rcur *r, struct agg_dds_store *st, int collapse_low,
+/* Reads a store into st (freshly initialised) with one allocation sized to
+ * its range, instead of growing bucket by bucket. */
+static int store_deserialize(struct agg_rcur *r, struct agg_dds_store *st, int sparse,
 			     uint64_t *total, const struct agg_alloc *al, char *err, size_t errlen)
 {
 	int64_t imin = agg_r_svarint(r), imax = agg_r_svarint(r);
@@ -236,19 +274,43 @@ static int store_deserialize(struct agg_rcur *r, struct agg_dds_store *st, int c
 		snprintf(err, errlen, "ddsketch: bad bucket range");
 		return -1;
 	}
-	for (int64_t j = imin; j <= imax; j++) {
+	uint32_t span = (uint32_t)(imax - imin + 1), cap = span < 32 ? 32 : span;
+	if (cap > AGG_DDS_MAX_BUCKETS)
+		cap = AGG_DDS_MAX_BUCKETS;
+	uint64_t nnz = sparse ? agg_r_varint(r) : span;
+	if (r->bad || nnz > span) {
+		snprintf(err, errlen, "ddsketch: bad bucket count");
+		return -1;
+	}
+	uint64_t *c = al->alloc(al->ctx, (size_t)cap * sizeof *c);
+	if (!c) {
+		snprintf(err, errlen, "ddsketch: out of memory");
+		return -1;
+	}
+	memset(c, 0, (size_t)cap * sizeof *c);
+	int32_t lo = (int32_t)imin - (int32_t)(cap - span) / 2;
+	int64_t j = imin - 1, first = INT64_MAX, last = INT64_MIN;
+	for (uint64_t k = 0; k < nnz; k++) {
+		j = sparse ? j + 1 + (int64_t)agg_r_varint(r) : j + 1;
 		uint64_t n = agg_r_varint(r);
-		if (r->bad) {
-			snprintf(err, errlen, "ddsketch: truncated buckets");
+		if (r->bad || j > imax || (sparse && n == 0) || *total + n < *total) {
+			snprintf(err, errlen, "ddsketch: truncated or bad buckets");
 			return -1;
 		}
-		if (n == 0)
+		if (!n)
 			continue;
-		if (store_add(st, (int32_t)j, n, collapse_low, al) < 0) {
-			snprintf(err, errlen, "ddsketch: out of memory");
-			return -1;
-		}
+		c[j - lo] = n;
 		*total += n;
+		first = first < j ? first : j;
+		last = j;
+	}
+	/* An all-zero store stays empty (st as initialised). */
+	if (first <= last) {
+		st->c = c;
+		st->lo = lo;
+		st->cap = cap;
+		st->imin = (int32_t)first;
+		st->imax = (int32_t)last;
 	}
 	return 0;
 }
@@ -260,14 +322,14 @@ size_t agg_dds_deserialize(struct agg_dds *s, const uint8_t *buf, size_t len,
 	uint64_t count = agg_r_varint(&r), zero = agg_r_varint(&r);
 	double mn = agg_r_f64(&r), mx = agg_r_f64(&r);
 	uint8_t flags = agg_r_u8(&r);
-	if (r.bad || flags > 3) {
+	if (r.bad || flags > 15 || ((flags & 4) && !(flags & 1)) || ((flags & 8) && !(flags & 2))) {
 		snprintf(err, errlen, "ddsketch: truncated header");
 		return 0;
 	}
 	uint64_t total = zero;
-	if ((flags & 1) && store_deserialize(&r, &s->pos, 1, &total, al, err, errlen) < 0)
+	if ((flags & 1) && store_deserialize(&r, &s->pos, flags & 4, &total, al, err, errlen) < 0)
 		return 0;
-	if ((flags & 2) && store_deserialize(&r, &s->neg, 0, &total, al, err, errlen) < 0)
+	if ((flags & 2) && store_deserialize(&r, &s->neg, flags & 8, &total, al, err, errlen) < 0)
 		return 0;
 	if (total != count || (count && !(mn <= mx))) {
 		snprintf(err, errlen, "ddsketch: counts do not add up");

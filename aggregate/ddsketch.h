@@ -56,7 +56,8 @@ int agg_dds_merge(struct agg_dds *a, const struct agg_dds *b, const struct agg_a
 int agg_dds_quantile(const struct agg_dds *s, double q, double *out);
 
 /* Compact form: counters, then each store as its occupied index range and
- * LEB128 counts. Returns bytes written, 0 if cap is too small. */
+ * LEB128 counts, dense or (when shorter) as non-zero counts with the gaps
+ * between them. Returns bytes written, 0 if cap is too small. */
 size_t agg_dds_serialize(const struct agg_dds *s, uint8_t *buf, size_t cap);
 /* Returns bytes consumed, or 0 on malformed input (err says why). s must be
  * freshly initialised. */

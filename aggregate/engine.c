@@ -22,6 +22,8 @@ struct agg_engine {
 	struct agg_row row;         /* decode scratch */
 	uint64_t rows, bad_rows;
 	struct agg_stats stats;
+	uint64_t *walk;             /* agg_ws_walk bitmap (snapshot.c) */
+	size_t walk_words;
 };
 
 struct agg_engine *agg_engine_create(const struct agg_rule *rules, int nrules,
@@ -60,6 +62,7 @@ void agg_engine_destroy(struct agg_engine *e)
 		for (int i = 0; i < e->nrules; i++)
 			agg_ws_destroy(e->ws[i]);
 	free(e->ws);
+	free(e->walk);
 	free(e);
 }
 
@@ -150,4 +153,6 @@ void agg_engine_parts(struct agg_engine *e, struct agg_engine_parts *out)
 	out->naggregates = e->naggregates;
 	out->ws = e->ws;
 	out->wm = &e->wm;
+	out->walk = &e->walk;
+	out->walk_words = &e->walk_words;
 }

@@ -116,6 +116,8 @@ struct agg_engine_parts {
 	uint32_t self, naggregates;
 	struct agg_winstore **ws;          /* per rule, by rule index */
 	struct agg_watermark *wm;
+	uint64_t **walk;                   /* snapshot scratch, kept for reuse, */
+	size_t *walk_words;                /* freed with the engine */
 };
 void agg_engine_parts(struct agg_engine *e, struct agg_engine_parts *out);
 

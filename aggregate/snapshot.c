@@ -51,7 +51,7 @@
  * Snapshot: one pass over the open windows, writing straight into the
  * caller's buffer, which is sized up front from the windows' memory and
  * kept between checkpoints; no allocation per key. Records are read in
- * table order with prefetching (winstore.c).
+ * arena order (agg_ws_walk), i.e. memory forwards.
  *
  * Restore is two passes over the blob. The first checks all of it (header,
  * checksum, every length, every key section, every state, deserialised into
@@ -218,7 +218,30 @@ static int put_states(struct agg_blob *b, const struct agg_rule *r, const uint8_
 /* Bytes a fixed-size item needs at most: a varint is up to 10. */
 #define VARINT_MAX 10
 
-static int put_rule(struct agg_blob *b, const struct agg_rule *r, const struct agg_winstore *ws)
+struct put_key {
+	struct agg_blob *b;
+	const struct agg_rule *r;
+	uint32_t n;
+};
+
+static int put_key(void *arg, const uint8_t *rec)
+{
+	struct put_key *pk = arg;
+	struct agg_blob *b = pk->b;
+	uint16_t kl;
+	/* Record layout (winstore.h): states, u16 key length, key bytes. */
+	memcpy(&kl, rec + pk->r->state_size, 2);
+	if (blob_reserve(b, 3 + (size_t)kl) < 0)
+		return -1;
+	put_varint(b, kl);
+	memcpy(b->p + b->len, rec + pk->r->state_size + 2, kl);
+	b->len += kl;
+	pk->n++;
+	return put_states(b, pk->r, rec);
+}
+
+static int put_rule(struct agg_blob *b, const struct agg_rule *r, const struct agg_winstore *ws,
+		    const struct agg_engine_parts *ep)
 {
 	size_t nl = strlen(r->name);
 	if (blob_reserve(b, 3 * VARINT_MAX + nl + 16) < 0)
@@ -242,22 +265,19 @@ static int put_rule(struct agg_blob *b, const struct agg_rule *r, const struct a
 		b->p[b->len++] = wi.overflow != NULL;
 		if (wi.overflow && put_states(b, r, wi.overflow) < 0)
 			return -1;
-		uint32_t pos = 0, n = 0;
-		const uint8_t *rec;
-		while ((rec = agg_ws_next_record(ws, i, &pos))) {
-			uint16_t kl;
-			const uint8_t *key = agg_ws_record_key(ws, rec, &kl);
-			if (blob_reserve(b, 3 + (size_t)kl) < 0)
+		size_t words = agg_ws_walk_words(ws, i);
+		if (words > *ep->walk_words) {
+			uint64_t *nb = realloc(*ep->walk, words * sizeof *nb);
+			if (!nb)
 				return -1;
-			put_varint(b, kl);
-			memcpy(b->p + b->len, key, kl);
-			b->len += kl;
-			if (put_states(b, r, rec) < 0)
-				return -1;
-			n++;
+			*ep->walk = nb;
+			*ep->walk_words = words;
 		}
+		struct put_key pk = { .b = b, .r = r };
+		if (agg_ws_walk(ws, i, *ep->walk, put_key, &pk) < 0)
+			return -1;
 		/* The count was written first; the walk must agree. */
-		if (n != wi.nkeys)
+		if (pk.n != wi.nkeys)
 			return -1;
 	}
 	put_le(b->p + sec, b->len - sec - 8, 8);
@@ -292,7 +312,7 @@ int agg_engine_snapshot(struct agg_engine *e, struct agg_blob *b)
 	}
 	put_varint(b, (uint64_t)ep.nrules);
 	for (int i = 0; i < ep.nrules; i++)
-		if (put_rule(b, &ep.rules[i], ep.ws[i]) < 0)
+		if (put_rule(b, &ep.rules[i], ep.ws[i], &ep) < 0)
 			goto nomem;
 	put_le(b->p, BLOB_MAGIC, 4);
 	put_le(b->p + 4, BLOB_VERSION, 2);

@@ -528,33 +528,33 @@ void agg_ws_window_info(const struct agg_winstore *ws, uint32_t i, struct agg_ws
 	out->overflow = w->overflow;
 }
 
-/* How many slots ahead the walk prefetches: records are scattered over
- * the arena, and a checkpoint at 1 M keys is otherwise one cache miss per
- * key, one after the other. */
-#define WS_PREFETCH_SLOTS 16
-
-const uint8_t *agg_ws_next_record(const struct agg_winstore *ws, uint32_t i, uint32_t *pos)
+/* The bitmap has one bit per 8-byte arena unit, indexed by reference
+ * (chunk << AGG_ARENA_UNIT_BITS | unit): every chunk is at most
+ * AGG_ARENA_MAX_CHUNK bytes, so 2^AGG_ARENA_UNIT_BITS bits cover one. */
+size_t agg_ws_walk_words(const struct agg_winstore *ws, uint32_t i)
 {
-	const struct agg_window *w = ws->wins[i];
-	for (uint32_t j = *pos; j <= w->mask; j++) {
-		uint64_t s = w->slots[j];
-		if (j + WS_PREFETCH_SLOTS <= w->mask) {
-			uint64_t ahead = w->slots[j + WS_PREFETCH_SLOTS];
-			if (ahead)
-				__builtin_prefetch(agg_arena_ptr(&w->arena, (uint32_t)ahead));
-		}
-		if (!s)
-			continue;
-		*pos = j + 1;
-		return agg_arena_ptr(&w->arena, (uint32_t)s);
-	}
-	*pos = w->mask + 1;
-	return NULL;
+	return (size_t)ws->wins[i]->arena.nchunks << (AGG_ARENA_UNIT_BITS - 6);
 }
 
-const uint8_t *agg_ws_record_key(const struct agg_winstore *ws, const uint8_t *rec, uint16_t *len)
+int agg_ws_walk(const struct agg_winstore *ws, uint32_t i, uint64_t *bitmap,
+		int (*fn)(void *arg, const uint8_t *rec), void *arg)
 {
-	return record_key(ws, rec, len);
+	const struct agg_window *w = ws->wins[i];
+	size_t words = agg_ws_walk_words(ws, i);
+	memset(bitmap, 0, words * sizeof *bitmap);
+	for (uint32_t j = 0; j <= w->mask; j++) {
+		uint32_t ref = (uint32_t)w->slots[j];
+		if (w->slots[j])
+			bitmap[ref >> 6] |= UINT64_C(1) << (ref & 63);
+	}
+	for (size_t k = 0; k < words; k++)
+		for (uint64_t b = bitmap[k]; b; b &= b - 1) {
+			uint32_t ref = (uint32_t)(k << 6) | (uint32_t)__builtin_ctzll(b);
+			int rc = fn(arg, agg_arena_ptr(&w->arena, ref));
+			if (rc)
+				return rc;
+		}
+	return 0;
 }
 
 uint8_t *agg_ws_restore_record(struct agg_winstore *ws, int64_t start, const uint8_t *key,

@@ -89,11 +89,15 @@ struct agg_ws_window_info {
 };
 /* Open window i, 0 <= i < agg_ws_open_windows(), by ascending start. */
 void agg_ws_window_info(const struct agg_winstore *ws, uint32_t i, struct agg_ws_window_info *out);
-/* The key records of open window i in table order: start with *pos = 0;
- * NULL after the last. Prefetches ahead, so a full walk streams. */
-const uint8_t *agg_ws_next_record(const struct agg_winstore *ws, uint32_t i, uint32_t *pos);
-/* The key bytes of a record (the row's key section). */
-const uint8_t *agg_ws_record_key(const struct agg_winstore *ws, const uint8_t *rec, uint16_t *len);
+/* Calls fn(arg, rec) for each key record of open window i (overflow
+ * record excluded), in arena order, i.e. the order the keys arrived: the
+ * walk reads memory forwards instead of jumping around as table order
+ * would, so a checkpoint is bound by bandwidth, not by a cache miss per
+ * key. bitmap: scratch of agg_ws_walk_words() words, any content. Returns
+ * 0, or the first nonzero value fn returned (the walk stops there). */
+size_t agg_ws_walk_words(const struct agg_winstore *ws, uint32_t i);
+int agg_ws_walk(const struct agg_winstore *ws, uint32_t i, uint64_t *bitmap,
+		int (*fn)(void *arg, const uint8_t *rec), void *arg);
 
 /* The record of key in the window starting at start (created if absent;
  * start must be a window start of the rule, |start| < 2^62). key_hash is

@@ -1,5 +1,6 @@
 /* framer.c — see framer.h. */
 #include "ingest/framer.h"
+#include "supervisor/proc.h"
 #include "common/log.h"
 #include "shm/frames.h"
 
@@ -35,7 +36,8 @@ static int open_frame(struct ing_framer *f, uint32_t source)
 	uint32_t cap = shm_ring_max_frame(out);
 	if (cap > ING_FRAME_BYTES)
 		cap = ING_FRAME_BYTES;
-	char *p = shm_ring_reserve(out, cap, RF_FRAME_LINES, NULL);
+	/* A stop still drains; only an abort gives up on a full ring. */
+	char *p = shm_ring_reserve(out, cap, RF_FRAME_LINES, &rf_abort_flag);
 	if (!p)
 		return -1;
 	f->frame = p;

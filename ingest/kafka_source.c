@@ -120,6 +120,12 @@ static void assign(struct kafka_src *s, rd_kafka_topic_partition_list_t *parts)
 	}
 }
 
+/* Tells the aggregates whether this ingest is reading (checkpoint.h). */
+static void set_assigned(struct kafka_src *s, int on)
+{
+	atomic_store_explicit(&s->ctl->reading[s->p->index], on, memory_order_release);
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			 rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -128,12 +134,17 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		assign(s, parts);
 		rf_info("kafka: assigned %d partition(s)", parts->cnt);
 		rd_kafka_assign(rk, parts);
+		set_assigned(s, 1);
 	} else {
 		/* Lines already framed belong to the old assignment: publish
 		 * them, and where each partition stands, before letting go;
-		 * the next owner continues from there. */
-		ing_framer_flush(s->fr);
-		publish_positions(s);
+		 * the next owner continues from there. (Not when aborting:
+		 * the data plane restarts from the checkpoint anyway.) */
+		if (!rf_abort_flag) {
+			ing_framer_flush(s->fr);
+			publish_positions(s);
+		}
+		set_assigned(s, 0);
 		for (int i = 0; i < s->parts.nused; i++)
 			s->parts.part[s->parts.used[i]].owned = 0;
 		rf_info("kafka: revoked %d partition(s)", parts->cnt);
@@ -386,6 +397,9 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 	}
 	if (src.fatal) {
 		rc = CONF_EXIT_CONFIG;
+	} else if (rf_abort_flag) {
+		rf_info("kafka: data plane restart, leaving the consumer group");
+		rc = 1;
 	} else if (!rc) {
 		/* Graceful stop: the supervisor asked for the final checkpoint
 		 * before signalling us. */

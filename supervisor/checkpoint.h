@@ -49,7 +49,15 @@ struct rf_ckpt_ctl {
 	_Atomic uint64_t failed[RF_ROLE_COUNT][RF_MAX_PER_ROLE];
 	_Atomic int64_t took_ns[RF_ROLE_COUNT][RF_MAX_PER_ROLE]; /* own part of the last one */
 	_Atomic int64_t position[RF_MAX_SOURCES];
+	/* Ingest i has its partitions assigned and reads (0 while joining the
+	 * group or rebalancing). Until every ingest reads, the aggregates
+	 * stop their idle clock: input that nobody reads yet is not quiet
+	 * input, and restored windows must wait for the replay. */
+	_Atomic int32_t reading[RF_MAX_PER_ROLE];
 };
+
+/* True when every ingest reads (see `reading`). */
+int rf_ckpt_input_reading(const struct rf_proc *p);
 
 struct rf_ckpt_ctl *rf_ckpt_ctl(const struct rf_proc *p);
 

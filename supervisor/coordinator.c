@@ -104,6 +104,8 @@ int sup_ckpt_plane_start(struct sup *s, char *err, size_t errlen)
 			atomic_store(&c->acked[r][i], id);
 			atomic_store(&c->failed[r][i], 0);
 		}
+	for (int i = 0; i < RF_MAX_PER_ROLE; i++)
+		atomic_store(&c->reading[i], s->pl->conf.input.type != CONF_INPUT_KAFKA);
 	atomic_store(&c->requested, id);
 	atomic_store(&c->complete, id);
 	atomic_store(&c->resume, id);

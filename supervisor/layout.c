@@ -15,6 +15,7 @@ const char *const rf_proc_state_names[RF_PS_STATE_COUNT] = { "down", "running", 
 
 volatile sig_atomic_t rf_stop_requested;
 volatile int rf_stop_flag;
+volatile int rf_abort_flag;
 
 struct shm_segment *rf_layout_create(const struct rf_config *conf, struct rf_layout *lay,
 				     char *err, size_t errlen)
@@ -127,10 +128,19 @@ struct rf_ckpt_ctl *rf_ckpt_ctl(const struct rf_proc *p)
 	return shm_at(p->seg, p->lay->ckpt);
 }
 
+int rf_ckpt_input_reading(const struct rf_proc *p)
+{
+	const struct rf_ckpt_ctl *c = rf_ckpt_ctl(p);
+	for (int i = 0; i < p->lay->n[RF_ROLE_INGEST]; i++)
+		if (!atomic_load_explicit(&c->reading[i], memory_order_acquire))
+			return 0;
+	return 1;
+}
+
 int rf_send_barrier(struct shm_ring_handle *hs, int n, uint64_t id)
 {
 	for (int j = 0; j < n; j++) {
-		struct rf_barrier *b = shm_ring_reserve(&hs[j], sizeof *b, RF_FRAME_BARRIER, NULL);
+		struct rf_barrier *b = shm_ring_reserve(&hs[j], sizeof *b, RF_FRAME_BARRIER, &rf_abort_flag);
 		if (!b)
 			return -1;
 		b->id = id;

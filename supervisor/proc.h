@@ -63,6 +63,11 @@ struct rf_proc {
 extern volatile sig_atomic_t rf_stop_requested;
 /* Same flag as an int pointer for ring/writer waits. */
 extern volatile int rf_stop_flag;
+/* Set by SIGUSR1: the data plane is being restarted after a crash. The
+ * ingest leaves the consumer group at once (so the restarted one is
+ * assigned without waiting for a session timeout) and sends nothing more:
+ * its ring waits give up on this flag. */
+extern volatile int rf_abort_flag;
 
 /* Builds the segment for the counts in conf->processes. */
 struct shm_segment *rf_layout_create(const struct rf_config *conf, struct rf_layout *lay,

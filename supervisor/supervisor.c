@@ -9,11 +9,12 @@
  *
  * Crash policy (PostgreSQL postmaster): any pipeline process that dies
  * abnormally may have left a ring half-written, so the whole data plane is
- * killed, the rings are reset, and everything is started again after a
- * backoff (1 s doubling to 30 s). A process that exits with 78 (EX_CONFIG)
+ * killed, the rings are reset, and everything is started again from the
+ * last complete checkpoint after a backoff (100 ms doubling to 30 s). A process that exits with 78 (EX_CONFIG)
  * hit a fatal configuration problem: restarting cannot help, so ringflow
- * stops with that status. Five crashes in a row within 10 s of a start
- * means the pipeline cannot run at all: ringflow gives up with a message.
+ * stops with that status. Five crashes in a row, each within 10 s of a
+ * start and before any checkpoint completed, means the pipeline cannot run
+ * at all: ringflow gives up with a message.
  *
  * Exit 0 from a pipeline process means "my input ended and I passed EOS
  * on"; when every process has exited 0 the run is over.
@@ -35,17 +36,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define BACKOFF_MIN_NS (1 * RF_NS_PER_SEC)
+#define BACKOFF_MIN_NS (100 * RF_NS_PER_MS)
 #define BACKOFF_MAX_NS (30 * RF_NS_PER_SEC)
 #define QUICK_CRASH_NS (10 * RF_NS_PER_SEC)
 #define QUICK_CRASH_LIMIT 5
 #define STOP_TIMEOUT_NS (120 * RF_NS_PER_SEC)
+#define ABORT_GRACE_NS (2 * RF_NS_PER_SEC)
 
 const char *const sup_state_names[SUP_STATE_COUNT] = { "running", "restarting", "backoff", "stopping" };
 
 static void child_on_term(int sig)
 {
-	(void)sig;
+	if (sig == SIGUSR1)
+		rf_abort_flag = 1;
 	rf_stop_requested = 1;
 	rf_stop_flag = 1;
 }
@@ -74,6 +77,7 @@ static void child_main(struct sup *s, struct sup_child *c, pid_t parent)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = child_on_term;
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	/* Ctrl-C reaches the whole process group; only the supervisor decides. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -132,6 +136,7 @@ static void start_plane(struct sup *s)
 		return;
 	}
 	s->plane_started_ns = rf_mono_ns();
+	s->plane_ckpts = s->ckpt.completed;
 	s->state = SUP_RUNNING;
 	/* Consumers first, so the rings have readers before ingest fills them. */
 	for (int i = s->nchildren - 1; i >= 0; i--)
@@ -149,6 +154,19 @@ static void signal_all(struct sup *s, int sig)
 	for (int i = 0; i < s->nchildren; i++)
 		if (s->children[i].pid > 0)
 			kill(s->children[i].pid, sig);
+}
+
+/* Crash restart: every stage dies now; ingests get ABORT_GRACE_NS to leave
+ * the consumer group (SIGUSR1), so their successors are assigned at once
+ * instead of after the group's session timeout. */
+static void abort_plane(struct sup *s)
+{
+	for (int i = 0; i < s->nchildren; i++) {
+		struct sup_child *c = &s->children[i];
+		if (c->pid > 0)
+			kill(c->pid, c->role == RF_ROLE_INGEST ? SIGUSR1 : SIGKILL);
+	}
+	s->abort_deadline_ns = rf_mono_ns() + ABORT_GRACE_NS;
 }
 
 static int running_children(const struct sup *s)
@@ -221,9 +239,9 @@ static void on_child_exit(struct sup *s, struct sup_child *c, int status)
 	c->restarts++;
 	rf_error("%s %d crashed: %s; restarting the data plane from the last checkpoint",
 		 rf_role_names[c->role], c->index, how);
-	signal_all(s, SIGKILL);
+	abort_plane(s);
 	s->state = SUP_RESTARTING;
-	if (rf_mono_ns() - s->plane_started_ns < QUICK_CRASH_NS)
+	if (rf_mono_ns() - s->plane_started_ns < QUICK_CRASH_NS && s->ckpt.completed == s->plane_ckpts)
 		s->quick_crashes++;
 	else {
 		s->quick_crashes = 1;
@@ -277,6 +295,10 @@ static void tick(struct sup *s)
 		}
 		break;
 	case SUP_RESTARTING:
+		if (alive && now > s->abort_deadline_ns) {
+			signal_all(s, SIGKILL);
+			s->abort_deadline_ns = INT64_MAX;
+		}
 		if (alive)
 			break;
 		if (s->done == -1) {

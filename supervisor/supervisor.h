@@ -55,7 +55,9 @@ struct sup {
 	char sock_path[108];
 	int64_t started_ns, plane_started_ns, backoff_until_ns, stop_deadline_ns;
 	int64_t backoff_ns;
+	int64_t abort_deadline_ns; /* crash restart: SIGKILL what is left then */
 	unsigned quick_crashes;   /* crashes soon after a start, in a row */
+	uint64_t plane_ckpts;     /* checkpoints completed when the plane started */
 	unsigned restarts;        /* data-plane restarts since start */
 	int exit_code;            /* set when the supervisor should exit */
 	int done;

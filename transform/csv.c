@@ -187,6 +187,8 @@ static inline int load_digits(const char *line, size_t len, size_t s, size_t n,
 			      uint64_t *hi, uint64_t *lo)
 {
 	const char *p = line + s;
+	if (n - 1 >= 16)       /* also n == 0 */
+		return -1;
 	if (n <= 8) {
 		*hi = ZEROS;
 		if (s + n >= 8)
@@ -195,10 +197,8 @@ static inline int load_digits(const char *line, size_t len, size_t s, size_t n,
 			*lo = load_front(p, n);
 		else
 			return -1;
-		return n == 0 ? -1 : 0;
+		return 0;
 	}
-	if (n > 16)
-		return -1;
 	*lo = load_back(p + n, 8);
 	*hi = s + n - 8 >= 8 ? load_back(p + n - 8, n - 8) : load_front(p, n - 8);
 	return 0;
@@ -607,45 +607,72 @@ static enum xf_csv_err bad_value(const struct xf_csv *c, int col, int *bad_col)
  * bad value. Always inlined so that each fast-path loop, whose op is a
  * constant, keeps only its own case.
  */
+/*
+ * An empty column or "-": computed without a branch, because the lengths
+ * of short columns (a protocol number of 1 or 2 digits) vary from record
+ * to record and a branch on n == 1 would mispredict. Reads line[0] rather
+ * than p[0] for an empty column, which may sit just past the line.
+ */
+static inline int is_missing(const char *line, const char *p, size_t n)
+{
+	const char *first = n != 0 ? p : line;
+	return (n == 0) | ((n == 1) & (*first == '-'));
+}
+
+/*
+ * The work of pass 2 on column col: decode into *v or only check. start[]
+ * holds the column starts (start[ncols] = len + 1). Returns 0 or -1 for a
+ * bad value. Always inlined so that each fast-path loop, whose op is a
+ * constant, keeps only its own case. Numbers try the digit-word path
+ * first: a missing value fails it and is caught after.
+ */
 static inline __attribute__((always_inline)) int do_column(int op, const char *line, size_t len,
 		const uint32_t *start, int col, struct rf_value *v)
 {
-	const char *p = line + start[col];
-	size_t n = start[col + 1] - 1 - start[col];
-	if (n == 0 || (n == 1 && p[0] == '-')) {
+	size_t s = start[col], n = start[col + 1] - 1 - s;
+	const char *p = line + s;
+	switch (op) {
+	case XF_CSV_OP_INT:
+		v->type = RF_V_INT;
+		if (int_fast(line, len, s, n, &v->u.i) == 0)
+			return 0;
+		if (is_missing(line, p, n)) {
+			v->type = RF_V_MISSING;
+			return 0;
+		}
+		return parse_int(p, n, &v->u.i);
+	case XF_CSV_OP_CHECK_INT: {
+		int64_t tmp;
+		if (int_fast_ok(line, len, s, n) || is_missing(line, p, n))
+			return 0;
+		return parse_int(p, n, &tmp);
+	}
+	case XF_CSV_OP_STR:
+		v->type = is_missing(line, p, n) ? RF_V_MISSING : RF_V_STR;
+		v->u.s = p;
+		v->len = (uint32_t)n;
+		return 0;
+	default:
+		break;
+	}
+	if (is_missing(line, p, n)) {
 		if (op <= XF_CSV_OP_IP)
 			v->type = RF_V_MISSING;
 		return 0;
 	}
 	switch (op) {
-	case XF_CSV_OP_INT:
-		v->type = RF_V_INT;
-		if (int_fast(line, len, start[col], n, &v->u.i) == 0)
-			return 0;
-		return parse_int(p, n, &v->u.i);
 	case XF_CSV_OP_FLOAT:
 		v->type = RF_V_FLOAT;
 		return xf_parse_float(p, n, &v->u.f);
 	case XF_CSV_OP_IP:
 		v->type = RF_V_IP;
-		return parse_ip(p, n, v->u.ip, &v->ip_is_v4, start[col] + 20 <= len);
-	case XF_CSV_OP_STR:
-		v->type = RF_V_STR;
-		v->u.s = p;
-		v->len = (uint32_t)n;
-		return 0;
-	case XF_CSV_OP_CHECK_INT: {
-		int64_t tmp;
-		if (int_fast_ok(line, len, start[col], n))
-			return 0;
-		return parse_int(p, n, &tmp);
-	}
+		return parse_ip(p, n, v->u.ip, &v->ip_is_v4, s + 20 <= len);
 	case XF_CSV_OP_CHECK_FLOAT: {
 		double tmp;
 		return xf_parse_float(p, n, &tmp);
 	}
 	default: /* XF_CSV_OP_CHECK_IP */
-		return check_ip(p, n, start[col] + 16 <= len);
+		return check_ip(p, n, s + 16 <= len);
 	}
 }
 

@@ -3,9 +3,15 @@
  * (transform process; opened by xf_ctx_create after fork, and briefly by
  * xf_plan_compile to check the files for `ringflow -t`).
  *
- * Cache entries hold every needed answer of one address; string answers are
- * pointers into the database mapping, so an entry is a few words and a hit
- * costs one hash and one 16-byte compare. The cache is never invalidated:
+ * Two direct-mapped caches: IPv4 addresses (nearly all sFlow traffic) in a
+ * table keyed by the 4-byte address, 32-byte entries and a one-multiply
+ * hash; everything else (IPv6, including ::ffff:a.b.c.d written as IPv6)
+ * in a table keyed by the 16 bytes. An entry holds the answers of one
+ * address, looked up per database the first time one of its answers is
+ * asked for: country(src_ip) and asn(dst_ip) do not cost an ASN lookup for
+ * every source and a country lookup for every destination. String answers
+ * are offsets into the database mapping, so an entry is a few words and a
+ * hit costs one hash and one compare. The caches are never invalidated:
  * databases only change by closing this handle and opening a new one.
  */
 #include <arpa/inet.h>
@@ -15,29 +21,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/hash.h"
 #include "transform/geoip.h"
 
 enum { DB_COUNTRY = 0, DB_CITY, DB_ASN, DB_COUNT };
-enum { ST_FOUND = 0, ST_UNKNOWN, ST_ERROR };
+/* ST_NONE = 0: a zeroed entry has looked nothing up, whatever its key. */
+enum { ST_NONE = 0, ST_FOUND, ST_UNKNOWN, ST_ERROR };
 
 #define PATH_MAX_PARTS 16
 
-/* 40 bytes, so the 64 Ki entries (2.5 MiB) stay mostly in L2/L3 cache:
- * strings are kept as offsets into their database mapping. */
-struct geo_entry {
-	uint8_t ip[16];
+/* The answers of one address. Strings are kept as offsets into their
+ * database mapping to keep entries small. */
+struct geo_answers {
 	uint32_t asn;
 	uint32_t off[XF_GEO_ANSWER_COUNT - 1]; /* string answers, by str_slot() */
 	uint16_t len[XF_GEO_ANSWER_COUNT - 1];
 	uint8_t status;  /* 2 bits per answer: ST_* */
-	uint8_t flags;   /* ENTRY_VALID | ENTRY_V4 */
 };
-_Static_assert(sizeof(struct geo_entry) == 40, "cache entry size");
 
-#define ENTRY_VALID 1u
-#define ENTRY_V4 2u
+/* Two IPv4 entries per 64-byte line; 64 Ki of them are 2 MiB. */
+struct geo_entry4 {
+	uint32_t ip;     /* the 4 address bytes as they are in memory */
+	struct geo_answers a;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct geo_entry4) == 32, "IPv4 cache entry size");
+
+struct geo_entry6 {
+	uint8_t ip[16];
+	struct geo_answers a;
+};
+_Static_assert(sizeof(struct geo_entry6) == 40, "IPv6 cache entry size");
 
 /* Slot of a string answer in off[]/len[]: country 0, city 1, as_org 2. */
 static inline int str_slot(int a)
@@ -45,12 +61,12 @@ static inline int str_slot(int a)
 	return a == XF_GEO_AS_ORG ? 2 : a;
 }
 
-static inline int entry_status(const struct geo_entry *e, int a)
+static inline int answer_status(const struct geo_answers *e, int a)
 {
 	return (e->status >> (2 * a)) & 3;
 }
 
-static inline void set_status(struct geo_entry *e, int a, int st)
+static inline void set_status(struct geo_answers *e, int a, int st)
 {
 	e->status = (uint8_t)((e->status & ~(3u << (2 * a))) | ((unsigned)st << (2 * a)));
 }
@@ -61,7 +77,8 @@ struct xf_geoip {
 	MMDB_s db[DB_COUNT];
 	char *path_buf[XF_GEO_ANSWER_COUNT];
 	const char *path[XF_GEO_ANSWER_COUNT][PATH_MAX_PARTS + 1];
-	struct geo_entry *cache;
+	struct geo_entry4 *cache4;  /* XF_GEO_CACHE_ENTRIES */
+	struct geo_entry6 *cache6;  /* XF_GEO_CACHE6_ENTRIES */
 };
 
 static const int answer_db[XF_GEO_ANSWER_COUNT] = {
@@ -144,8 +161,32 @@ void xf_geoip_close(struct xf_geoip *g)
 			MMDB_close(&g->db[d]);
 	for (int a = 0; a < XF_GEO_ANSWER_COUNT; a++)
 		free(g->path_buf[a]);
-	free(g->cache);
+	free(g->cache4);
+	free(g->cache6);
 	free(g);
+}
+
+/*
+ * The message for a failed MMDB_open. libmaxminddb keeps errno from the
+ * failing call for MMDB_FILE_OPEN_ERROR (open/fstat) and MMDB_IO_ERROR
+ * (mmap and reads), but its own text says neither which call nor why:
+ * "No such file or directory" or "Permission denied" is what the operator
+ * needs. mmap(2) fails with EINVAL on an empty file and ENODEV on a
+ * directory, which would read as nonsense, so those two are named plainly.
+ */
+static void open_error(char *err, size_t errlen, const char *key, const char *file, int st, int e)
+{
+	const char *why = MMDB_strerror(st);
+	struct stat sb;
+	if ((st == MMDB_FILE_OPEN_ERROR || st == MMDB_IO_ERROR) && stat(file, &sb) == 0 &&
+	    (!S_ISREG(sb.st_mode) || sb.st_size == 0))
+		snprintf(err, errlen, "[geoip] %s: cannot open '%s': %s: %s", key, file, why,
+			 S_ISDIR(sb.st_mode) ? "is a directory" :
+			 !S_ISREG(sb.st_mode) ? "not a regular file" : "the file is empty");
+	else if ((st == MMDB_FILE_OPEN_ERROR || st == MMDB_IO_ERROR) && e != 0)
+		snprintf(err, errlen, "[geoip] %s: cannot open '%s': %s: %s", key, file, why, strerror(e));
+	else
+		snprintf(err, errlen, "[geoip] %s: cannot open '%s': %s", key, file, why);
 }
 
 struct xf_geoip *xf_geoip_open(const struct conf_geoip *g, unsigned need, char *err, size_t errlen)
@@ -172,20 +213,17 @@ struct xf_geoip *xf_geoip_open(const struct conf_geoip *g, unsigned need, char *
 		errno = 0;
 		int st = MMDB_open(file, MMDB_MODE_MMAP, &geo->db[d]);
 		if (st != MMDB_SUCCESS) {
-			int e = errno;
-			if (st == MMDB_IO_ERROR && e != 0)
-				snprintf(err, errlen, "[geoip] %s: cannot open '%s': %s: %s", db_keys[d], file,
-					 MMDB_strerror(st), strerror(e));
-			else
-				snprintf(err, errlen, "[geoip] %s: cannot open '%s': %s", db_keys[d], file,
-					 MMDB_strerror(st));
+			open_error(err, errlen, db_keys[d], file, st, errno);
 			goto fail;
 		}
 		geo->is_open[d] = 1;
 	}
 	if (need != 0) {
-		geo->cache = calloc(XF_GEO_CACHE_ENTRIES, sizeof(*geo->cache));
-		if (geo->cache == NULL) {
+		/* calloc of this size maps zero pages: a table costs memory
+		 * only as it fills (the IPv6 one maybe never). */
+		geo->cache4 = calloc(XF_GEO_CACHE_ENTRIES, sizeof(*geo->cache4));
+		geo->cache6 = calloc(XF_GEO_CACHE6_ENTRIES, sizeof(*geo->cache6));
+		if (geo->cache4 == NULL || geo->cache6 == NULL) {
 			snprintf(err, errlen, "out of memory for the GeoIP cache");
 			goto fail;
 		}
@@ -196,11 +234,25 @@ fail:
 	return NULL;
 }
 
-/* Fills the answers of one database into e. */
-static void lookup_db(struct xf_geoip *g, int d, const struct sockaddr *sa, struct geo_entry *e)
+/* Looks up the address in database d and fills that database's needed
+ * answers into e (every answer of d gets a status other than ST_NONE). */
+static void lookup_db(struct xf_geoip *g, int d, const uint8_t ip[16], int is_v4, struct geo_answers *e)
 {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} addr;
+	memset(&addr, 0, sizeof(addr));
+	if (is_v4) {
+		addr.in.sin_family = AF_INET;
+		memcpy(&addr.in.sin_addr, ip + 12, 4);
+	} else {
+		addr.in6.sin6_family = AF_INET6;
+		memcpy(&addr.in6.sin6_addr, ip, 16);
+	}
 	int mmdb_error = MMDB_SUCCESS;
-	MMDB_lookup_result_s res = MMDB_lookup_sockaddr(&g->db[d], sa, &mmdb_error);
+	MMDB_lookup_result_s res = MMDB_lookup_sockaddr(&g->db[d], &addr.sa, &mmdb_error);
 	int base = ST_FOUND;
 	if (mmdb_error != MMDB_SUCCESS)
 		/* An IPv6 address in an IPv4-only database is simply not there. */
@@ -252,48 +304,48 @@ static void lookup_db(struct xf_geoip *g, int d, const struct sockaddr *sa, stru
 	}
 }
 
-static void fill_entry(struct xf_geoip *g, const uint8_t ip[16], int is_v4, struct geo_entry *e)
+/* The cache entry of an address: its answers so far, or a reset entry
+ * (nothing looked up) if the slot held another address. */
+static inline struct geo_answers *cache_slot(struct xf_geoip *g, const uint8_t ip[16], int is_v4)
 {
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in in;
-		struct sockaddr_in6 in6;
-	} addr;
-	memset(&addr, 0, sizeof(addr));
 	if (is_v4) {
-		addr.in.sin_family = AF_INET;
-		memcpy(&addr.in.sin_addr, ip + 12, 4);
-	} else {
-		addr.in6.sin6_family = AF_INET6;
-		memcpy(&addr.in6.sin6_addr, ip, 16);
+		uint32_t k;
+		memcpy(&k, ip + 12, 4);
+		/* Fibonacci hashing: the top bits of the 64-bit product depend
+		 * on every bit of the address. */
+		struct geo_entry4 *e = &g->cache4[(k * 0x9e3779b97f4a7c15ULL) >> (64 - XF_GEO_CACHE_BITS)];
+		if (e->ip != k) {
+			e->ip = k;
+			e->a.status = 0;
+		}
+		return &e->a;
 	}
-	memset(e, 0, sizeof(*e));
-	memcpy(e->ip, ip, 16);
-	for (int a = 0; a < XF_GEO_ANSWER_COUNT; a++)
-		set_status(e, a, ST_UNKNOWN);
-	for (int d = 0; d < DB_COUNT; d++)
-		if (g->is_open[d])
-			lookup_db(g, d, &addr.sa, e);
-	e->flags = (uint8_t)(ENTRY_VALID | (is_v4 ? ENTRY_V4 : 0));
+	uint64_t w0, w1, k0, k1;
+	memcpy(&w0, ip, 8);
+	memcpy(&w1, ip + 8, 8);
+	struct geo_entry6 *e = &g->cache6[rf_mix64(w0 ^ rf_mix64(w1)) & (XF_GEO_CACHE6_ENTRIES - 1)];
+	memcpy(&k0, e->ip, 8);
+	memcpy(&k1, e->ip + 8, 8);
+	if (k0 != w0 || k1 != w1) {
+		memcpy(e->ip, ip, 16);
+		e->a.status = 0;
+	}
+	return &e->a;
 }
 
 void xf_geoip_lookup(struct xf_geoip *g, const uint8_t ip[16], int is_v4,
 		enum xf_geo_answer a, struct rf_value *out, struct xf_counters *cnt)
 {
-	struct geo_entry *e = NULL;
+	struct geo_answers *e = NULL;
+	int st = ST_UNKNOWN;
 	if ((unsigned)a < XF_GEO_ANSWER_COUNT && (g->need & XF_GEO_BIT(a))) {
-		uint64_t w0, w1;
-		memcpy(&w0, ip, 8);
-		memcpy(&w1, ip + 8, 8);
-		uint64_t h = rf_mix64(w0 ^ rf_mix64(w1 ^ (uint64_t)(is_v4 != 0)));
-		e = &g->cache[h & (XF_GEO_CACHE_ENTRIES - 1)];
-		uint64_t k0, k1;
-		memcpy(&k0, e->ip, 8);
-		memcpy(&k1, e->ip + 8, 8);
-		if (e->flags != (ENTRY_VALID | (is_v4 ? ENTRY_V4 : 0)) || k0 != w0 || k1 != w1)
-			fill_entry(g, ip, is_v4, e);
+		e = cache_slot(g, ip, is_v4);
+		st = answer_status(e, a);
+		if (st == ST_NONE) {
+			lookup_db(g, answer_db[a], ip, is_v4, e);
+			st = answer_status(e, a);
+		}
 	}
-	int st = e != NULL ? entry_status(e, a) : ST_UNKNOWN;
 	if (st == ST_UNKNOWN)
 		cnt->geoip_unknown++;
 	else if (st == ST_ERROR)

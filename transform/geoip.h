@@ -11,8 +11,9 @@
  * Answers: country ISO code, city name, AS number, AS organisation, each at a
  * configurable path inside its database ("country/iso_code"). String answers
  * point into the mapping (no copy) and stay valid until xf_geoip_close().
- * A direct-mapped cache keyed by the 16-byte address holds every needed
- * answer of an address, so a repeated address costs a hash and a compare.
+ * Direct-mapped caches (one keyed by the 4-byte IPv4 address, one by the
+ * 16 bytes of other addresses) hold the answers of an address, so a
+ * repeated address costs a hash and a compare.
  */
 #ifndef XF_GEOIP_H
 #define XF_GEOIP_H
@@ -32,7 +33,11 @@ enum xf_geo_answer {
 };
 #define XF_GEO_BIT(a) (1u << (a))
 
-#define XF_GEO_CACHE_ENTRIES 65536 /* power of two */
+/* Cache sizes: IPv4 entries are 32 bytes (2 MiB), others 40 (2.5 MiB);
+ * both tables are per process and take memory only as they fill. */
+#define XF_GEO_CACHE_BITS 16
+#define XF_GEO_CACHE_ENTRIES (1u << XF_GEO_CACHE_BITS)  /* IPv4 addresses */
+#define XF_GEO_CACHE6_ENTRIES 65536                       /* the others, power of two */
 
 struct xf_geoip;
 

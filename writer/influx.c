@@ -297,9 +297,11 @@ static enum query_outcome run_query(struct wr_influx *inf, const char *q, char *
  * CREATE DATABASE (a no-op when it exists), then the "ringflow" policy as
  * default with the configured duration: CREATE, or ALTER when a policy of
  * that name exists (possibly with another duration from an older config).
- * Returns 0 when the database can be written, -1 to retry later.
+ * Returns 0 when the database can be written, -1 to retry in delay_ns (named
+ * in the log line, as the write path does, so an operator reading "POST
+ * /query: Couldn't connect" knows the data is held, not dropped).
  */
-static int ensure_database(struct wr_influx *inf, struct wr_report *rep)
+static int ensure_database(struct wr_influx *inf, struct wr_report *rep, int64_t delay_ns)
 {
 	char q[512], msg[320];
 	const char *step = "CREATE DATABASE";
@@ -338,12 +340,14 @@ static int ensure_database(struct wr_influx *inf, struct wr_report *rep)
 	case Q_ERROR:
 		snprintf(line, sizeof line, "%s %s: %s", step, inf->db_ident, msg);
 		wr_report_error(rep, line);
-		RF_LOG_RL(RF_LOG_ERROR, "influxdb: %s", line);
+		RF_LOG_RL(RF_LOG_ERROR, "influxdb: %s; retrying in %lld ms", line,
+			  (long long)(delay_ns / 1000000));
 		return -1;
 	case Q_RETRY:
 	default:
 		wr_report_error(rep, msg);
-		RF_LOG_RL(RF_LOG_WARN, "influxdb: %s", msg);
+		RF_LOG_RL(RF_LOG_WARN, "influxdb: %s; retrying in %lld ms", msg,
+			  (long long)(delay_ns / 1000000));
 		return -1;
 	}
 }
@@ -446,7 +450,7 @@ static enum wr_result deliver_range(struct wr_influx *inf, const char *lp, size_
 	struct curl_slist *headers = body == lp ? inf->plain_headers : inf->gzip_headers;
 	int64_t delay = WR_BACKOFF_MIN_NS;
 	for (;;) {
-		if (!inf->v2 && !inf->db_ready && ensure_database(inf, rep) != 0)
+		if (!inf->v2 && !inf->db_ready && ensure_database(inf, rep, delay) != 0)
 			goto retry;
 		long status = post(inf, inf->write_url, headers, body, blen, rep);
 		if (status < 0) {

@@ -70,8 +70,19 @@ enum wr_result wr_output_deliver(struct wr_output *out, const char *lp, size_t l
 	return wr_fileout_deliver(out->file, lp, len, npoints, stop, rep);
 }
 
+static void (*wait_hook)(void *);
+static void *wait_hook_arg;
+
+void wr_set_wait_hook(void (*fn)(void *), void *arg)
+{
+	wait_hook = fn;
+	wait_hook_arg = arg;
+}
+
 int wr_backoff_wait(int64_t *delay_ns, const volatile int *stop)
 {
+	if (wait_hook)
+		wait_hook(wait_hook_arg);
 	int64_t deadline = rf_mono_ns() + *delay_ns;
 	for (;;) {
 		if (stop && *stop)

@@ -50,6 +50,11 @@ enum wr_result wr_output_deliver(struct wr_output *out, const char *lp, size_t l
  */
 int wr_backoff_wait(int64_t *delay_ns, const volatile int *stop);
 
+/* fn(arg) runs at the start of every backoff wait: the writer publishes
+ * its counters there, so retries show in `ringflowctl stats` while an
+ * outage lasts, not only after it. One per process. */
+void wr_set_wait_hook(void (*fn)(void *), void *arg);
+
 /* Records msg as rep->last_error (truncated to fit). */
 void wr_report_error(struct wr_report *rep, const char *msg);
 

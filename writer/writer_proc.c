@@ -50,6 +50,11 @@ static void publish(struct wr_proc *w)
 	w->published = w->rep;
 }
 
+static void publish_hook(void *arg)
+{
+	publish(arg);
+}
+
 /* Returns 0, or -1 when told to stop while the output refused the batch. */
 static int deliver(struct wr_proc *w)
 {
@@ -108,6 +113,7 @@ int wr_run(const struct rf_proc *p)
 		return CONF_EXIT_CONFIG;
 	}
 	wr_buf_init(&w.batch);
+	wr_set_wait_hook(publish_hook, &w);
 	int rc = 0;
 
 	while (!rf_stage_input_done(in)) {

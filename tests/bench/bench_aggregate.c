@@ -11,6 +11,7 @@
  *
  * Prints: aggregate <case>: N records in S s = X M records/s (Y ns/record), Z bytes/key
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,10 @@ static int run_case(const char *name, uint32_t nkeys, uint64_t nrecords)
 	static const char *const names[] = { "key", "bytes" };
 	static const enum rf_vtype types[] = { RF_V_STR, RF_V_INT };
 	struct rf_config *conf = calloc(1, sizeof *conf);
+	if (!conf) {
+		fprintf(stderr, "bench: out of memory\n");
+		return 1;
+	}
 	struct conf_rule *cr = &conf->rules[0];
 	snprintf(cr->name, sizeof cr->name, "bench");
 	cr->window_ns = cr->every_ns = 60 * S;
@@ -75,15 +80,20 @@ static int run_case(const char *name, uint32_t nkeys, uint64_t nrecords)
 	/* Key strings, then all rows encoded up front. */
 	char *keys = malloc((size_t)nkeys * 17);
 	uint8_t *klen = malloc(nkeys);
+	size_t cap = nrecords * 64 + 4096;  /* rows are 48-56 bytes here */
+	uint8_t *rows = aligned_alloc(8, (cap + 7) & ~(size_t)7);
+	size_t *frame_off = malloc((nrecords / FRAME_ROWS + 2) * sizeof *frame_off);
+	if (!keys || !klen || !rows || !frame_off) {
+		fprintf(stderr, "bench: out of memory for %llu records (%zu MB of rows)\n",
+			(unsigned long long)nrecords, cap >> 20);
+		return 1;
+	}
 	for (uint32_t k = 0; k < nkeys; k++) {
 		klen[k] = (uint8_t)(8 + rnd() % 9);
 		for (int i = 0; i < klen[k]; i++)
 			keys[(size_t)k * 17 + i] = (char)('a' + rnd() % 26);
 	}
 	/* Every key at least once, then uniform. */
-	size_t cap = nrecords * 64 + 4096;  /* rows are 48-56 bytes here */
-	uint8_t *rows = aligned_alloc(8, (cap + 7) & ~(size_t)7);
-	size_t *frame_off = malloc((nrecords / FRAME_ROWS + 2) * sizeof *frame_off);
 	size_t len = 0, nframes = 0;
 	struct rf_value outs[2];
 	for (uint64_t i = 0; i < nrecords; i++) {
@@ -137,9 +147,39 @@ static int run_case(const char *name, uint32_t nkeys, uint64_t nrecords)
 	return 0;
 }
 
+/* The "1M keys" case sends every key once before drawing at random, so it
+ * needs at least as many records as keys; each record takes up to 64 bytes
+ * of pre-encoded rows, so the cap keeps that buffer's size from overflowing
+ * (1e10 records would already be 640 GB). */
+#define MIN_RECORDS 1000000ULL
+#define MAX_RECORDS 10000000000ULL
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: bench_aggregate [RECORDS]   records per case, %llu..%llu, default 8000000\n",
+		MIN_RECORDS, MAX_RECORDS);
+}
+
 int main(int argc, char **argv)
 {
-	uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 8000000;
+	uint64_t n = 8000000;
+	if (argc > 2) {
+		usage();
+		return 2;
+	}
+	if (argc == 2) {
+		/* strtoull accepts "-5" (as 2^64 - 5), "12abc" and "": refuse them. */
+		const char *a = argv[1];
+		char *end = NULL;
+		errno = 0;
+		unsigned long long v = strtoull(a, &end, 10);
+		if (*a < '0' || *a > '9' || *end != '\0' || errno == ERANGE || v < MIN_RECORDS || v > MAX_RECORDS) {
+			fprintf(stderr, "bench_aggregate: bad record count '%s'\n", a);
+			usage();
+			return 2;
+		}
+		n = v;
+	}
 	if (run_case("1M keys", 1000000, n))
 		return 1;
 	if (run_case("1k keys", 1000, n))

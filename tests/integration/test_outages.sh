@@ -40,6 +40,12 @@ fail() {
 	exit 1
 }
 say() { echo "== $*"; }
+# known_gap MESSAGE: a requirement ringflow does not meet yet (see the
+# report that came with this test); fatal with RF_STRICT_GAPS=1.
+known_gap() {
+	[ -n "${RF_STRICT_GAPS:-}" ] && fail "$1"
+	echo "KNOWN GAP: $1"
+}
 ctl() { "$BIN/ringflowctl" -s "$RF_SOCK" "$@"; }
 # logged PATTERN: the ringflow log has a line matching the extended regex.
 logged() { grep -Eq -- "$1" "$dir/ringflow.log"; }
@@ -84,7 +90,38 @@ for db in truncated empty; do
 	done
 done
 
-# --- Live pipeline for scenarios 1-3 (and the 4b counter after it). ----------
+# --- 4b. A corrupt database that opens: each failed lookup is counted. -------
+# MaxMind's broken-pointers test database opens, but looking up 1.1.1.16
+# hits bad data and 1.1.1.32 a corrupt search tree (ST_ERROR, counted in
+# geoip_error_total); 1.1.1.1 (a path that does not match) and 81.2.69.142
+# (not in it) are merely unknown. Input is a FIFO so that ringflow is still
+# running (stats readable) after the lines went through; closing it ends the
+# input, and the pipeline drains and exits 0.
+say "corrupt .mmdb that opens: failed lookups are counted"
+mkfifo "$dir/geo.fifo"
+rfconf "type = file\npath = $dir/geo.fifo" "type = file\npath = $dir/geo.lp" \
+	"$PWD/data/mmdb/bad-data/MaxMind-DB-test-broken-pointers-24.mmdb" > "$dir/geo.ini"
+"$BIN/ringflow" -c "$dir/geo.ini" 2> "$dir/ringflow.log" &
+rf_pid=$!
+RF_SOCK=$dir/run/it.sock
+exec 3> "$dir/geo.fifo"
+for ip in 1.1.1.16 1.1.1.16 1.1.1.16 1.1.1.32 1.1.1.32 1.1.1.1 81.2.69.142; do
+	echo "$(date +%s),FLOW,10.0.0.3,18,16,b8ca3af6e620,3c8ab0ab2e2f,0x0800,0,0,$ip,1.0.0.153,6,0x10,241,59755,3306,0x10,115,97,4096"
+done >&3
+wait_for "control socket" 30 test -S "$RF_SOCK"
+seven_records() { [ "$(stat_sum records_ok_total)" -eq 7 ]; }
+wait_for "the 7 records through transform" 30 seven_records
+rf_alive
+[ "$(stat_sum geoip_error_total)" -eq 5 ] || fail "geoip_error_total $(stat_sum geoip_error_total), want 5"
+[ "$(stat_sum geoip_unknown_total)" -eq 2 ] || fail "geoip_unknown_total $(stat_sum geoip_unknown_total), want 2"
+echo "geoip_error_total 5, geoip_unknown_total 2, as expected"
+logged 'transform [01]: (warn|error): .*[Gg]eo[Ii][Pp]' ||
+	known_gap "no log line about failed GeoIP lookups (transform logs nothing for geoip_error_total)"
+exec 3>&-
+wait_exit "$rf_pid" 60 || fail "ringflow did not finish the FIFO input"
+rf_pid=
+
+# --- Live pipeline for scenarios 1-3. ---------------------------------------
 influxd_start "$dir/influx"
 kafka_start "$dir/kafka" sflow:4
 # The default session timeout (45 s) outlives the 10 s outage, so the group
@@ -160,7 +197,10 @@ down_at=$SECONDS
 more_emitted() { [ "$(stat_sum points_emitted_total)" -gt "$emitted_before" ]; }
 wait_for "a window to close while InfluxDB is down" 30 more_emitted
 sleep $((12 - (SECONDS - down_at) > 0 ? 12 - (SECONDS - down_at) : 0))
-ctl stats | grep -E '^ringflow_(write|points)' >&2
+# The writer has been retrying for seconds by now; stats should say so while
+# it happens, not only once the batch is through.
+[ "$(stat_sum write_retries_total)" -gt "$retries_before" ] ||
+	known_gap "write_retries_total still $retries_before during the InfluxDB outage (published only after delivery)"
 rf_alive
 written_in_outage=$(stat_sum points_written_total)
 emitted_in_outage=$(stat_sum points_emitted_total)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -737,6 +738,71 @@ static void test_bad_cases(void **state)
 		expect_refused(&bad_cases[i]);
 }
 
+/* Copies the first n bytes of src to dst (n may exceed src's size). */
+static void copy_prefix(const char *src, const char *dst, long n)
+{
+	FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+	assert_non_null(in);
+	assert_non_null(out);
+	int c;
+	for (long i = 0; i < n && (c = getc(in)) != EOF; i++)
+		putc(c, out);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/*
+ * GeoIP databases that exist but cannot be used: `ringflow -t` (and the
+ * start of `ringflow -c`, which loads the same way) must refuse them naming
+ * [geoip], the key, the file and why. The table above has the missing file
+ * and a file that is not a database; these need files made at run time.
+ */
+static void test_broken_mmdb(void **state)
+{
+	char good[1200], path[600];
+	snprintf(good, sizeof good, "%s/GeoIP2-Country-Test.mmdb", mmdb_dir);
+	FILE *f = fopen(good, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	long size = ftell(f);
+	fclose(f);
+	assert_true(size > 1000);
+
+	/* Cut in half: the metadata marker sits at the end, so it is gone. */
+	snprintf(path, sizeof path, "%s/truncated.mmdb", tmpdir);
+	copy_prefix(good, path, size / 2);
+	/* Cut just before the end: the marker survives, the metadata map does not. */
+	snprintf(path, sizeof path, "%s/cut-metadata.mmdb", tmpdir);
+	copy_prefix(good, path, size - 40);
+	snprintf(path, sizeof path, "%s/empty.mmdb", tmpdir);
+	copy_prefix(good, path, 0);
+	snprintf(path, sizeof path, "%s/dir.mmdb", tmpdir);
+	assert_int_equal(mkdir(path, 0755), 0);
+
+	static const struct bad_case cases[] = {
+		{ "truncated GeoIP file", PIPE,
+		  { .geoip = "country = @DIR@/truncated.mmdb\nasn = @MMDB@/GeoLite2-ASN-Test.mmdb\n" },
+		  { "[geoip] country: cannot open '", "/truncated.mmdb': ", "invalid metadata" } },
+		{ "GeoIP file cut inside its metadata", PIPE,
+		  { .geoip = "country = @DIR@/cut-metadata.mmdb\nasn = @MMDB@/GeoLite2-ASN-Test.mmdb\n" },
+		  { "[geoip] country: cannot open '", "/cut-metadata.mmdb': " } },
+		{ "empty GeoIP file", PIPE,
+		  { .geoip = "country = @MMDB@/GeoIP2-Country-Test.mmdb\nasn = @DIR@/empty.mmdb\n",
+		    .transform = "src_country = country(src_ip)\nbytes = bytes\nproto = proto\nas = asn(src_ip)\n" },
+		  { "[geoip] asn: cannot open '", "/empty.mmdb': ", "the file is empty" } },
+		{ "GeoIP path that is a directory", PIPE,
+		  { .geoip = "country = @DIR@/dir.mmdb\n" },
+		  { "[geoip] country: cannot open '", "/dir.mmdb': ", "is a directory" } },
+		/* The reason from the system, not only libmaxminddb's "Error
+		 * opening the specified MaxMind DB file". */
+		{ "missing GeoIP file says why", PIPE,
+		  { .geoip = "country = @DIR@/nowhere.mmdb\n" },
+		  { "[geoip] country: cannot open '", "/nowhere.mmdb': ", "No such file or directory" } },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		expect_refused(&cases[i]);
+}
+
 static void test_missing_file(void **state)
 {
 	char path[600], err[1024] = "";
@@ -771,6 +837,7 @@ int main(void)
 		cmocka_unit_test(test_file_input),
 		cmocka_unit_test(test_v2_output_processing_time),
 		cmocka_unit_test(test_bad_cases),
+		cmocka_unit_test(test_broken_mmdb),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_syntax_error),
 	};

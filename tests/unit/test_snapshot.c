@@ -768,7 +768,7 @@ static void test_bad_blobs(void **state)
 	 * values), overflow included; every truncation and bit flip. Large:
 	 * promoted count_distincts (16 KiB of registers each), sampled. */
 	for (int round = 0; round < 2; round++) {
-		int nr = round == 0 ? 20 : 60;
+		int nr = round == 0 ? 12 : 60;
 		struct agg_engine *src = agg_engine_create(f.rules, 4, NULL, 0, 1);
 		gen(r, nr, 100 * S, 12 * S);
 		struct pipe p = { .rules = f.rules, .nrules = 4, .n = 1, .e = { src } };

@@ -1,0 +1,187 @@
+/*
+ * bench_snapshot.c — checkpoint cost of one aggregate process
+ * (agg_engine_snapshot / agg_engine_restore, aggregate/snapshot.c).
+ *
+ * An engine is filled with N live keys in one window (random 8-16
+ * character string keys, as bench_aggregate), then snapshotted repeatedly
+ * into one reused buffer (the steady state of a running process: the first
+ * snapshot, which sizes the buffer, is reported apart), then the blob is
+ * restored into a fresh engine (the start-up cost). Cases:
+ *   "sum,count": bytes = sum(bytes), flows = count(), 1 record per key;
+ *   "5 aggs":    sum, count, max, avg and p95 of bytes, 3 records per key.
+ * at 100 k and 1 M keys.
+ *
+ * Prints per case: snapshot min / median / max ms and ns per key, blob
+ * bytes per key, first snapshot ms, restore ms.
+ * Usage: bench_snapshot [REPEATS]   snapshots per case (default 21).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aggregate/engine.h"
+#include "aggregate/row.h"
+#include "aggregate/rule.h"
+
+#define S 1000000000LL
+#define FRAME_ROWS 1024
+
+static uint64_t rng_state = 42;
+static uint64_t rnd(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static struct agg_rule *make_rule(int heavy)
+{
+	static const char *const names[] = { "key", "bytes" };
+	static const enum rf_vtype types[] = { RF_V_STR, RF_V_INT };
+	static const char *const light[][2] = { { "bytes", "sum(bytes)" }, { "flows", "count()" } };
+	static const char *const full[][2] = {
+		{ "bytes", "sum(bytes)" }, { "flows", "count()" }, { "mx", "max(bytes)" },
+		{ "avgb", "avg(bytes)" }, { "p95b", "p95(bytes)" },
+	};
+	struct rf_config *conf = calloc(1, sizeof *conf);
+	struct conf_rule *cr = &conf->rules[0];
+	snprintf(cr->name, sizeof cr->name, "bench");
+	cr->window_ns = cr->every_ns = 60 * S;
+	snprintf(cr->keys[0], CONF_NAME_MAX, "key");
+	cr->nkeys = 1;
+	int n = heavy ? 5 : 2;
+	for (int i = 0; i < n; i++) {
+		snprintf(cr->aggs[i].name, CONF_NAME_MAX, "%s", heavy ? full[i][0] : light[i][0]);
+		cr->aggs[i].expr = (char *)(heavy ? full[i][1] : light[i][1]);
+	}
+	cr->naggs = n;
+	conf->nrules = 1;
+	struct agg_rule *rules;
+	int nr;
+	char err[256];
+	if (agg_rules_compile(conf, names, types, 2, &rules, &nr, err, sizeof err) < 0) {
+		fprintf(stderr, "bench: %s\n", err);
+		exit(1);
+	}
+	free(conf);
+	return rules;
+}
+
+static int run_case(const char *name, int heavy, uint32_t nkeys, int repeats)
+{
+	struct agg_rule *rules = make_rule(heavy);
+	struct agg_engine *e = agg_engine_create(rules, 1, NULL, 0, 1);
+	char *keys = malloc((size_t)nkeys * 17);
+	uint8_t *klen = malloc(nkeys);
+	static _Alignas(8) uint8_t frame[FRAME_ROWS * 64];
+	if (!e || !keys || !klen) {
+		fprintf(stderr, "bench: out of memory\n");
+		return 1;
+	}
+	for (uint32_t k = 0; k < nkeys; k++) {
+		klen[k] = (uint8_t)(8 + rnd() % 9);
+		for (int i = 0; i < klen[k]; i++)
+			keys[(size_t)k * 17 + i] = (char)('a' + rnd() % 26);
+	}
+	int per_key = heavy ? 3 : 1;
+	uint64_t nrec = (uint64_t)nkeys * (uint64_t)per_key;
+	size_t len = 0;
+	uint32_t nrows = 0;
+	for (uint64_t i = 0; i < nrec; i++) {
+		uint32_t k = (uint32_t)(i % nkeys);
+		struct rf_value outs[2] = {
+			{ .type = RF_V_STR, .len = klen[k], .u.s = keys + (size_t)k * 17 },
+			{ .type = RF_V_INT, .u.i = (int64_t)(rnd() % 100000) },
+		};
+		uint64_t h;
+		size_t n = agg_row_encode(&rules[0], 0, outs, 960 * S + (int64_t)(i % 50) * S,
+					  frame + len, sizeof frame - len, &h);
+		if (!n) {
+			fprintf(stderr, "bench: frame too small\n");
+			return 1;
+		}
+		len += n;
+		if (++nrows == FRAME_ROWS || i + 1 == nrec) {
+			agg_engine_add_rows(e, 0, 1000 * S, frame, len, nrows, 0);
+			len = 0;
+			nrows = 0;
+		}
+	}
+	uint64_t live = agg_engine_stats(e)->live_keys;
+	if (live != nkeys) {
+		fprintf(stderr, "bench: %llu live keys, expected %u\n", (unsigned long long)live, nkeys);
+		return 1;
+	}
+
+	struct agg_blob b = { 0 };
+	double t0 = mono();
+	if (agg_engine_snapshot(e, &b) < 0) {
+		fprintf(stderr, "bench: snapshot: out of memory\n");
+		return 1;
+	}
+	double first = mono() - t0;
+	double *ms = malloc((size_t)repeats * sizeof *ms);
+	for (int r = 0; r < repeats; r++) {
+		t0 = mono();
+		agg_engine_snapshot(e, &b);
+		ms[r] = (mono() - t0) * 1e3;
+	}
+	qsort(ms, (size_t)repeats, sizeof *ms, cmp_double);
+	double med = ms[repeats / 2];
+
+	struct agg_engine *e2 = agg_engine_create(rules, 1, NULL, 0, 1);
+	struct agg_restore_stats st = { 0 };
+	char err[256];
+	t0 = mono();
+	if (agg_engine_restore(e2, b.p, b.len, 0, &st, err, sizeof err) < 0) {
+		fprintf(stderr, "bench: restore: %s\n", err);
+		return 1;
+	}
+	double rest = (mono() - t0) * 1e3;
+	if (st.keys != nkeys) {
+		fprintf(stderr, "bench: restored %llu keys\n", (unsigned long long)st.keys);
+		return 1;
+	}
+	printf("snapshot %s, %u keys: min %.2f / median %.2f / max %.2f ms (%.1f ns/key over %d runs), "
+	       "%.1f bytes/key (%.1f MB); first %.2f ms; restore %.1f ms (%.0f ns/key)\n",
+	       name, nkeys, ms[0], med, ms[repeats - 1], med * 1e6 / nkeys, repeats,
+	       (double)b.len / nkeys, b.len / 1e6, first * 1e3, rest, rest * 1e6 / nkeys);
+	free(ms);
+	agg_blob_free(&b);
+	agg_engine_destroy(e2);
+	agg_engine_destroy(e);
+	agg_rules_free(rules);
+	free(keys);
+	free(klen);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int repeats = 21;
+	if (argc > 2 || (argc == 2 && ((repeats = atoi(argv[1])) < 1 || repeats > 100000))) {
+		fprintf(stderr, "usage: bench_snapshot [REPEATS]   snapshots per case, 1..100000, default 21\n");
+		return 2;
+	}
+	static const uint32_t sizes[] = { 100000, 1000000 };
+	for (int heavy = 0; heavy <= 1; heavy++)
+		for (int i = 0; i < 2; i++)
+			if (run_case(heavy ? "5 aggs" : "sum,count", heavy, sizes[i], repeats))
+				return 1;
+	return 0;
+}
