@@ -22,6 +22,20 @@ void agg_arena_free(struct agg_arena *a)
 	memset(a, 0, sizeof *a);
 }
 
+void agg_arena_reset(struct agg_arena *a)
+{
+	if (a->nchunks == 0)
+		return;
+	/* The last chunk is the largest: sizes only grow. */
+	uint8_t *keep = a->chunks[a->nchunks - 1];
+	for (uint32_t i = 0; i + 1 < a->nchunks; i++)
+		free(a->chunks[i]);
+	a->bytes = (size_t)a->chunks_cap * sizeof *a->chunks + a->cur_size;
+	a->chunks[0] = keep;
+	a->nchunks = 1;
+	a->used = 8;                       /* reference 0 stays free */
+}
+
 static int arena_new_chunk(struct agg_arena *a, size_t need)
 {
 	if (a->nchunks >= AGG_ARENA_MAX_CHUNKS)

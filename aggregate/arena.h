@@ -39,6 +39,10 @@ struct agg_alloc {
 void agg_arena_init(struct agg_arena *a);
 /* Frees every chunk; the arena may be reused after agg_arena_init(). */
 void agg_arena_free(struct agg_arena *a);
+/* Forgets every allocation but keeps the largest chunk for the next ones,
+ * so scratch use (a checkpoint restore) does not fault in fresh pages
+ * again and again. References and pointers handed out before are void. */
+void agg_arena_reset(struct agg_arena *a);
 /* n bytes, 8-aligned, uninitialised; NULL when n > AGG_ARENA_MAX_CHUNK,
  * when out of references or out of memory. ref may be NULL. */
 void *agg_arena_alloc(struct agg_arena *a, size_t n, uint32_t *ref);

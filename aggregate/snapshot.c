@@ -79,8 +79,6 @@
 #define TIME_LIMIT   (INT64_C(1) << 62)   /* as winstore.c */
 /* A state that does not fit in this much room is not a state. */
 #define STATE_ROOM_MAX (16u << 20)
-/* The restore's scratch arena is given back beyond this. */
-#define SCRATCH_KEEP (1u << 20)
 
 /* ---- checksum ---- */
 
@@ -289,12 +287,16 @@ int agg_engine_snapshot(struct agg_engine *e, struct agg_blob *b)
 	struct agg_engine_parts ep;
 	agg_engine_parts(e, &ep);
 	const struct agg_watermark *wm = ep.wm;
-	/* Room for everything in one go, in the usual case: a serialised
-	 * state is rarely larger than in memory, and the tables counted in
-	 * agg_ws_bytes are not written at all. */
+	/* Room for everything in one go in the usual case: a serialised
+	 * state is rarely larger than its fixed part in memory, plus a key of
+	 * some 30 bytes. Not agg_ws_bytes: sketches hold mostly empty buckets
+	 * that serialise to nothing, and reserving gigabytes for them could
+	 * fail. More, when needed, comes by doubling. */
 	size_t est = BLOB_HDR + 3 * VARINT_MAX + (size_t)wm->nsources * 2 * VARINT_MAX;
 	for (int i = 0; i < ep.nrules; i++)
-		est += CONF_NAME_MAX + 4 * VARINT_MAX + 16 + agg_ws_bytes(ep.ws[i]);
+		est += CONF_NAME_MAX + 4 * VARINT_MAX + 16 +
+		       agg_ws_open_windows(ep.ws[i]) * (size_t)(2 * VARINT_MAX + 1) +
+		       agg_ws_live_keys(ep.ws[i]) * (size_t)(ep.rules[i].state_size + 32);
 	b->len = 0;
 	if (blob_reserve(b, est) < 0)
 		goto nomem;
@@ -396,10 +398,8 @@ static int restore_record(struct restore *rs, const struct agg_rule *r, struct a
 		if (rec && !fresh && agg_state_merge(sd->fn, rec + sd->offset, rs->state, wal) < 0)
 			return fail(rs, "rule %s: out of memory", r->name);
 	}
-	if (rs->arena.bytes > SCRATCH_KEEP) {
-		agg_arena_free(&rs->arena);
-		agg_arena_init(&rs->arena);
-	}
+	/* What the scratch states grew into is dead now. */
+	agg_arena_reset(&rs->arena);
 	if (rs->apply) {
 		if (!mine) {
 			rs->st.keys_skipped_other_owner++;

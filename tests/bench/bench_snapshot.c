@@ -12,7 +12,7 @@
  * at 100 k and 1 M keys.
  *
  * Prints per case: snapshot min / median / max ms and ns per key, blob
- * bytes per key, first snapshot ms, restore ms.
+ * bytes per key, first snapshot ms, restore ms, engine memory per key.
  * Usage: bench_snapshot [REPEATS]   snapshots per case (default 21).
  */
 #include <stdio.h>
@@ -123,6 +123,7 @@ static int run_case(const char *name, int heavy, uint32_t nkeys, int repeats)
 		}
 	}
 	uint64_t live = agg_engine_stats(e)->live_keys;
+	double mem_per_key = (double)agg_engine_stats(e)->bytes / (double)nkeys;
 	if (live != nkeys) {
 		fprintf(stderr, "bench: %llu live keys, expected %u\n", (unsigned long long)live, nkeys);
 		return 1;
@@ -158,9 +159,10 @@ static int run_case(const char *name, int heavy, uint32_t nkeys, int repeats)
 		return 1;
 	}
 	printf("snapshot %s, %u keys: min %.2f / median %.2f / max %.2f ms (%.1f ns/key over %d runs), "
-	       "%.1f bytes/key (%.1f MB); first %.2f ms; restore %.1f ms (%.0f ns/key)\n",
+	       "blob %.1f bytes/key (%.1f MB); first %.2f ms; restore %.1f ms (%.0f ns/key); "
+	       "engine %.0f bytes/key\n",
 	       name, nkeys, ms[0], med, ms[repeats - 1], med * 1e6 / nkeys, repeats,
-	       (double)b.len / nkeys, b.len / 1e6, first * 1e3, rest, rest * 1e6 / nkeys);
+	       (double)b.len / nkeys, b.len / 1e6, first * 1e3, rest, rest * 1e6 / nkeys, mem_per_key);
 	free(ms);
 	agg_blob_free(&b);
 	agg_engine_destroy(e2);

@@ -1,10 +1,12 @@
 /*
  * test_csv.c — unit tests of transform/csv.c: typed columns, missing values,
- * every rejection reason, event-time formats, and a junk fuzz loop.
+ * every rejection reason, event-time formats, a junk fuzz loop, and
+ * decoding only some columns (the others checked or skipped).
  * Expected values come from hand conversion or from independent libc code
  * (strtod, inet_ntop, timegm), never from the parser itself.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -368,6 +370,335 @@ static void t_other_separators(void **state)
 	assert_int_equal(xf_csv_init(&c, ',', tb, 1, err, sizeof(err)), -1);
 }
 
+/* Heap copy of exactly n bytes, so ASan sees any read past the line. */
+static char *exact(const char *s, size_t n)
+{
+	char *p = malloc(n ? n : 1);
+	assert_non_null(p);
+	memcpy(p, s, n);
+	return p;
+}
+
+static enum xf_csv_err parse_exact(const struct xf_csv *c, const char *s, struct rf_value *v, int *bad)
+{
+	size_t n = strlen(s);
+	char *line = exact(s, n);
+	enum xf_csv_err e = xf_csv_parse(c, line, n, v, NULL, bad);
+	free(line);
+	return e;
+}
+
+/* Only some columns decoded: the others are checked (VALIDATE) or not
+ * looked at (SKIP), and their values are never written. */
+static void t_used_columns(void **state)
+{
+	struct xf_csv all, val, skip;
+	struct rf_value v[21], w[21];
+	int bad = -1;
+	/* timestamp, flow, src_ip, packet_size, sampling_rate */
+	uint8_t used[21] = { [0] = 1, [1] = 1, [10] = 1, [18] = 1, [20] = 1 };
+	sflow_layout(&all);
+	sflow_layout(&val);
+	sflow_layout(&skip);
+	xf_csv_use(&val, used, XF_CSV_UNUSED_VALIDATE);
+	xf_csv_use(&skip, used, XF_CSV_UNUSED_SKIP);
+
+	const char *good = "1700000000,FLOW,49.49.49.49,29001,1285816721,948ed30a713b,22421f4a9fcd,"
+			   "0x0800,809,0,52.52.52.52,53.53.53.53,6,0x08,61,22,52237,0x18,126,104,1000";
+	char *kept = exact(good, strlen(good));    /* string values point into it */
+	assert_int_equal(xf_csv_parse(&all, kept, strlen(good), v, NULL, NULL), XF_CSV_OK);
+	for (int m = 0; m < 2; m++) {
+		memset(w, 0xee, sizeof(w));
+		assert_int_equal(xf_csv_parse(m ? &skip : &val, kept, strlen(good), w, NULL, NULL), XF_CSV_OK);
+		for (int i = 0; i < 21; i++) {
+			if (used[i]) {
+				assert_int_equal(w[i].type, v[i].type);
+				if (v[i].type == RF_V_STR)
+					assert_memory_equal(w[i].u.s, v[i].u.s, v[i].len);
+				else
+					assert_memory_equal(&w[i].u, &v[i].u, v[i].type == RF_V_IP ? 16 : 8);
+			} else {
+				assert_int_equal(w[i].type, 0xee);   /* not written */
+			}
+		}
+	}
+	assert_str(&w[1], "FLOW");
+	assert_ip_text(&w[10], 1, "52.52.52.52");
+	assert_int_equal(w[20].u.i, 1000);
+	free(kept);
+
+	/* A bad value in an unused column: rejected with its column when
+	 * validated, accepted when skipped. */
+	static const struct { int col; const char *text; enum xf_csv_err want; } cases[] = {
+		{ 3, "12a", XF_CSV_BAD_INT },      /* in_if */
+		{ 13, "0xZZ", XF_CSV_BAD_INT },    /* tos, hexadecimal */
+		{ 14, "99999999999999999999", XF_CSV_BAD_INT },  /* ttl, overflow */
+		{ 2, "1.2.3", XF_CSV_BAD_IP },     /* agent */
+		{ 11, "1.2.3.256", XF_CSV_BAD_IP },/* dst_ip */
+		{ 11, "2001:db8::1::2", XF_CSV_BAD_IP },
+		{ 20, "1e3", XF_CSV_BAD_INT },     /* used: rejected in both modes */
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		char copy[512], line[512];
+		const char *col[21];
+		snprintf(copy, sizeof(copy), "%s", good);
+		int nc = 0;
+		for (char *t = strtok(copy, ","); t != NULL; t = strtok(NULL, ","))
+			col[nc++] = t;
+		assert_int_equal(nc, 21);
+		col[cases[k].col] = cases[k].text;
+		int n = 0;
+		for (int i = 0; i < 21; i++)
+			n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%s", i ? "," : "", col[i]);
+		bad = -1;
+		assert_int_equal(parse_exact(&all, line, v, &bad), cases[k].want);
+		assert_int_equal(bad, cases[k].col);
+		bad = -1;
+		assert_int_equal(parse_exact(&val, line, v, &bad), cases[k].want);
+		assert_int_equal(bad, cases[k].col);
+		assert_int_equal(parse_exact(&skip, line, v, NULL),
+				 used[cases[k].col] ? cases[k].want : XF_CSV_OK);
+	}
+	/* Two bad columns, the unused one first: validation reports the first
+	 * in column order, like a full decode; skipping reports the used one. */
+	const char *two = "1700000000,FLOW,49.49.49.49,29x01,1285816721,948ed30a713b,22421f4a9fcd,"
+			  "0x0800,809,0,52.52.52,53.53.53.53,6,0x08,61,22,52237,0x18,126,104,1000";
+	assert_int_equal(parse_exact(&val, two, v, &bad), XF_CSV_BAD_INT);
+	assert_int_equal(bad, 3);
+	assert_int_equal(parse_exact(&skip, two, v, &bad), XF_CSV_BAD_IP);
+	assert_int_equal(bad, 10);
+	/* Missing values in unused columns are fine; the count and junk are
+	 * checked whatever is used. */
+	assert_int_equal(parse_exact(&skip, "1,FLOW,-,,,,,,,,1.2.3.4,,,,,,,,5,-,6", v, NULL), XF_CSV_OK);
+	assert_int_equal(parse_exact(&val, "1,FLOW,-,,,,,,,,1.2.3.4,,,,,,,,5,-,6", v, NULL), XF_CSV_OK);
+	assert_int_equal(parse_exact(&skip, "1,FLOW,-,,,,,,,,1.2.3.4,,,,,,,,5,-", v, NULL),
+			 XF_CSV_WRONG_COLUMN_COUNT);
+	assert_int_equal(parse_exact(&skip, "1,FLOW,-,,,\x01,,,,,1.2.3.4,,,,,,,,5,-,6", v, NULL),
+			 XF_CSV_BINARY_JUNK);
+
+	/* Float columns, and NULL going back to decoding everything. */
+	enum rf_vtype t[3] = { RF_V_FLOAT, RF_V_FLOAT, RF_V_STR };
+	char err[128];
+	uint8_t only2[3] = { 0, 0, 1 };
+	assert_int_equal(xf_csv_init(&val, ';', t, 3, err, sizeof(err)), 0);
+	xf_csv_use(&val, only2, XF_CSV_UNUSED_VALIDATE);
+	assert_int_equal(parse_exact(&val, "1.5;2..;x", v, &bad), XF_CSV_BAD_FLOAT);
+	assert_int_equal(bad, 1);
+	assert_int_equal(parse_exact(&val, "1.5;-2e-3;x", v, NULL), XF_CSV_OK);
+	xf_csv_use(&val, only2, XF_CSV_UNUSED_SKIP);
+	assert_int_equal(parse_exact(&val, "1.5;2..;x", v, NULL), XF_CSV_OK);
+	xf_csv_use(&val, NULL, XF_CSV_UNUSED_SKIP);
+	assert_int_equal(parse_exact(&val, "1.5;-2e-3;x", v, NULL), XF_CSV_OK);
+	assert_true(v[0].u.f == 1.5 && v[1].u.f == -2e-3);
+}
+
+/* A random value for a column of type t: valid or not, of every shape the
+ * parsers have a path for. */
+static void random_value(char *b, size_t cap, enum rf_vtype t)
+{
+	static const char *junk[] = { "", "-", "--", "x", "1a", " 1", "1 ", "+", "0x", "1.2.3", "::1", "1e5" };
+	int r = rand() % 10;
+	if (r == 0) {
+		snprintf(b, cap, "%s", junk[rand() % (sizeof(junk) / sizeof(junk[0]))]);
+		return;
+	}
+	switch (t) {
+	case RF_V_INT: {
+		int len = 1 + rand() % 20, n = 0;
+		if (r == 1)
+			n = snprintf(b, cap, "%s", rand() % 2 ? "-" : "0x");
+		for (int k = 0; k < len && n + 1 < (int)cap; k++)
+			b[n++] = (char)('0' + rand() % 10);
+		b[n] = '\0';
+		if (r == 2 && n > 0)
+			b[rand() % n] = "a/:.x"[rand() % 5];
+		break;
+	}
+	case RF_V_FLOAT:
+		snprintf(b, cap, "%d.%de%d", rand() % 1000 - 500, rand() % 1000, rand() % 40 - 20);
+		if (r == 1)
+			b[rand() % strlen(b)] = '.';
+		break;
+	case RF_V_IP:
+		if (r == 1)
+			snprintf(b, cap, "2001:db8::%x", rand() % 65536);
+		else
+			snprintf(b, cap, "%d.%d.%d.%d", rand() % 300, rand() % 256, rand() % 256,
+				 rand() % (r == 2 ? 1000 : 256));
+		break;
+	default:
+		snprintf(b, cap, "s%d", rand() % 100);
+		break;
+	}
+}
+
+/* Validating unused columns gives exactly the verdict of decoding them
+ * (same reason, same column), and the used columns the same values. */
+static void t_validate_equals_decode(void **state)
+{
+	enum rf_vtype t[8] = { RF_V_INT, RF_V_FLOAT, RF_V_IP, RF_V_STR, RF_V_INT, RF_V_IP, RF_V_INT, RF_V_FLOAT };
+	struct xf_csv all, val, skip;
+	char err[128];
+	assert_int_equal(xf_csv_init(&all, ',', t, 8, err, sizeof(err)), 0);
+	int seen[XF_CSV_ERR_COUNT] = { 0 };
+	srand(99);
+	for (int i = 0; i < 60000; i++) {
+		uint8_t used[8];
+		for (int k = 0; k < 8; k++)
+			used[k] = rand() % 3 == 0;
+		val = all;
+		skip = all;
+		xf_csv_use(&val, used, XF_CSV_UNUSED_VALIDATE);
+		xf_csv_use(&skip, used, XF_CSV_UNUSED_SKIP);
+		char line[512];
+		int n = 0;
+		for (int k = 0; k < 8; k++) {
+			char b[64];
+			random_value(b, sizeof(b), t[rand() % 4 == 0 ? rand() % 8 : k]);
+			n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%s", k ? "," : "", b);
+		}
+		struct rf_value v[8], w[8];
+		int bad_all = -1, bad_val = -1, bad_skip = -1;
+		char *copy = exact(line, (size_t)n);
+		enum xf_csv_err ea = xf_csv_parse(&all, copy, (size_t)n, v, NULL, &bad_all);
+		enum xf_csv_err ev = xf_csv_parse(&val, copy, (size_t)n, w, NULL, &bad_val);
+		seen[ea]++;
+		if (ea != ev || bad_all != bad_val)
+			fail_msg("'%s': decoded %s col %d, validated %s col %d", line, xf_csv_err_name(ea),
+				 bad_all, xf_csv_err_name(ev), bad_val);
+		if (ea == XF_CSV_OK)
+			for (int k = 0; k < 8; k++)
+				if (used[k]) {
+					assert_int_equal(w[k].type, v[k].type);
+					if (v[k].type == RF_V_STR)
+						assert_true(w[k].u.s == v[k].u.s && w[k].len == v[k].len);
+					else if (v[k].type != RF_V_MISSING)
+						assert_memory_equal(&w[k].u, &v[k].u, v[k].type == RF_V_IP ? 16 : 8);
+				}
+		/* Skipping: the first bad *used* column, if any. */
+		enum xf_csv_err es = xf_csv_parse(&skip, copy, (size_t)n, w, NULL, &bad_skip);
+		free(copy);
+		if (ea == XF_CSV_OK || ea == XF_CSV_WRONG_COLUMN_COUNT || ea == XF_CSV_BINARY_JUNK) {
+			assert_int_equal(es, ea);
+		} else if (es != XF_CSV_OK) {
+			assert_true(used[bad_skip]);
+			assert_true(bad_skip >= bad_all);
+		} else {
+			assert_false(used[bad_all]);
+		}
+	}
+	assert_true(seen[XF_CSV_OK] > 1000);
+	assert_true(seen[XF_CSV_BAD_INT] > 1000);
+	assert_true(seen[XF_CSV_BAD_IP] > 1000);
+	assert_true(seen[XF_CSV_BAD_FLOAT] > 100);
+}
+
+/* Plain decimals of 1-20 digits at the start, in the middle and at the end
+ * of lines of every length (the 8-byte loads must stay inside the line:
+ * heap copies of the exact size), decoded and only checked, against
+ * strtoll. */
+static void t_int_positions(void **state)
+{
+	enum rf_vtype t[3] = { RF_V_INT, RF_V_INT, RF_V_INT };
+	uint8_t used[3] = { 1, 0, 1 };
+	struct xf_csv all, val;
+	char err[128];
+	assert_int_equal(xf_csv_init(&all, ';', t, 3, err, sizeof(err)), 0);
+	val = all;
+	xf_csv_use(&val, used, XF_CSV_UNUSED_VALIDATE);
+	srand(11);
+	for (int i = 0; i < 40000; i++) {
+		char num[3][32], line[128];
+		long long want[3];
+		int ok[3];
+		for (int k = 0; k < 3; k++) {
+			int len = rand() % 21;
+			for (int d = 0; d < len; d++)
+				num[k][d] = (char)('0' + (d == 0 && len > 1 && rand() % 2 ? 1 + rand() % 9 : rand() % 10));
+			num[k][len] = '\0';
+			if (len > 0 && rand() % 6 == 0)
+				num[k][rand() % len] = "a:/ .-"[rand() % 6];
+			char *end;
+			errno = 0;
+			want[k] = strtoll(num[k], &end, 10);
+			/* empty or "-": missing; strtoll would also take a sign or a space */
+			ok[k] = len == 0 || strcmp(num[k], "-") == 0 ||
+				(*end == '\0' && errno == 0 && num[k][0] != ' ');
+		}
+		snprintf(line, sizeof(line), "%s;%s;%s", num[0], num[1], num[2]);
+		struct rf_value v[3];
+		int bad = -1;
+		enum xf_csv_err e = parse_exact(&all, line, v, &bad);
+		int first_bad = !ok[0] ? 0 : !ok[1] ? 1 : !ok[2] ? 2 : -1;
+		if (first_bad < 0) {
+			if (e != XF_CSV_OK)
+				fail_msg("'%s' gave %s", line, xf_csv_err_name(e));
+			for (int k = 0; k < 3; k++) {
+				if (num[k][0] == '\0' || strcmp(num[k], "-") == 0)
+					assert_int_equal(v[k].type, RF_V_MISSING);
+				else if (v[k].type != RF_V_INT || v[k].u.i != want[k])
+					fail_msg("'%s' column %d: got %lld", line, k, (long long)v[k].u.i);
+			}
+		} else {
+			if (e != XF_CSV_BAD_INT || bad != first_bad)
+				fail_msg("'%s' gave %s col %d", line, xf_csv_err_name(e), bad);
+		}
+		int bad2 = -1;
+		assert_int_equal(parse_exact(&val, line, v, &bad2), e);
+		assert_int_equal(bad2, bad);
+	}
+}
+
+/* IPv4 rules, decoded and only checked, alone on a line (nothing readable
+ * past it) and in the middle of one, with inet_pton as the judge. */
+static void t_ipv4_decode_and_check(void **state)
+{
+	enum rf_vtype t1[1] = { RF_V_IP }, t3[3] = { RF_V_IP, RF_V_IP, RF_V_STR };
+	uint8_t none[3] = { 0, 0, 1 };
+	struct xf_csv one, one_val, mid, mid_val;
+	char err[128];
+	assert_int_equal(xf_csv_init(&one, ',', t1, 1, err, sizeof(err)), 0);
+	assert_int_equal(xf_csv_init(&mid, ',', t3, 3, err, sizeof(err)), 0);
+	one_val = one;
+	mid_val = mid;
+	xf_csv_use(&one_val, none, XF_CSV_UNUSED_VALIDATE);
+	xf_csv_use(&mid_val, none, XF_CSV_UNUSED_VALIDATE);
+	int valid = 0;
+	srand(21);
+	for (int i = 0; i < 100000; i++) {
+		char ip[64], line[256];
+		int n = 0, parts = rand() % 8 == 0 ? 3 + rand() % 3 : 4;
+		for (int k = 0; k < parts; k++) {
+			if (k)
+				ip[n++] = rand() % 40 ? '.' : "..:x9"[rand() % 5];
+			int r = rand() % 20;
+			if (r == 0)
+				continue;                                 /* empty part */
+			int val = r == 1 ? rand() % 1000 : rand() % 256;
+			n += snprintf(ip + n, sizeof(ip) - (size_t)n, r == 2 ? "0%d" : "%d", val);
+		}
+		ip[n] = '\0';
+		uint8_t want[4];
+		int ok = n > 0 && inet_pton(AF_INET, ip, want) == 1;
+		valid += ok;
+		struct rf_value v[3];
+		enum xf_csv_err e1 = parse_exact(&one, ip, v, NULL);
+		if (ok != (e1 == XF_CSV_OK) || (!ok && n > 0 && e1 != XF_CSV_BAD_IP))
+			fail_msg("'%s' alone gave %s", ip, xf_csv_err_name(e1));
+		if (ok)
+			assert_memory_equal(v[0].u.ip + 12, want, 4);
+		assert_int_equal(parse_exact(&one_val, ip, v, NULL), e1);
+		/* in the middle: a valid address after it, then a long column */
+		snprintf(line, sizeof(line), "%s,10.0.0.1,%s", ip, "a column long enough to read ahead");
+		enum xf_csv_err e3 = parse_exact(&mid, line, v, NULL);
+		assert_int_equal(e3, e1);
+		if (ok)
+			assert_memory_equal(v[0].u.ip + 12, want, 4);
+		assert_int_equal(parse_exact(&mid_val, line, v, NULL), e3);
+	}
+	assert_true(valid > 30000);
+}
+
 static int64_t tm_ns(int y, int mo, int d, int h, int mi, int s)
 {
 	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
@@ -487,6 +818,10 @@ int main(void)
 		cmocka_unit_test(t_missing_values),
 		cmocka_unit_test(t_rejections),
 		cmocka_unit_test(t_other_separators),
+		cmocka_unit_test(t_used_columns),
+		cmocka_unit_test(t_validate_equals_decode),
+		cmocka_unit_test(t_int_positions),
+		cmocka_unit_test(t_ipv4_decode_and_check),
 		cmocka_unit_test(t_time_formats),
 		cmocka_unit_test(t_fuzz),
 	};

@@ -1,7 +1,8 @@
 /*
  * test_geoip.c — unit tests of transform/geoip.c against MaxMind's test
  * databases: every row of data/mmdb/expected_lookups.csv (answers produced
- * by mmdblookup, not by us), the cache, unknown addresses, and clean
+ * by mmdblookup, not by us), the cache (against libmaxminddb called
+ * directly, with more addresses than it holds), unknown addresses, and clean
  * failures on missing and corrupt databases (data/mmdb/bad-data, copied
  * from MaxMind-DB's test-data). Paths are relative to the repository root,
  * or to $RF_SRCDIR.
@@ -330,6 +331,188 @@ static int scan_bad(const char *dir, int *opened, int *refused, uint64_t *errors
 	return files;
 }
 
+/*
+ * The oracle for the cache tests: libmaxminddb called directly, without
+ * our cache. found == 0: the address or the answer is not in the database.
+ */
+struct oracle {
+	MMDB_s country, asn;
+};
+
+static void oracle_open(struct oracle *o)
+{
+	char c[1024], a[1024];
+	snprintf(c, sizeof(c), "%s/data/mmdb/GeoIP2-Country-Test.mmdb", root());
+	snprintf(a, sizeof(a), "%s/data/mmdb/GeoLite2-ASN-Test.mmdb", root());
+	assert_int_equal(MMDB_open(c, MMDB_MODE_MMAP, &o->country), MMDB_SUCCESS);
+	assert_int_equal(MMDB_open(a, MMDB_MODE_MMAP, &o->asn), MMDB_SUCCESS);
+}
+
+static void oracle_close(struct oracle *o)
+{
+	MMDB_close(&o->country);
+	MMDB_close(&o->asn);
+}
+
+/* country ISO code into buf (or "" if none) for an address given as text,
+ * or the AS number (0 if none): what xf_geoip_lookup should say. */
+static void oracle_answer(struct oracle *o, const char *text, enum xf_geo_answer a, char *buf, size_t cap,
+			  uint32_t *asn)
+{
+	int gai = 0, err = 0;
+	MMDB_s *db = a == XF_GEO_ASN ? &o->asn : &o->country;
+	MMDB_lookup_result_s r = MMDB_lookup_string(db, text, &gai, &err);
+	MMDB_entry_data_s d;
+	buf[0] = '\0';
+	*asn = 0;
+	assert_int_equal(gai, 0);
+	if (err != MMDB_SUCCESS || !r.found_entry)
+		return;
+	if (a == XF_GEO_ASN) {
+		if (MMDB_get_value(&r.entry, &d, "autonomous_system_number", NULL) == MMDB_SUCCESS && d.has_data)
+			*asn = d.uint32;
+	} else if (MMDB_get_value(&r.entry, &d, "country", "iso_code", NULL) == MMDB_SUCCESS && d.has_data) {
+		snprintf(buf, cap, "%.*s", (int)d.data_size, d.utf8_string);
+	}
+}
+
+/* Address i of a pool (as text): IPv4 from networks that are and are not
+ * in the test databases, IPv6 likewise, and IPv4-mapped IPv6. */
+static void pool_address(uint32_t i, char *buf, size_t cap)
+{
+	uint32_t h = i * 2654435761u;
+	switch (i % 8) {
+	case 0: snprintf(buf, cap, "1.%u.%u.%u", 128 + (h >> 27), (h >> 8) & 255, h & 255); break; /* ASN 1221 */
+	case 1: snprintf(buf, cap, "12.%u.%u.%u", 81 + (h >> 29), (h >> 8) & 255, h & 255); break;
+	case 2: snprintf(buf, cap, "81.2.69.%u", h & 255); break;                      /* GB, partly */
+	case 3: snprintf(buf, cap, "89.160.20.%u", h & 255); break;                    /* SE, partly */
+	case 4: snprintf(buf, cap, "%u.%u.%u.%u", h >> 24, (h >> 16) & 255, (h >> 8) & 255, i & 255); break;
+	case 5: snprintf(buf, cap, "2001:220::%x", h & 0xfff); break;                  /* KR, partly */
+	case 6: snprintf(buf, cap, "2003:%x::%x", (h >> 16) & 0x1fff, h & 0xffff); break; /* ASN 3320 */
+	default: {
+		/* IPv4-mapped, written as IPv6: the first 8 bytes are the same
+		 * for all, the answers are not */
+		char v4[32];
+		pool_address((i / 8) * 8 + (h >> 30), v4, sizeof(v4));
+		snprintf(buf, cap, "::ffff:%s", v4);
+		break;
+	}
+	}
+}
+
+/* Far more addresses than the caches hold, asked for in random order and
+ * for either answer (so an entry may have one database looked up and not
+ * the other): every answer must be libmaxminddb's, whatever was evicted. */
+static void t_cache_against_oracle(void **state)
+{
+	char err[512];
+	struct xf_geoip *geo = open_default(err, sizeof(err));
+	if (geo == NULL)
+		fail_msg("%s", err);
+	struct oracle o;
+	oracle_open(&o);
+	struct xf_counters cnt = { 0 };
+	uint64_t want_unknown = 0;
+	const uint32_t pool = 3 * XF_GEO_CACHE_ENTRIES;
+	int found[2] = { 0, 0 };
+	srand(17);
+	for (int i = 0; i < 4 * (int)XF_GEO_CACHE_ENTRIES; i++) {
+		char text[64], want[64];
+		uint32_t want_asn;
+		/* a small hot set and a large cold one, as in traffic */
+		uint32_t k = rand() % 4 ? (uint32_t)(rand() % 512) : (uint32_t)rand() % pool;
+		pool_address(k, text, sizeof(text));
+		enum xf_geo_answer a = rand() % 2 ? XF_GEO_ASN : XF_GEO_COUNTRY;
+		oracle_answer(&o, text, a, want, sizeof(want), &want_asn);
+		struct rf_value v;
+		lookup(geo, text, a, &v, &cnt);
+		if (a == XF_GEO_ASN) {
+			assert_int_equal(v.type, RF_V_INT);
+			if (v.u.i != want_asn)
+				fail_msg("%s asn: got %lld want %u", text, (long long)v.u.i, want_asn);
+			want_unknown += want_asn == 0;
+			found[1] += want_asn != 0;
+		} else {
+			assert_int_equal(v.type, RF_V_STR);
+			if (v.len != strlen(want) || memcmp(v.u.s, want, v.len) != 0)
+				fail_msg("%s country: got '%.*s' want '%s'", text, (int)v.len, v.u.s, want);
+			want_unknown += want[0] == '\0';
+			found[0] += want[0] != '\0';
+		}
+	}
+	assert_true(cnt.geoip_unknown == want_unknown);
+	assert_int_equal(cnt.geoip_error, 0);
+	/* the pool really mixes known and unknown addresses */
+	assert_true(found[0] > 1000 && found[1] > 1000 && want_unknown > 1000);
+	oracle_close(&o);
+	xf_geoip_close(geo);
+}
+
+/* A fresh cache is all zeros: 0.0.0.0 and :: have the key of an empty
+ * entry and must still be looked up, not answered from it. */
+static void t_cache_zero_keys(void **state)
+{
+	char err[512];
+	struct oracle o;
+	oracle_open(&o);
+	static const char *addrs[] = { "0.0.0.0", "::", "0.0.0.0", "::" };
+	for (int a = 0; a < 2; a++) {
+		struct xf_geoip *geo = open_default(err, sizeof(err));
+		if (geo == NULL)
+			fail_msg("%s", err);
+		struct xf_counters cnt = { 0 };
+		enum xf_geo_answer ans = a ? XF_GEO_ASN : XF_GEO_COUNTRY;
+		for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+			char want[64];
+			uint32_t want_asn;
+			struct rf_value v;
+			oracle_answer(&o, addrs[i], ans, want, sizeof(want), &want_asn);
+			lookup(geo, addrs[i], ans, &v, &cnt);
+			if (a)
+				assert_int_equal(v.u.i, want_asn);
+			else
+				assert_sv(&v, want);
+		}
+		assert_int_equal(cnt.geoip_error, 0);
+		xf_geoip_close(geo);
+	}
+	oracle_close(&o);
+}
+
+/* One address, its answers asked one database at a time: the first
+ * lookup fills only its own database's answers, the later ones the rest. */
+static void t_cache_per_database(void **state)
+{
+	char err[512];
+	struct xf_geoip *geo = open_default(err, sizeof(err));
+	if (geo == NULL)
+		fail_msg("%s", err);
+	struct xf_counters cnt = { 0 };
+	struct rf_value v;
+	/* expected_lookups.csv: 81.2.69.142 is GB, London; 1.128.0.0/11 is
+	 * AS1221 Telstra. Its country is whatever libmaxminddb says. */
+	struct oracle o;
+	char want[64];
+	uint32_t want_asn;
+	oracle_open(&o);
+	oracle_answer(&o, "1.128.0.1", XF_GEO_COUNTRY, want, sizeof(want), &want_asn);
+	oracle_close(&o);
+	for (int round = 0; round < 2; round++) {
+		lookup(geo, "81.2.69.142", XF_GEO_COUNTRY, &v, &cnt);
+		assert_sv(&v, "GB");
+		lookup(geo, "81.2.69.142", XF_GEO_CITY, &v, &cnt);
+		assert_sv(&v, "London");
+		lookup(geo, "1.128.0.1", XF_GEO_AS_ORG, &v, &cnt);
+		assert_sv(&v, "Telstra Pty Ltd");
+		lookup(geo, "1.128.0.1", XF_GEO_ASN, &v, &cnt);
+		assert_int_equal(v.u.i, 1221);
+		lookup(geo, "1.128.0.1", XF_GEO_COUNTRY, &v, &cnt);
+		assert_sv(&v, want);
+	}
+	assert_int_equal(cnt.geoip_unknown, want[0] == '\0' ? 2 : 0);
+	xf_geoip_close(geo);
+}
+
 static void t_corrupt_databases(void **state)
 {
 	char dir[1024];
@@ -353,6 +536,9 @@ int main(void)
 		cmocka_unit_test(t_not_opened),
 		cmocka_unit_test(t_open_errors),
 		cmocka_unit_test(t_corrupt_databases),
+		cmocka_unit_test(t_cache_against_oracle),
+		cmocka_unit_test(t_cache_zero_keys),
+		cmocka_unit_test(t_cache_per_database),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
