@@ -109,7 +109,7 @@ static void publish(struct agg_proc *a)
 	const struct agg_stats *c = agg_engine_stats(a->eng);
 	struct agg_stats *o = &a->published;
 	rf_stat_add(s, RF_ST_ROWS_IN, c->rows - o->rows);
-	rf_stat_add(s, RF_ST_ROWS_AGGREGATED, c->rows - c->late - c->bad_rows - (o->rows - o->late - o->bad_rows));
+	rf_stat_add(s, RF_ST_ROWS_AGGREGATED, c->aggregated - o->aggregated);
 	rf_stat_add(s, RF_ST_ROWS_LATE, c->late - o->late);
 	rf_stat_add(s, RF_ST_ROWS_OVERFLOW, c->overflow - o->overflow);
 	rf_stat_add(s, RF_ST_ROWS_BAD, c->bad_rows - o->bad_rows);

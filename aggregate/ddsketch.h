@@ -1,6 +1,8 @@
 /*
  * ddsketch.h — mergeable relative-error quantile sketch (DDSketch, Masson
- * et al. 2019) behind p50/p90/p95/p99/percentile(). Aggregate processes.
+ * et al. 2019) behind p50/p90/p95/p99/percentile() once a key holds more
+ * values than the percentile state keeps inline (funcs.h). Aggregate
+ * processes.
  *
  * A value x > 0 goes to bucket i = ceil(log_gamma(x)) with
  * gamma = (1 + a) / (1 - a), a = AGG_DDS_ALPHA = 0.75%; the bucket's
@@ -18,9 +20,19 @@
  * (0-based), clamped to the exact minimum and maximum seen; q = 0 and
  * q = 1 return that minimum and maximum.
  *
- * The struct is fixed-size and lives inside a window's key record; bucket
- * arrays come from the caller's allocator (the window arena) and grow
- * geometrically, the old array staying in the arena until the window goes.
+ * Memory. A store starts sparse: the counts of its occupied buckets and
+ * their indices, in index order (12 bytes a bucket). A key with a few dozen
+ * values spread over decades occupies a few dozen of the hundreds of
+ * buckets between its extremes, and a dense array would be mostly zeros.
+ * Once the sparse form would take more room than a dense array over the
+ * occupied range (or holds AGG_DDS_SPARSE_MAX buckets, to bound the cost
+ * of an insertion), the store turns dense for good: one count per bucket of
+ * the range, found by index in O(1). Both forms hold the same buckets, so
+ * results and serialisation never depend on the form.
+ *
+ * The struct is fixed-size; bucket arrays come from the caller's allocator
+ * (the window arena) and grow geometrically, an outgrown array staying in
+ * the arena until the window goes.
  */
 #ifndef AGG_DDSKETCH_H
 #define AGG_DDSKETCH_H
@@ -32,12 +44,18 @@
 
 #define AGG_DDS_ALPHA 0.0075
 #define AGG_DDS_MAX_BUCKETS 2048
+#define AGG_DDS_SPARSE_MAX 128
 
 struct agg_dds_store {
-	uint64_t *c;      /* counts of buckets lo .. lo + cap - 1 */
-	int32_t lo;
+	/* dense: counts of buckets lo .. lo + cap - 1;
+	 * sparse: cap counts, then cap int32 bucket indices, of which the
+	 * first nnz are in use, by ascending index. NULL while empty. */
+	uint64_t *c;
+	int32_t lo;          /* dense only */
 	uint32_t cap;
-	int32_t imin, imax; /* occupied range; imin > imax when empty */
+	int32_t imin, imax;  /* occupied range; imin > imax when empty */
+	uint32_t nnz;        /* sparse only */
+	uint32_t dense;
 };
 
 struct agg_dds {
@@ -51,6 +69,9 @@ void agg_dds_init(struct agg_dds *s);
 /* NaN and infinities are ignored (return 0). -1 when the allocator fails;
  * the value is then not counted. */
 int agg_dds_add(struct agg_dds *s, double x, const struct agg_alloc *al);
+/* Adds n values, sizing the stores for all of them first. -1 when the
+ * allocator fails; the values before the failing one are counted. */
+int agg_dds_add_many(struct agg_dds *s, const double *x, size_t n, const struct agg_alloc *al);
 int agg_dds_merge(struct agg_dds *a, const struct agg_dds *b, const struct agg_alloc *al);
 /* q in [0, 1]; returns 0 and *out, or -1 when the sketch is empty. */
 int agg_dds_quantile(const struct agg_dds *s, double q, double *out);

@@ -87,8 +87,8 @@ int agg_engine_snapshot(struct agg_engine *e, struct agg_blob *b);
 
 struct agg_restore_stats {
 	uint64_t windows;                  /* (blob window, engine) pairs that got a record */
-	uint64_t keys;                     /* key records merged into e */
-	uint64_t keys_skipped_other_owner; /* key records another aggregate owns now */
+	uint64_t keys;                     /* records merged into e (an overflow series counts as one) */
+	uint64_t keys_skipped_other_owner; /* records another aggregate owns now */
 	uint64_t rules_discarded;          /* rules gone or changed since the blob */
 	uint64_t keys_overflow;            /* of keys: merged into the overflow series
 	                                    * (max_keys reached, as for rows) */

@@ -50,7 +50,6 @@ enum xf_csv_op {
 	XF_CSV_OP_CHECK_INT, /* validate only: an unused typed column */
 	XF_CSV_OP_CHECK_FLOAT,
 	XF_CSV_OP_CHECK_IP,
-	XF_CSV_OP_COUNT
 };
 
 /* A column layout, built once from the config. */
@@ -58,15 +57,11 @@ struct xf_csv {
 	int ncols;
 	char sep;
 	uint8_t types[CONF_MAX_FIELDS]; /* enum rf_vtype per column */
-	/* The second pass looks only at the columns with work to do (an
-	 * unused str column has none). In column order, for the exact path: */
+	/* The second pass walks only this list, in column order, so a column
+	 * with nothing to do (an unused str column) costs nothing. */
 	int nwork;
 	uint8_t work_col[CONF_MAX_FIELDS];
 	uint8_t work_op[CONF_MAX_FIELDS];  /* enum xf_csv_op */
-	/* The same columns grouped by op, for the fast path: group o is
-	 * by_op_col[by_op_end[o - 1] .. by_op_end[o]) (from 0 for o = 0). */
-	uint8_t by_op_col[CONF_MAX_FIELDS];
-	uint8_t by_op_end[XF_CSV_OP_COUNT];
 };
 
 /* What xf_csv_use() does with the typed columns nobody reads. */

@@ -203,8 +203,8 @@ struct xf_plan *xf_plan_compile(const struct rf_config *conf, char *err, size_t 
 	/* Decode only the columns something reads: the time field, the
 	 * filter and the outputs. The other typed columns are still checked
 	 * (XF_CSV_UNUSED_VALIDATE), so DESIGN.md's "a record whose column
-	 * count or typed value is wrong is rejected" holds for every column,
-	 * at about a third of the cost of decoding them (docs/PERFORMANCE.md). */
+	 * count or typed value is wrong is rejected" holds for every column;
+	 * checking costs a bit over half of decoding (docs/PERFORMANCE.md). */
 	uint8_t used[CONF_MAX_FIELDS] = { 0 };
 	if (plan->time_field >= 0)
 		used[plan->time_field] = 1;

@@ -25,11 +25,17 @@ stat_sum() {
 }
 
 # wait_for DESCRIPTION SECONDS COMMAND...: polls COMMAND until it succeeds.
+# If WAIT_FOR_PID is set (e.g. to ringflow's pid) and that process is gone,
+# gives up at once instead of polling a dead socket until the deadline.
 wait_for() {
 	local what=$1 secs=$2
 	shift 2
 	local deadline=$((SECONDS + secs))
 	until "$@"; do
+		if [ -n "${WAIT_FOR_PID:-}" ] && ! kill -0 "$WAIT_FOR_PID" 2>/dev/null; then
+			echo "process $WAIT_FOR_PID exited while waiting for: $what" >&2
+			return 1
+		fi
 		if [ $SECONDS -ge $deadline ]; then
 			echo "timed out after ${secs}s waiting for: $what" >&2
 			return 1

@@ -103,8 +103,11 @@ rfconf "type = file\npath = $dir/geo.fifo" "type = file\npath = $dir/geo.lp" \
 	"$PWD/data/mmdb/bad-data/MaxMind-DB-test-broken-pointers-24.mmdb" > "$dir/geo.ini"
 "$BIN/ringflow" -c "$dir/geo.ini" 2> "$dir/ringflow.log" &
 rf_pid=$!
+WAIT_FOR_PID=$rf_pid
 RF_SOCK=$dir/run/it.sock
-exec 3> "$dir/geo.fifo"
+# Read-write: the open never blocks, even if ringflow failed before opening
+# its end (then the control-socket wait below reports it).
+exec 3<> "$dir/geo.fifo"
 for ip in 1.1.1.16 1.1.1.16 1.1.1.16 1.1.1.32 1.1.1.32 1.1.1.1 81.2.69.142; do
 	echo "$(date +%s),FLOW,10.0.0.3,18,16,b8ca3af6e620,3c8ab0ab2e2f,0x0800,0,0,$ip,1.0.0.153,6,0x10,241,59755,3306,0x10,115,97,4096"
 done >&3
@@ -119,7 +122,7 @@ logged 'transform [01]: (warn|error): .*[Gg]eo[Ii][Pp]' ||
 	known_gap "no log line about failed GeoIP lookups (transform logs nothing for geoip_error_total)"
 exec 3>&-
 wait_exit "$rf_pid" 60 || fail "ringflow did not finish the FIFO input"
-rf_pid=
+rf_pid= WAIT_FOR_PID=
 
 # --- Live pipeline for scenarios 1-3. ---------------------------------------
 influxd_start "$dir/influx"
@@ -136,6 +139,7 @@ say "1. Kafka down before ringflow starts"
 kafka_down
 "$BIN/ringflow" -c "$dir/rf.ini" 2> "$dir/ringflow.log" &
 rf_pid=$!
+WAIT_FOR_PID=$rf_pid
 RF_SOCK=$dir/run/it.sock
 wait_for "control socket" 30 test -S "$RF_SOCK"
 kafka_errors() { stat_sum kafka_errors_total; }
@@ -237,7 +241,7 @@ rf_alive
 ctl stats > "$dir/stats.txt"
 ctl stop > /dev/null
 wait_exit "$rf_pid" 60 || fail "ringflow did not stop cleanly"
-rf_pid=
+rf_pid= WAIT_FOR_PID=
 
 python3 tests/integration/reference.py --data "$dir/data.csv" --stats "$dir/expected.json" \
 	--geo "$PWD/data/mmdb/GeoIP2-Country-Test.json" --influx "$INFLUX_URL" --db rf_outages ||

@@ -507,6 +507,37 @@ static void t_shadowing(void **state)
 	want_int("packet_size + 1", 127);
 }
 
+/* The columns an expression reads, for the plan's decode list: every
+ * field, in any branch, but not an output that shadows a column. */
+static void t_mark_fields(void **state)
+{
+	static const struct { const char *src; int cols[4]; } cases[] = {
+		{ "1 + 2", { -1 } },
+		{ "packet_size * sampling_rate", { F_SIZE, F_RATE, -1 } },
+		{ "if(flow == \"FLOW\", country(src_ip), lower(name))", { F_FLOW, F_SRC, F_NAME, -1 } },
+		{ "n > 0 or min(ratio, 1) > 0 and subnet(dst_ip, 24) == 10.0.0.0", { F_N, F_RATIO, F_DST, -1 } },
+		{ "packet_size + packet_size", { F_SIZE, -1 } },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t used[F_COUNT + 1] = { 0 }, want[F_COUNT + 1] = { 0 };
+		run_t(cases[i].src, -1);
+		xf_expr_mark_fields(last, used);
+		for (int k = 0; cases[i].cols[k] >= 0; k++)
+			want[cases[i].cols[k]] = 1;
+		for (int c = 0; c <= F_COUNT; c++)
+			if (used[c] != want[c])
+				fail_msg("'%s': column %d marked %d, want %d", cases[i].src, c, used[c], want[c]);
+	}
+	/* an output named packet_size shadows the column: nothing to decode */
+	scope.nsyms = F_COUNT + 1;
+	uint8_t used[F_COUNT + 1] = { 0 };
+	run_t("packet_size + 1", -1);
+	xf_expr_mark_fields(last, used);
+	for (int c = 0; c <= F_COUNT; c++)
+		assert_int_equal(used[c], 0);
+	scope.nsyms = F_COUNT;
+}
+
 /* Random expressions built from the grammar must compile or fail cleanly,
  * and compiled ones must evaluate without crashing (ASan build). */
 static void t_fuzz(void **state)
@@ -554,6 +585,7 @@ int main(void)
 		cmocka_unit_test_setup(t_compile_errors, reset),
 		cmocka_unit_test_setup(t_scratch_overflow, reset),
 		cmocka_unit_test_setup(t_shadowing, reset),
+		cmocka_unit_test_setup(t_mark_fields, reset),
 		cmocka_unit_test_setup(t_fuzz, reset),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
