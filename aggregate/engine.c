@@ -46,7 +46,7 @@ struct agg_engine *agg_engine_create(const struct agg_rule *rules, int nrules,
 	if (!e->ws)
 		goto fail;
 	for (int i = 0; i < nrules; i++)
-		if (!(e->ws[i] = agg_ws_create(&rules[i], (uint16_t)i)))
+		if (!(e->ws[i] = agg_ws_create(&rules[i], (uint16_t)i, e->self, e->naggregates)))
 			goto fail;
 	return e;
 fail:

@@ -47,7 +47,9 @@ struct agg_engine;
 
 /* rules (compiled by agg_rules_compile) must outlive the engine. conf gives
  * [input] idle_timeout (NULL or 0: 30 s). self_index < naggregates: rows
- * whose key hash routes elsewhere are counted bad. NULL on ENOMEM. */
+ * whose key hash routes elsewhere are counted bad; each rule without `top`
+ * gets ceil(max_keys / naggregates) keys per window here, and the overflow
+ * series are tagged shard=self_index (winstore.h). NULL on ENOMEM. */
 struct agg_engine *agg_engine_create(const struct agg_rule *rules, int nrules,
 				     const struct rf_config *conf, int self_index, int naggregates);
 void agg_engine_destroy(struct agg_engine *e);

@@ -47,6 +47,15 @@ struct st_stddev {
 	double mean, m2;
 };
 
+struct st_pct {
+	uint32_t n;          /* values held inline, ascending, while not promoted */
+	uint32_t promoted;
+	union {
+		double v[AGG_PCT_INLINE];
+		struct agg_dds *dds;   /* from the arena, once promoted */
+	} u;
+};
+
 #define FL_INLINE 16
 struct st_fl {           /* first, last */
 	int64_t t;
@@ -70,7 +79,8 @@ struct st_fl {           /* first, last */
 _Static_assert(sizeof(struct st_num) == 16, "st_num size");
 _Static_assert(sizeof(struct st_fl) == 32, "st_fl size");
 _Static_assert(sizeof(struct st_cd) % 8 == 0, "st_cd size");
-_Static_assert(sizeof(struct agg_dds) % 8 == 0, "dds size");
+_Static_assert(sizeof(struct st_pct) == 8 + 8 * AGG_PCT_INLINE, "st_pct size");
+_Static_assert(AGG_PCT_INLINE <= 255, "inline count is serialised as a byte");
 
 static const char *const fn_names[AGG_FN_COUNT_] = {
 	[AGG_FN_SUM] = "sum", [AGG_FN_MULT] = "mult", [AGG_FN_MIN] = "min",
@@ -93,7 +103,7 @@ size_t agg_state_size(enum agg_fn fn)
 	case AGG_FN_AVG: return sizeof(struct st_avg);
 	case AGG_FN_COUNT_DISTINCT: return sizeof(struct st_cd);
 	case AGG_FN_STDDEV: return sizeof(struct st_stddev);
-	case AGG_FN_PERCENTILE: return sizeof(struct agg_dds);
+	case AGG_FN_PERCENTILE: return sizeof(struct st_pct);
 	case AGG_FN_FIRST: case AGG_FN_LAST: return sizeof(struct st_fl);
 	default: return 0;
 	}
@@ -102,8 +112,6 @@ size_t agg_state_size(enum agg_fn fn)
 void agg_state_init(enum agg_fn fn, void *st)
 {
 	memset(st, 0, agg_state_size(fn));
-	if (fn == AGG_FN_PERCENTILE)
-		agg_dds_init(st);
 }
 
 uint64_t agg_value_hash(const struct rf_value *v)
@@ -223,6 +231,179 @@ static int cd_add_hash(struct st_cd *s, uint64_t h, const struct agg_alloc *al)
 	s->u.regs = regs;
 	s->promoted = 1;
 	s->n = 0;
+	return 0;
+}
+
+/* Inserts x into the sorted inline values; the caller checked for room. */
+static void pct_insert(struct st_pct *s, double x)
+{
+	uint32_t j = s->n;
+	while (j > 0 && s->u.v[j - 1] > x) {
+		s->u.v[j] = s->u.v[j - 1];
+		j--;
+	}
+	s->u.v[j] = x;
+	s->n++;
+}
+
+/* Replaces the inline values of s by a sketch holding them, the n values x
+ * and the sketch b (if not NULL). Nothing changes when the allocator fails
+ * (what it did allocate stays in the arena, unused). */
+static int pct_promote(struct st_pct *s, const double *x, uint32_t n, const struct agg_dds *b,
+		       const struct agg_alloc *al)
+{
+	double all[2 * AGG_PCT_INLINE];
+	struct agg_dds *d = al->alloc(al->ctx, sizeof *d);
+	if (!d)
+		return -1;
+	agg_dds_init(d);
+	if (b && agg_dds_merge(d, b, al) < 0)
+		return -1;
+	if (n <= AGG_PCT_INLINE) {
+		/* One batch, so the sketch's buckets are sized once. */
+		memcpy(all, s->u.v, s->n * sizeof *all);
+		memcpy(all + s->n, x, n * sizeof *all);
+		if (agg_dds_add_many(d, all, s->n + n, al) < 0)
+			return -1;
+	} else if (agg_dds_add_many(d, s->u.v, s->n, al) < 0 || agg_dds_add_many(d, x, n, al) < 0) {
+		return -1;
+	}
+	s->u.dds = d;
+	s->promoted = 1;
+	s->n = 0;
+	return 0;
+}
+
+static int pct_add(struct st_pct *s, double x, const struct agg_alloc *al)
+{
+	if (!isfinite(x))
+		return 0;
+	if (x == 0)
+		x = 0.0;         /* -0.0: one zero, as in the sketch */
+	if (s->promoted)
+		return agg_dds_add(s->u.dds, x, al);
+	if (s->n < AGG_PCT_INLINE) {
+		pct_insert(s, x);
+		return 0;
+	}
+	return pct_promote(s, &x, 1, NULL, al);
+}
+
+static int pct_merge(struct st_pct *a, const struct st_pct *b, const struct agg_alloc *al)
+{
+	if (b->promoted) {
+		if (a->promoted)
+			return agg_dds_merge(a->u.dds, b->u.dds, al);
+		return pct_promote(a, NULL, 0, b->u.dds, al);
+	}
+	if (a->promoted)
+		return agg_dds_add_many(a->u.dds, b->u.v, b->n, al);
+	if (a->n + b->n > AGG_PCT_INLINE)
+		return pct_promote(a, b->u.v, b->n, NULL, al);
+	for (uint32_t j = 0; j < b->n; j++)
+		pct_insert(a, b->u.v[j]);
+	return 0;
+}
+
+/* The value of rank floor(q (n - 1)), as agg_dds_quantile; -1 when empty
+ * or q is out of range. */
+static int pct_quantile(const struct st_pct *s, double q, double *out)
+{
+	if (s->promoted)
+		return agg_dds_quantile(s->u.dds, q, out);
+	if (s->n == 0 || !(q >= 0.0 && q <= 1.0))
+		return -1;
+	*out = s->u.v[(uint32_t)(q * (double)(s->n - 1))];
+	return 0;
+}
+
+/* Integers below 2^53 in magnitude, where doubles are exact. */
+#define PCT_INT_LIMIT 9007199254740992.0
+
+static int pct_all_ints(const struct st_pct *s)
+{
+	for (uint32_t j = 0; j < s->n; j++)
+		if (!(fabs(s->u.v[j]) < PCT_INT_LIMIT) || s->u.v[j] != floor(s->u.v[j]))
+			return 0;
+	return 1;
+}
+
+enum { PCT_WIRE_F64 = 0, PCT_WIRE_INT, PCT_WIRE_SKETCH };
+
+static void pct_serialize(struct agg_wcur *w, const struct st_pct *s)
+{
+	if (s->promoted) {
+		agg_w_u8(w, PCT_WIRE_SKETCH);
+		if (w->full)
+			return;
+		size_t n = agg_dds_serialize(s->u.dds, w->p + w->len, w->cap - w->len);
+		if (n == 0)
+			w->full = 1;
+		w->len += n;
+		return;
+	}
+	/* Sorted integers (byte counts, sizes: the usual case) as the first
+	 * value and the gaps: a few bytes each instead of eight. */
+	int ints = pct_all_ints(s);
+	agg_w_u8(w, ints ? PCT_WIRE_INT : PCT_WIRE_F64);
+	agg_w_u8(w, (uint8_t)s->n);
+	for (uint32_t j = 0; j < s->n; j++) {
+		if (!ints)
+			agg_w_f64(w, s->u.v[j]);
+		else if (j == 0)
+			agg_w_svarint(w, (int64_t)s->u.v[0]);
+		else
+			agg_w_varint(w, (uint64_t)((int64_t)s->u.v[j] - (int64_t)s->u.v[j - 1]));
+	}
+}
+
+/* A serialised sketch at r into s (initialised). An empty sketch (what an
+ * empty state of version 1 holds) leaves s empty. */
+static int pct_read_sketch(struct agg_rcur *r, struct st_pct *s, const struct agg_alloc *al,
+			   char *err, size_t errlen)
+{
+	struct agg_dds tmp, *d = &tmp;
+	agg_dds_init(&tmp);
+	size_t n = agg_dds_deserialize(&tmp, r->p + r->pos, r->len - r->pos, al, err, errlen);
+	if (n == 0)
+		return -1;
+	r->pos += n;
+	if (tmp.count == 0)
+		return 0;
+	if (!(d = al->alloc(al->ctx, sizeof *d))) {
+		snprintf(err, errlen, "state: out of memory");
+		return -1;
+	}
+	*d = tmp;
+	s->u.dds = d;
+	s->promoted = 1;
+	return 0;
+}
+
+/* Inline values: at most AGG_PCT_INLINE, finite, ascending. */
+static int pct_read_inline(struct agg_rcur *r, struct st_pct *s, int ints)
+{
+	uint8_t n = agg_r_u8(r);
+	if (r->bad || n > AGG_PCT_INLINE)
+		return -1;
+	int64_t prev = 0;
+	for (uint32_t j = 0; j < n; j++) {
+		double x;
+		if (!ints) {
+			x = agg_r_f64(r);
+		} else {
+			uint64_t u = j ? agg_r_varint(r) : 0;
+			int64_t v = j ? prev + (int64_t)(u > (uint64_t)1 << 54 ? (uint64_t)1 << 54 : u)
+				      : agg_r_svarint(r);
+			x = (double)v;
+			prev = v;
+		}
+		if (r->bad || !isfinite(x) || (ints && !(fabs(x) < PCT_INT_LIMIT)) ||
+		    (j && x < s->u.v[j - 1]))
+			return -1;
+		s->u.v[j] = x == 0 ? 0.0 : x;
+		s->n = j + 1;
+	}
 	return 0;
 }
 
@@ -346,7 +527,7 @@ int agg_state_update(enum agg_fn fn, void *st, const struct rf_value *v, int64_t
 		k = num_of(v, &i, &f);
 		if (k == NUM_NONE)
 			return 0;
-		return agg_dds_add(st, k == NUM_INT ? (double)i : f, al);
+		return pct_add(st, k == NUM_INT ? (double)i : f, al);
 	case AGG_FN_FIRST:
 	case AGG_FN_LAST:
 		return fl_update(fn == AGG_FN_FIRST, st, v, time_ns, al);
@@ -415,7 +596,7 @@ int agg_state_merge(enum agg_fn fn, void *a, const void *b, const struct agg_all
 		return 0;
 	}
 	case AGG_FN_PERCENTILE:
-		return agg_dds_merge(a, b, al);
+		return pct_merge(a, b, al);
 	case AGG_FN_FIRST:
 	case AGG_FN_LAST: {
 		const struct st_fl *sb = b;
@@ -474,7 +655,7 @@ void agg_state_result(enum agg_fn fn, const void *st, double q, struct rf_value 
 	}
 	case AGG_FN_PERCENTILE: {
 		double v;
-		if (agg_dds_quantile(st, q, &v) == 0) {
+		if (pct_quantile(st, q, &v) == 0) {
 			out->type = RF_V_FLOAT;
 			out->u.f = v;
 		}
@@ -532,15 +713,9 @@ size_t agg_state_serialize(enum agg_fn fn, const void *st, void *buf, size_t cap
 		agg_w_f64(&w, s->m2);
 		break;
 	}
-	case AGG_FN_PERCENTILE: {
-		if (w.full)
-			return 0;
-		size_t n = agg_dds_serialize(st, w.p + w.len, w.cap - w.len);
-		if (n == 0)
-			return 0;
-		w.len += n;
+	case AGG_FN_PERCENTILE:
+		pct_serialize(&w, st);
 		break;
-	}
 	case AGG_FN_FIRST:
 	case AGG_FN_LAST: {
 		const struct st_fl *s = st;
@@ -581,8 +756,8 @@ int agg_state_deserialize(enum agg_fn fn, void *st, const void *buf, size_t len,
 		snprintf(err, errlen, "state: truncated header");
 		return -1;
 	}
-	if (ver != AGG_STATE_VERSION) {
-		snprintf(err, errlen, "state: version %u, expected %u", ver, AGG_STATE_VERSION);
+	if (ver != AGG_STATE_VERSION && ver != 1) {
+		snprintf(err, errlen, "state: version %u, expected 1 to %u", ver, AGG_STATE_VERSION);
 		return -1;
 	}
 	if (f != (uint8_t)fn) {
@@ -647,10 +822,16 @@ int agg_state_deserialize(enum agg_fn fn, void *st, const void *buf, size_t len,
 		break;
 	}
 	case AGG_FN_PERCENTILE: {
-		size_t n = agg_dds_deserialize(st, r.p + r.pos, r.len - r.pos, al, err, errlen);
-		if (n == 0)
-			return -1;
-		r.pos += n;
+		/* Version 1 held the bare sketch. */
+		uint8_t mode = ver == 1 ? PCT_WIRE_SKETCH : agg_r_u8(&r);
+		if (r.bad)
+			goto bad;
+		if (mode == PCT_WIRE_SKETCH) {
+			if (pct_read_sketch(&r, st, al, err, errlen) < 0)
+				return -1;
+		} else if (mode > PCT_WIRE_SKETCH || pct_read_inline(&r, st, mode == PCT_WIRE_INT) < 0) {
+			goto bad;
+		}
 		break;
 	}
 	case AGG_FN_FIRST:

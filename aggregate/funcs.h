@@ -24,6 +24,12 @@
  *  - count_distinct is exact up to AGG_CD_EXACT distinct values (their
  *    64-bit hashes kept inline), then HyperLogLog (hll.h), whose registers are
  *    allocated only at that moment.
+ *  - Percentiles are exact up to AGG_PCT_INLINE values (kept inline, sorted:
+ *    the value of rank floor(q (n - 1)), as the sketch defines it), then a
+ *    DDSketch (ddsketch.h, within 1% relative error) allocated at that moment
+ *    and fed the inline values. Most keys of a window see a few records, and
+ *    a sketch costs hundreds of bytes at least. Infinities are skipped, as
+ *    the sketch skips them; -0.0 counts as 0.
  *  - first/last pick by event time; on equal times first keeps the value
  *    that arrived first and last takes the one that arrived last. merge(a, b)
  *    treats b as having arrived after a.
@@ -55,7 +61,10 @@ enum agg_fn {
 };
 
 #define AGG_CD_EXACT 6
-#define AGG_STATE_VERSION 1
+#define AGG_PCT_INLINE 9     /* values: the state stays 80 bytes, as the sketch was */
+/* 2: percentile states carry a mode byte (inline values or a sketch).
+ * Version 1 states (a bare sketch) are still read. */
+#define AGG_STATE_VERSION 2
 
 const char *agg_fn_name(enum agg_fn fn);
 size_t agg_state_size(enum agg_fn fn);
@@ -76,10 +85,16 @@ void agg_state_result(enum agg_fn fn, const void *st, double q, struct rf_value 
 
 /* Serialised state: version byte, function byte, then a compact payload
  * (LEB128 counters, little-endian doubles, sketch buckets as varints).
- * Returns bytes written, 0 if cap is too small. */
+ * Percentile payload: u8 mode, then for mode 0 (inline) u8 n and n
+ * little-endian doubles, ascending; mode 1 (inline, all integers below
+ * 2^53 in magnitude) u8 n, an svarint and n - 1 varint gaps to the next
+ * value; mode 2 the sketch (agg_dds_serialize). Returns bytes written, 0 if
+ * cap is too small. */
 size_t agg_state_serialize(enum agg_fn fn, const void *st, void *buf, size_t cap);
 /* st must be initialised for fn; strings and sketches go into al.
- * *used = bytes consumed. Returns 0, or -1 with err on malformed input. */
+ * Versions 1 and AGG_STATE_VERSION are read (checkpoints of the previous
+ * release stay usable). *used = bytes consumed. Returns 0, or -1 with err
+ * on malformed input. */
 int agg_state_deserialize(enum agg_fn fn, void *st, const void *buf, size_t len, size_t *used,
 			  const struct agg_alloc *al, char *err, size_t errlen);
 

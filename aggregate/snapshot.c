@@ -6,16 +6,20 @@
  * Aggregate processes; called from the main loop. No I/O here: the caller
  * stores and loads the blobs (LMDB).
  *
- * FORMAT, version 1. u16/u32/u64: fixed width, little-endian. varint:
+ * FORMAT, version 2. u16/u32/u64: fixed width, little-endian. varint:
  * LEB128; svarint: zigzag LEB128 (serial.h).
  *
  *   header (24 bytes)
  *     u32      magic "RFAS" ('R' first byte)
- *     u16      format version (1); any other version is refused
+ *     u16      format version (2; version 1 is still read, see below);
+ *              any other version is refused
  *     u16      0 (reserved)
  *     u64      body length
  *     u64      checksum of the body (blob_checksum)
  *   body
+ *     varint   the writer: index of the aggregate process whose state this
+ *              is, i.e. the shard its overflow series are tagged with
+ *              (absent in version 1)
  *     svarint  highest event time ever seen (INT64_MIN: none)
  *     varint   number of sources, then per source that has seen events:
  *              varint id (< AGG_WM_MAX_SOURCES), svarint its max event time
@@ -33,16 +37,25 @@
  *                  per key field a host-order u16 length and the text),
  *                  then its states
  *   The states of a record: agg_state_serialize() of each rule->states[],
- *   in order (each carries its own version and function byte).
+ *   in order (each carries its own version and function byte; version 1
+ *   states are read too, funcs.h).
+ *   Version 1 is version 2 without the writer; it is read so that state
+ *   checkpointed by the previous release survives an upgrade.
  *
  * Why so:
  *  - The key hash is not stored: rows seed it with the rule's index (row.h),
  *    and rule indices may change between runs (rules are matched by name),
  *    so a restore recomputes it from the key bytes for the rule's index now;
  *    that hash then routes the key (agg_route_row) and indexes the table.
- *  - The overflow series has no key to route by: it goes where a key of
- *    hash 0 would, i.e. aggregate 0, or for `top = N` rules the one owning
- *    the rule. Several old overflow series of one window thus merge into one.
+ *  - The overflow series has no key to route by. Each aggregate process
+ *    has its own, tagged shard=<its index> (winstore.h), so it goes back to
+ *    the process that wrote it: after a crash, with the same process count,
+ *    a replayed window then rewrites every overflow point it wrote before
+ *    instead of leaving a stale one of another shard next to a merged one.
+ *    With fewer processes now, the writer's index modulo the count; for
+ *    `top = N` rules, the one process owning the rule; for a version 1
+ *    blob (writer unknown), aggregate 0. Several old overflow series of one
+ *    window may thus merge into one.
  *  - The checksum: LMDB checksums nothing, and a torn or rotten value must
  *    give an error, never silently wrong numbers. It runs at memory speed.
  *  - Host byte order inside key sections, like rows: checkpoints stay on
@@ -74,7 +87,7 @@
 #include <string.h>
 
 #define BLOB_MAGIC   0x53414652u   /* "RFAS" little-endian */
-#define BLOB_VERSION 1
+#define BLOB_VERSION 2
 #define BLOB_HDR     24
 #define TIME_LIMIT   (INT64_C(1) << 62)   /* as winstore.c */
 /* A state that does not fit in this much room is not a state. */
@@ -301,6 +314,7 @@ int agg_engine_snapshot(struct agg_engine *e, struct agg_blob *b)
 	if (blob_reserve(b, est) < 0)
 		goto nomem;
 	b->len = BLOB_HDR;
+	put_varint(b, ep.self);
 	put_svarint(b, wm->max_event_ns);
 	uint32_t nsrc = 0;
 	for (uint32_t s = 0; s < wm->nsources; s++)
@@ -332,6 +346,8 @@ nomem:
 struct restore {
 	struct agg_engine_parts ep;
 	int apply;                    /* 0: check only, 1: merge into the engine */
+	unsigned version;             /* of the blob */
+	uint64_t writer;              /* its writer (version 2 on) */
 	int64_t now_ns;
 	struct agg_restore_stats st;
 	void *state;                  /* scratch for one state, max state size */
@@ -440,7 +456,9 @@ static int restore_rule(struct restore *rs, int ri, struct agg_rcur *c)
 			return fail(rs, "rule %s, window %" PRId64 ": bad overflow flag", r->name, start);
 		int applied = 0;
 		if (has_ov) {
-			int mine = agg_route_row(r, (uint16_t)ri, 0, n) == self;
+			uint32_t dest = agg_rule_is_top(r) || rs->version < 2
+					? agg_route_row(r, (uint16_t)ri, 0, n) : (uint32_t)(rs->writer % n);
+			int mine = dest == self;
 			if (restore_record(rs, r, ws, start, NULL, 0, 0, mine, c, &applied) < 0)
 				return -1;
 		}
@@ -479,6 +497,11 @@ static int find_rule(const struct agg_engine_parts *ep, const uint8_t *name, siz
 
 static int restore_body(struct restore *rs, struct agg_rcur *c)
 {
+	if (rs->version >= 2) {
+		rs->writer = agg_r_varint(c);
+		if (c->bad || rs->writer > UINT32_MAX)
+			return fail(rs, "bad writer");
+	}
 	int64_t gmax = agg_r_svarint(c);
 	uint64_t nsrc = agg_r_varint(c);
 	if (c->bad || nsrc > AGG_WM_MAX_SOURCES)
@@ -536,8 +559,9 @@ int agg_engine_restore(struct agg_engine *e, const void *blob, size_t len, int64
 	if (get_le(p, 4) != BLOB_MAGIC)
 		return fail(&rs, "not an aggregate checkpoint (bad magic)");
 	unsigned ver = (unsigned)get_le(p + 4, 2);
-	if (ver != BLOB_VERSION)
-		return fail(&rs, "format version %u, this build reads version %u", ver, BLOB_VERSION);
+	if (ver != BLOB_VERSION && ver != 1)
+		return fail(&rs, "format version %u, this build reads versions 1 to %u", ver, BLOB_VERSION);
+	rs.version = ver;
 	if (get_le(p + 6, 2) != 0)
 		return fail(&rs, "unknown header flags %#x", (unsigned)get_le(p + 6, 2));
 	uint64_t body = get_le(p + 8, 8);

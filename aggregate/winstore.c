@@ -9,6 +9,7 @@
 #include "writer/lineproto.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,12 +36,17 @@ struct agg_winstore {
 	struct agg_window *last;  /* the window the previous record used */
 	int64_t closed_upto;      /* windows ending at or before this are gone */
 	uint32_t rec_key_off;     /* offset of key_len inside a record */
+	uint64_t max_keys;        /* this process's share of rule->max_keys, 0 = unlimited */
+	char shard[12];           /* tag value of the overflow series */
 	struct agg_ws_counters c;
 	struct wr_buf lp;
 };
 
-struct agg_winstore *agg_ws_create(const struct agg_rule *rule, uint16_t rule_idx)
+struct agg_winstore *agg_ws_create(const struct agg_rule *rule, uint16_t rule_idx, uint32_t shard,
+				   uint32_t nshards)
 {
+	if (nshards < 1 || shard >= nshards)
+		return NULL;
 	struct agg_winstore *ws = calloc(1, sizeof *ws);
 	if (!ws)
 		return NULL;
@@ -48,6 +54,10 @@ struct agg_winstore *agg_ws_create(const struct agg_rule *rule, uint16_t rule_id
 	ws->rule_idx = rule_idx;
 	ws->closed_upto = INT64_MIN;
 	ws->rec_key_off = rule->state_size;
+	ws->max_keys = rule->max_keys;
+	if (!agg_rule_is_top(rule) && rule->max_keys)
+		ws->max_keys = rule->max_keys / nshards + (rule->max_keys % nshards != 0);
+	snprintf(ws->shard, sizeof ws->shard, "%u", shard);
 	wr_buf_init(&ws->lp);
 	return ws;
 }
@@ -186,7 +196,7 @@ static uint8_t *window_record(struct agg_winstore *ws, struct agg_window *w,
 	}
 	/* Full by max_keys, or (only when growing the table failed) by the
 	 * table itself: probing needs one free slot to stop. */
-	if ((ws->rule->max_keys && w->nkeys >= ws->rule->max_keys) || w->nkeys >= w->mask) {
+	if ((ws->max_keys && w->nkeys >= ws->max_keys) || w->nkeys >= w->mask) {
 		*overflowed = 1;
 		if (!w->overflow)
 			w->overflow = record_new(ws, w, NULL, 0, NULL);
@@ -303,6 +313,7 @@ static int emit_point(struct agg_winstore *ws, const struct agg_window *w, const
 	wr_lp_begin(&p, &ws->lp, r->measurement, strlen(r->measurement));
 	if (is_overflow) {
 		wr_lp_tag(&p, "overflow", 8, "true", 4);
+		wr_lp_tag(&p, "shard", 5, ws->shard, strlen(ws->shard));
 	} else {
 		uint16_t key_len, pos = 0;
 		const uint8_t *key = record_key(ws, rec, &key_len);

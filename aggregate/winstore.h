@@ -14,10 +14,16 @@
  * freed in one go when it is emitted. No allocation per record: the arena
  * grows by chunks, the table by doubling.
  *
- * Beyond rule->max_keys keys in a window, records of new keys go to the
- * window's single overflow series (point tagged overflow=true instead of the
- * key tags) and are counted. The overflow point is always emitted, also
- * with top = N, since it stands for the keys that could not be told apart.
+ * max_keys is per window over all aggregate processes (DESIGN.md §3), and
+ * the keys of a rule spread evenly over them (row.h), so each process's
+ * store allows ceil(max_keys / naggregates) keys; a rule with top = N lives
+ * in one process and keeps the whole budget. Beyond that, records of new
+ * keys go to the window's single overflow series and are counted. Its point
+ * is tagged overflow=true,shard=<this aggregate's index> instead of the key
+ * tags: every process may have one for the same window, and points with
+ * one series and time overwrite each other in InfluxDB. The overflow point
+ * is always emitted, also with top = N, since it stands for the keys that
+ * could not be told apart.
  *
  * A record whose window has already been emitted (its end <= the watermark
  * the rule was last advanced to) is dropped and counted late; with hopping
@@ -52,8 +58,10 @@ struct agg_ws_counters {
 
 struct agg_winstore;
 
-/* rule must outlive the store. NULL on ENOMEM. */
-struct agg_winstore *agg_ws_create(const struct agg_rule *rule, uint16_t rule_idx);
+/* rule must outlive the store. shard: this aggregate process's index, of
+ * nshards (>= 1). NULL on ENOMEM. */
+struct agg_winstore *agg_ws_create(const struct agg_rule *rule, uint16_t rule_idx, uint32_t shard,
+				   uint32_t nshards);
 void agg_ws_destroy(struct agg_winstore *ws);
 
 /* Applies one decoded row (of this rule). Returns 0, or -1 when the row's
@@ -106,7 +114,8 @@ int agg_ws_walk(const struct agg_winstore *ws, uint32_t i, uint64_t *bitmap,
  * (*overflowed = 1). *fresh = 1 when the record was created by this call:
  * its states are then initial, so the caller may deserialise into them.
  * *al is the window's allocator for what the states grow into. NULL on
- * ENOMEM (counted in nomem). */
+ * ENOMEM (counted in nomem). The overflow record holds this store's shard
+ * tag whatever shard wrote the state merged into it. */
 uint8_t *agg_ws_restore_record(struct agg_winstore *ws, int64_t start, const uint8_t *key,
 			       uint16_t key_len, uint64_t key_hash, int *fresh, int *overflowed,
 			       const struct agg_alloc **al);

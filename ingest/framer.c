@@ -36,8 +36,8 @@ static int open_frame(struct ing_framer *f, uint32_t source)
 	uint32_t cap = shm_ring_max_frame(out);
 	if (cap > ING_FRAME_BYTES)
 		cap = ING_FRAME_BYTES;
-	/* A stop still drains; only an abort gives up on a full ring. */
-	char *p = shm_ring_reserve(out, cap, RF_FRAME_LINES, &rf_abort_flag);
+	/* A stop still drains; only an abort or a park gives up on a full ring. */
+	char *p = shm_ring_reserve(out, cap, RF_FRAME_LINES, &rf_interrupt_flag);
 	if (!p)
 		return -1;
 	f->frame = p;
@@ -85,6 +85,13 @@ int ing_framer_add_lines(struct ing_framer *f, uint32_t source, const char *buf,
 		len -= n + 1;
 	}
 	return 0;
+}
+
+void ing_framer_reset(struct ing_framer *f)
+{
+	f->frame = NULL;
+	f->next = 0;
+	f->used = f->nlines = 0;
 }
 
 void ing_framer_flush(struct ing_framer *f)

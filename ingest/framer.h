@@ -37,6 +37,9 @@ void ing_framer_init(struct ing_framer *f, struct shm_ring_handle *outs, int nou
 int ing_framer_add(struct ing_framer *f, uint32_t source, const char *line, size_t len);
 /* Split buf on '\n' and add every line; a last line without '\n' counts. */
 int ing_framer_add_lines(struct ing_framer *f, uint32_t source, const char *buf, size_t len);
+/* Forgets the open frame: the rings were reset under it (a parked ingest
+ * rewinding, checkpoint.h). Counters are kept. */
+void ing_framer_reset(struct ing_framer *f);
 /* Publish the open frame (if any) and the local counters. */
 void ing_framer_flush(struct ing_framer *f);
 

@@ -46,6 +46,8 @@ struct kafka_src {
 	uint64_t sent;        /* newest barrier sent */
 	uint64_t committed;   /* newest checkpoint committed to the group */
 	int fatal;            /* a partition without a source id: exit 78 */
+	int parked;           /* rings are off limits (checkpoint.h rewind) */
+	int reading;          /* what `reading` says for this ingest */
 	uint64_t errors, messages;
 };
 
@@ -123,7 +125,9 @@ static void assign(struct kafka_src *s, rd_kafka_topic_partition_list_t *parts)
 /* Tells the aggregates whether this ingest is reading (checkpoint.h). */
 static void set_assigned(struct kafka_src *s, int on)
 {
-	atomic_store_explicit(&s->ctl->reading[s->p->index], on, memory_order_release);
+	s->reading = on;
+	if (!s->parked)
+		atomic_store_explicit(&s->ctl->reading[s->p->index], on, memory_order_release);
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -140,7 +144,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		 * them, and where each partition stands, before letting go;
 		 * the next owner continues from there. (Not when aborting:
 		 * the data plane restarts from the checkpoint anyway.) */
-		if (!rf_abort_flag) {
+		if (!rf_abort_flag && !s->parked) {
 			ing_framer_flush(s->fr);
 			publish_positions(s);
 		}
@@ -319,6 +323,76 @@ static void commit_final(struct kafka_src *s, rd_kafka_t *rk)
 	commit_if_complete(s, rk, 0);
 }
 
+/* Rewind (checkpoint.h): a stage behind this ingest crashed. Stop touching
+ * the rings, say so, wait for the restarted stages, then re-attach and seek
+ * every partition back to the checkpoint. Returns 0 to read on, -1 when
+ * told to stop or abort meanwhile. */
+static int park(struct kafka_src *s, rd_kafka_t *rk, rd_kafka_queue_t *q, rd_kafka_message_t **msgs)
+{
+	struct rf_ckpt_ctl *c = s->ctl;
+	uint64_t gen = atomic_load_explicit(&c->park_gen, memory_order_acquire);
+	rd_kafka_topic_partition_list_t *as = NULL;
+	rd_kafka_assignment(rk, &as);
+	if (as && as->cnt)
+		rd_kafka_pause_partitions(rk, as);
+	atomic_store_explicit(&c->reading[s->p->index], 0, memory_order_release);
+	s->parked = 1;
+	atomic_store_explicit(&c->parked[s->p->index], gen, memory_order_release);
+	rf_info("kafka: a stage behind this ingest crashed; parked until it is restarted");
+	while (atomic_load_explicit(&c->resume_gen, memory_order_acquire) < gen) {
+		if (rf_abort_flag || rf_stop_requested) {
+			rd_kafka_topic_partition_list_destroy(as);
+			return -1;
+		}
+		/* Serves callbacks; what was fetched before the pause is read
+		 * again after the rewind. */
+		ssize_t n = rd_kafka_consume_batch_queue(q, 10, msgs, BATCH_MESSAGES);
+		for (ssize_t i = 0; i < n; i++)
+			rd_kafka_message_destroy(msgs[i]);
+	}
+	rf_park_flag = 0;
+	rf_interrupt_flag = rf_abort_flag;
+	char err[256];
+	if (rf_attach_outputs(s->p, s->fr->outs, err, sizeof err) < 0) {
+		rf_error("re-attach rings: %s", err);
+		rd_kafka_topic_partition_list_destroy(as);
+		return -1;
+	}
+	ing_framer_reset(s->fr);
+	s->sent = s->committed = atomic_load_explicit(&c->resume, memory_order_acquire);
+	/* Every partition read so far goes back to the checkpoint's offset,
+	 * owned or not: the state that had the rest is gone. */
+	for (int i = 0; i < s->parts.nused; i++) {
+		int src = s->parts.used[i];
+		s->parts.part[src].next_offset = atomic_load_explicit(&c->position[src], memory_order_acquire);
+	}
+	rd_kafka_topic_partition_list_destroy(as);
+	rd_kafka_assignment(rk, &as);
+	for (int i = 0; as && i < as->cnt; i++) {
+		rd_kafka_topic_partition_t *tp = &as->elems[i];
+		int src = ing_parts_source(&s->parts, tp->topic, tp->partition);
+		int64_t pos = src < 0 ? RF_POSITION_UNKNOWN : s->parts.part[src].next_offset;
+		tp->offset = pos != RF_POSITION_UNKNOWN ? pos : start_offset(s);
+	}
+	if (as && as->cnt) {
+		/* Re-assigning restarts the fetchers at the given offsets; the
+		 * group is not involved. */
+		rd_kafka_resp_err_t e = rd_kafka_assign(rk, as);
+		if (!e)
+			rd_kafka_resume_partitions(rk, as);
+		if (e) {
+			rf_error("kafka: rewinding the assignment failed: %s", rd_kafka_err2str(e));
+			rd_kafka_topic_partition_list_destroy(as);
+			return -1;
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(as);
+	s->parked = 0;
+	atomic_store_explicit(&c->reading[s->p->index], s->reading, memory_order_release);
+	rf_info("kafka: stages restarted; read on from checkpoint %llu", (unsigned long long)s->sent);
+	return 0;
+}
+
 int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 {
 	static struct kafka_src src;
@@ -357,9 +431,18 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 	int rc = 0;
 
 	while (!rf_stop_requested && !src.fatal) {
+		if (rf_park_flag) {
+			if (park(&src, rk, q, msgs))
+				break;
+			continue;
+		}
 		ssize_t n = rd_kafka_consume_batch_queue(q, POLL_TIMEOUT_MS, msgs, BATCH_MESSAGES);
 		for (ssize_t i = 0; i < n; i++) {
 			rd_kafka_message_t *m = msgs[i];
+			if (rf_park_flag) {
+				rd_kafka_message_destroy(m);
+				continue;
+			}
 			int sid = m->err ? -1 : ing_parts_source(&src.parts, rd_kafka_topic_name(m->rkt), m->partition);
 			if (sid < 0) {
 				if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -378,9 +461,13 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 				ing_framer_add(fr, (uint32_t)sid, "", 0);
 			rd_kafka_message_destroy(m);
 		}
+		if (rf_park_flag)
+			continue;
 		ing_framer_flush(fr);
 		publish_positions(&src);
 		if (barrier_if_requested(&src)) {
+			if (rf_park_flag)
+				continue;
 			rc = 1;
 			break;
 		}
@@ -397,7 +484,7 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 	}
 	if (src.fatal) {
 		rc = CONF_EXIT_CONFIG;
-	} else if (rf_abort_flag) {
+	} else if (rf_abort_flag || src.parked) {
 		rf_info("kafka: data plane restart, leaving the consumer group");
 		rc = 1;
 	} else if (!rc) {

@@ -54,6 +54,16 @@ struct rf_ckpt_ctl {
 	 * stop their idle clock: input that nobody reads yet is not quiet
 	 * input, and restored windows must wait for the replay. */
 	_Atomic int32_t reading[RF_MAX_PER_ROLE];
+	/* Rewind after a crash behind the ingests: the supervisor sets
+	 * park_gen = G and sends SIGUSR2; each ingest stops touching its
+	 * rings and stores parked[i] = G; the supervisor kills and restarts
+	 * the other stages on reset rings, refills `position` from the
+	 * checkpoint and sets resume_gen = G; the ingests re-attach, seek
+	 * every partition back to `position` and read on. Group membership
+	 * survives, so no rebalance delays the restart. */
+	_Atomic uint64_t park_gen;
+	_Atomic uint64_t resume_gen;
+	_Atomic uint64_t parked[RF_MAX_PER_ROLE];
 };
 
 /* True when every ingest reads (see `reading`). */

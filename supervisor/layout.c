@@ -16,6 +16,8 @@ const char *const rf_proc_state_names[RF_PS_STATE_COUNT] = { "down", "running", 
 volatile sig_atomic_t rf_stop_requested;
 volatile int rf_stop_flag;
 volatile int rf_abort_flag;
+volatile int rf_park_flag;
+volatile int rf_interrupt_flag;
 
 struct shm_segment *rf_layout_create(const struct rf_config *conf, struct rf_layout *lay,
 				     char *err, size_t errlen)
@@ -140,7 +142,7 @@ int rf_ckpt_input_reading(const struct rf_proc *p)
 int rf_send_barrier(struct shm_ring_handle *hs, int n, uint64_t id)
 {
 	for (int j = 0; j < n; j++) {
-		struct rf_barrier *b = shm_ring_reserve(&hs[j], sizeof *b, RF_FRAME_BARRIER, &rf_abort_flag);
+		struct rf_barrier *b = shm_ring_reserve(&hs[j], sizeof *b, RF_FRAME_BARRIER, &rf_interrupt_flag);
 		if (!b)
 			return -1;
 		b->id = id;

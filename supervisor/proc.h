@@ -63,11 +63,17 @@ struct rf_proc {
 extern volatile sig_atomic_t rf_stop_requested;
 /* Same flag as an int pointer for ring/writer waits. */
 extern volatile int rf_stop_flag;
-/* Set by SIGUSR1: the data plane is being restarted after a crash. The
- * ingest leaves the consumer group at once (so the restarted one is
- * assigned without waiting for a session timeout) and sends nothing more:
- * its ring waits give up on this flag. */
+/* Ingest only. SIGUSR1 (rf_abort_flag): the whole data plane restarts
+ * after a crash; the ingest leaves the consumer group at once (so the
+ * restarted one is assigned without waiting for a session timeout) and
+ * sends nothing more. SIGUSR2 (rf_park_flag): a stage behind the ingest
+ * crashed; the ingest parks, keeps its group membership and rewinds to the
+ * checkpoint when the supervisor has restarted the stages
+ * (supervisor/checkpoint.h). Either sets rf_interrupt_flag, on which the
+ * ingest's ring waits give up. */
 extern volatile int rf_abort_flag;
+extern volatile int rf_park_flag;
+extern volatile int rf_interrupt_flag;
 
 /* Builds the segment for the counts in conf->processes. */
 struct shm_segment *rf_layout_create(const struct rf_config *conf, struct rf_layout *lay,

@@ -10,7 +10,12 @@
  * Crash policy (PostgreSQL postmaster): any pipeline process that dies
  * abnormally may have left a ring half-written, so the whole data plane is
  * killed, the rings are reset, and everything is started again from the
- * last complete checkpoint after a backoff (100 ms doubling to 30 s). A process that exits with 78 (EX_CONFIG)
+ * last complete checkpoint after a backoff (100 ms doubling to 30 s).
+ * When the crashed process is behind the ingests (transform, aggregate,
+ * writer) and it is not a crash loop, the ingests are parked instead of
+ * killed and rewind to the checkpoint themselves (checkpoint.h): the same
+ * result, without leaving and rejoining the Kafka consumer group, which
+ * takes seconds. A process that exits with 78 (EX_CONFIG)
  * hit a fatal configuration problem: restarting cannot help, so ringflow
  * stops with that status. Five crashes in a row, each within 10 s of a
  * start and before any checkpoint completed, means the pipeline cannot run
@@ -43,12 +48,20 @@
 #define STOP_TIMEOUT_NS (120 * RF_NS_PER_SEC)
 #define ABORT_GRACE_NS (2 * RF_NS_PER_SEC)
 
-const char *const sup_state_names[SUP_STATE_COUNT] = { "running", "restarting", "backoff", "stopping" };
+const char *const sup_state_names[SUP_STATE_COUNT] = { "running", "restarting", "backoff", "stopping",
+							 "rewinding" };
 
-static void child_on_term(int sig)
+static void child_on_signal(int sig)
 {
-	if (sig == SIGUSR1)
+	if (sig == SIGUSR2) {
+		rf_park_flag = 1;
+		rf_interrupt_flag = 1;
+		return;
+	}
+	if (sig == SIGUSR1) {
 		rf_abort_flag = 1;
+		rf_interrupt_flag = 1;
+	}
 	rf_stop_requested = 1;
 	rf_stop_flag = 1;
 }
@@ -75,9 +88,10 @@ static void child_main(struct sup *s, struct sup_child *c, pid_t parent)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = child_on_term;
+	sa.sa_handler = child_on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 	/* Ctrl-C reaches the whole process group; only the supervisor decides. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -169,6 +183,58 @@ static void abort_plane(struct sup *s)
 	s->abort_deadline_ns = rf_mono_ns() + ABORT_GRACE_NS;
 }
 
+static int ingests_running(const struct sup *s)
+{
+	for (int i = 0; i < s->nchildren; i++)
+		if (s->children[i].role == RF_ROLE_INGEST && s->children[i].pid <= 0)
+			return 0;
+	return 1;
+}
+
+/* A stage behind the ingests crashed: park the ingests, kill the rest. */
+static void rewind_plane(struct sup *s)
+{
+	struct rf_ckpt_ctl *c = shm_at(s->seg, s->lay.ckpt);
+	atomic_store(&c->park_gen, ++s->rewind_gen);
+	for (int i = 0; i < s->nchildren; i++) {
+		struct sup_child *ch = &s->children[i];
+		if (ch->pid > 0)
+			kill(ch->pid, ch->role == RF_ROLE_INGEST ? SIGUSR2 : SIGKILL);
+	}
+	s->state = SUP_REWINDING;
+	s->abort_deadline_ns = rf_mono_ns() + ABORT_GRACE_NS;
+}
+
+/* Every other stage is gone and every ingest parked: restart the stages on
+ * reset rings from the checkpoint and let the ingests rewind. */
+static void finish_rewind(struct sup *s)
+{
+	char err[512];
+	struct rf_ckpt_ctl *c = shm_at(s->seg, s->lay.ckpt);
+	rf_layout_reset_rings(s->seg, &s->lay);
+	if (sup_ckpt_plane_start(s, err, sizeof err)) {
+		rf_error("%s", err);
+		abort_plane(s);
+		s->exit_code = RF_EXIT_STATE;
+		s->state = SUP_RESTARTING;
+		s->done = -1;
+		return;
+	}
+	s->plane_started_ns = rf_mono_ns();
+	s->plane_ckpts = s->ckpt.completed;
+	s->restarts++;
+	s->state = SUP_RUNNING;
+	for (int i = s->nchildren - 1; i >= 0; i--)
+		if (s->children[i].role != RF_ROLE_INGEST && start_child(s, &s->children[i])) {
+			abort_plane(s);
+			s->state = SUP_RESTARTING;
+			return;
+		}
+	atomic_store(&c->resume_gen, s->rewind_gen);
+	rf_info("stages restarted from checkpoint %llu; the ingests kept their partitions and rewind",
+		(unsigned long long)s->ckpt.last.id);
+}
+
 static int running_children(const struct sup *s)
 {
 	int n = 0;
@@ -216,7 +282,7 @@ static void on_child_exit(struct sup *s, struct sup_child *c, int status)
 		rf_debug("%s %d finished", rf_role_names[c->role], c->index);
 		return;
 	}
-	if (s->state == SUP_RESTARTING)
+	if (s->state == SUP_RESTARTING || (s->state == SUP_REWINDING && c->role != RF_ROLE_INGEST))
 		return; /* we killed it */
 	if (WIFEXITED(status) && (WEXITSTATUS(status) == CONF_EXIT_CONFIG || WEXITSTATUS(status) == RF_EXIT_STATE)) {
 		rf_error("%s %d: fatal %s error (%s); restarting cannot help, stopping ringflow",
@@ -239,14 +305,20 @@ static void on_child_exit(struct sup *s, struct sup_child *c, int status)
 	c->restarts++;
 	rf_error("%s %d crashed: %s; restarting the data plane from the last checkpoint",
 		 rf_role_names[c->role], c->index, how);
-	abort_plane(s);
-	s->state = SUP_RESTARTING;
-	if (rf_mono_ns() - s->plane_started_ns < QUICK_CRASH_NS && s->ckpt.completed == s->plane_ckpts)
+	if (s->state == SUP_RUNNING && rf_mono_ns() - s->plane_started_ns < QUICK_CRASH_NS &&
+	    s->ckpt.completed == s->plane_ckpts)
 		s->quick_crashes++;
-	else {
+	else if (s->state == SUP_RUNNING) {
 		s->quick_crashes = 1;
 		s->backoff_ns = BACKOFF_MIN_NS;
 	}
+	if (c->role != RF_ROLE_INGEST && s->state == SUP_RUNNING && s->ckpt.store && s->quick_crashes <= 1 &&
+	    ingests_running(s)) {
+		rewind_plane(s);
+		return;
+	}
+	abort_plane(s);
+	s->state = SUP_RESTARTING;
 }
 
 static void reap(struct sup *s)
@@ -317,6 +389,26 @@ static void tick(struct sup *s)
 		rf_info("restarting the data plane in %lld ms", (long long)(s->backoff_ns / RF_NS_PER_MS));
 		s->backoff_ns = s->backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : s->backoff_ns * 2;
 		break;
+	case SUP_REWINDING: {
+		struct rf_ckpt_ctl *c = shm_at(s->seg, s->lay.ckpt);
+		int waiting = 0;
+		for (int i = 0; i < s->nchildren; i++) {
+			const struct sup_child *ch = &s->children[i];
+			if (ch->role != RF_ROLE_INGEST)
+				waiting += ch->pid > 0;
+			else
+				waiting += atomic_load(&c->parked[ch->index]) < s->rewind_gen;
+		}
+		if (!waiting) {
+			finish_rewind(s);
+		} else if (now > s->abort_deadline_ns) {
+			rf_warn("the ingests did not park within %lld ms; restarting the whole data plane",
+				(long long)(ABORT_GRACE_NS / RF_NS_PER_MS));
+			abort_plane(s);
+			s->state = SUP_RESTARTING;
+		}
+		break;
+	}
 	case SUP_BACKOFF:
 		if (now >= s->backoff_until_ns) {
 			s->restarts++;
@@ -394,8 +486,9 @@ int sup_run(struct rf_pipeline *pl, int reset_state)
 
 	while (!s.done) {
 		struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = s.listen_fd, .events = POLLIN } };
-		/* Poll faster while a checkpoint waits for its last acks. */
-		int n = poll(pfd, 2, s.ckpt.inflight || s.ckpt.final ? 5 : 200);
+		/* Poll faster while a checkpoint waits for its last acks or the
+		 * ingests for the restarted stages. */
+		int n = poll(pfd, 2, s.ckpt.inflight || s.ckpt.final || s.state == SUP_REWINDING ? 5 : 200);
 		if (n < 0 && errno != EINTR) {
 			rf_error("poll() failed: %s", strerror(errno));
 			break;

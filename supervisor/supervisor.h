@@ -15,6 +15,8 @@ enum sup_state {
 	SUP_RESTARTING,    /* a process crashed: killing the rest, then restart */
 	SUP_BACKOFF,       /* everything down, waiting before the restart */
 	SUP_STOPPING,      /* graceful stop: ingest told to stop, stages draining */
+	SUP_REWINDING,     /* a stage behind the ingests crashed: ingests park,
+	                    * the other stages restart (checkpoint.h) */
 	SUP_STATE_COUNT
 };
 
@@ -55,7 +57,9 @@ struct sup {
 	char sock_path[108];
 	int64_t started_ns, plane_started_ns, backoff_until_ns, stop_deadline_ns;
 	int64_t backoff_ns;
-	int64_t abort_deadline_ns; /* crash restart: SIGKILL what is left then */
+	int64_t abort_deadline_ns; /* crash restart: SIGKILL what is left then;
+	                            * rewind: fall back to a full restart then */
+	uint64_t rewind_gen;
 	unsigned quick_crashes;   /* crashes soon after a start, in a row */
 	uint64_t plane_ckpts;     /* checkpoints completed when the plane started */
 	unsigned restarts;        /* data-plane restarts since start */

@@ -219,8 +219,8 @@ struct xf_geoip *xf_geoip_open(const struct conf_geoip *g, unsigned need, char *
 		geo->is_open[d] = 1;
 	}
 	if (need != 0) {
-		/* calloc of this size maps zero pages: a table costs memory
-		 * only as it fills (the IPv6 one maybe never). */
+		/* At this size calloc normally gets fresh zero pages from
+		 * mmap: a table costs memory as it fills (IPv6 maybe never). */
 		geo->cache4 = calloc(XF_GEO_CACHE_ENTRIES, sizeof(*geo->cache4));
 		geo->cache6 = calloc(XF_GEO_CACHE6_ENTRIES, sizeof(*geo->cache6));
 		if (geo->cache4 == NULL || geo->cache6 == NULL) {

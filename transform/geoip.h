@@ -34,7 +34,7 @@ enum xf_geo_answer {
 #define XF_GEO_BIT(a) (1u << (a))
 
 /* Cache sizes: IPv4 entries are 32 bytes (2 MiB), others 40 (2.5 MiB);
- * both tables are per process and take memory only as they fill. */
+ * both tables are per process and normally take memory as they fill. */
 #define XF_GEO_CACHE_BITS 16
 #define XF_GEO_CACHE_ENTRIES (1u << XF_GEO_CACHE_BITS)  /* IPv4 addresses */
 #define XF_GEO_CACHE6_ENTRIES 65536                       /* the others, power of two */

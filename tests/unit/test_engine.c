@@ -2,8 +2,9 @@
  * test_engine.c — window store and engine (aggregate/winstore.h,
  * aggregate/engine.h): rows in, line protocol out, compared with points
  * computed naively in the test; tumbling and hopping window assignment,
- * late records, two partitions out of step, idle input, max_keys overflow,
- * top N, empty points, bad and misrouted rows.
+ * late records, two partitions out of step, idle input, max_keys overflow
+ * (split over aggregate processes, overflow series tagged by shard), top N,
+ * empty points, bad and misrouted rows.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -529,7 +530,7 @@ static void test_max_keys_overflow(void **state)
 			if (order++ >= 6)
 				ov += 2 * (10 * c + a);
 	char line[128];
-	snprintf(line, sizeof line, "mk,overflow=true flows=18i,bytes=%" PRId64 "i 0", ov);
+	snprintf(line, sizeof line, "mk,overflow=true,shard=0 flows=18i,bytes=%" PRId64 "i 0", ov);
 	want[nw++] = strdup(line);
 	agg_engine_add_rows(e, 0, f.maxev, f.buf, f.len, f.n, 0);
 	const struct agg_stats *st = agg_engine_stats(e);
@@ -542,6 +543,139 @@ static void test_max_keys_overflow(void **state)
 		free(want[i]);
 	captured_free(&cap);
 	agg_engine_destroy(e);
+	agg_rules_free(rules);
+}
+
+/* Appends "line" to a want list. */
+static void want_add(char **want, int *nw, const char *line)
+{
+	want[(*nw)++] = strdup(line);
+}
+
+/* max_keys is per window over all aggregates: with 2 of them each keeps
+ * ceil(7 / 2) = 4 keys, and each emits its own overflow series, tagged with
+ * its index, so the two overflow points do not overwrite each other in
+ * InfluxDB. A top rule lives in one aggregate and keeps the whole budget. */
+static void test_max_keys_split(void **state)
+{
+	(void)state;
+	const struct rule_def defs[] = {
+		{ "mk", 10 * S, 0, 0, "country,asn", "flows=count();bytes=sum(bytes)", 7, 0, NULL },
+		{ "tp", 10 * S, 0, 0, "asn", "bytes=sum(bytes);flows=count()", 4, 2, "bytes" },
+	};
+	struct agg_rule *rules = compile_rules(defs, 2);
+	struct agg_engine *e[2];
+	for (int z = 0; z < 2; z++)
+		assert_non_null(e[z] = agg_engine_create(rules, 2, NULL, z, 2));
+	static struct frame f[2];
+	enum { NREC = 400, NC = 5, NA = 6 };
+	static struct rec recs[NREC];
+	rng_state = 17;
+	for (int i = 0; i < NREC; i++)
+		recs[i] = (struct rec){ .c = (int)(rnd() % NC), .asn = (int)(rnd() % NA),
+					.bytes = (int64_t)(rnd() % 1000), .pkt = 1, .t = 3 * S };
+	/* Naive expectation, rule mk: per aggregate (by the key hash, the
+	 * contract of row.h), the first 4 keys to arrive get their own point;
+	 * the rest sum into that aggregate's overflow point. */
+	int64_t flows[NC][NA] = { { 0 } }, bytes[NC][NA] = { { 0 } };
+	int owner[NC][NA], kept[NC][NA] = { { 0 } }, nkept[2] = { 0 };
+	int64_t ovf[2] = { 0 }, ovb[2] = { 0 }, total = 0;
+	for (int c = 0; c < NC; c++)
+		for (int a = 0; a < NA; a++) {
+			struct rec r = { .c = c, .asn = a, .pkt = 1 };
+			struct rf_value o[NOUT];
+			rec_outs(&r, o);
+			_Alignas(8) uint8_t b[256];
+			uint64_t h;
+			assert_true(agg_row_encode(&rules[0], 0, o, S, b, sizeof b, &h) > 0);
+			owner[c][a] = (int)agg_route(h, 2);
+		}
+	for (int z = 0; z < 2; z++)
+		frame_reset(&f[z]);
+	for (int i = 0; i < NREC; i++) {
+		const struct rec *r = &recs[i];
+		int z = owner[r->c][r->asn];
+		if (!kept[r->c][r->asn] && flows[r->c][r->asn] == 0 && nkept[z] < 4) {
+			kept[r->c][r->asn] = 1;
+			nkept[z]++;
+		}
+		flows[r->c][r->asn]++;
+		bytes[r->c][r->asn] += r->bytes;
+		if (!kept[r->c][r->asn])
+			ovf[z]++, ovb[z] += r->bytes;
+		total++;
+		frame_add(&f[z], rules, 0, r);
+		frame_add(&f[1 % 2], rules, 1, r);    /* tp: top rule 1 lives in aggregate 1 % 2 */
+	}
+	assert_true(nkept[0] == 4 && nkept[1] == 4 && ovf[0] > 0 && ovf[1] > 0);
+	char *want[2][64];
+	int nw[2] = { 0 };
+	char line[160];
+	for (int c = 0; c < NC; c++)
+		for (int a = 0; a < NA; a++)
+			if (kept[c][a]) {
+				snprintf(line, sizeof line, "mk,country=%s,asn=%d flows=%" PRId64 "i,bytes=%" PRId64 "i 0",
+					 countries[c], a, flows[c][a], bytes[c][a]);
+				want_add(want[owner[c][a]], &nw[owner[c][a]], line);
+			}
+	for (int z = 0; z < 2; z++) {
+		snprintf(line, sizeof line, "mk,overflow=true,shard=%d flows=%" PRId64 "i,bytes=%" PRId64 "i 0",
+			 z, ovf[z], ovb[z]);
+		want_add(want[z], &nw[z], line);
+	}
+	/* Rule tp, all in aggregate 1 with the whole budget of 4: the first 4
+	 * asns seen are keys, of which the 2 largest by bytes are emitted, then
+	 * the overflow point of the other asns. */
+	int64_t tb[NA] = { 0 }, tf[NA] = { 0 }, tovb = 0, tovf = 0;
+	int tkept[NA] = { 0 }, ntk = 0;
+	for (int i = 0; i < NREC; i++) {
+		int a = recs[i].asn;
+		if (!tkept[a] && tf[a] == 0 && ntk < 4)
+			tkept[a] = 1, ntk++;
+		tf[a]++;
+		tb[a] += recs[i].bytes;
+		if (!tkept[a])
+			tovf++, tovb += recs[i].bytes;
+	}
+	char tp_want[512] = "";
+	for (int k = 0; k < 2; k++) {
+		int best = -1;
+		for (int a = 0; a < NA; a++)
+			if (tkept[a] == 1 && (best < 0 || tb[a] > tb[best]))
+				best = a;
+		tkept[best] = 2;
+		snprintf(line, sizeof line, "tp,asn=%d bytes=%" PRId64 "i,flows=%" PRId64 "i 0\n", best, tb[best], tf[best]);
+		strcat(tp_want, line);
+	}
+	snprintf(line, sizeof line, "tp,overflow=true,shard=1 bytes=%" PRId64 "i,flows=%" PRId64 "i 0\n", tovb, tovf);
+	strcat(tp_want, line);
+
+	for (int z = 0; z < 2; z++)
+		agg_engine_add_rows(e[z], 0, 3 * S, f[z].buf, f[z].len, f[z].n, 0);
+	int64_t overflowed = 0;
+	for (int z = 0; z < 2; z++) {
+		const struct agg_stats *st = agg_engine_stats(e[z]);
+		assert_int_equal(st->bad_rows, 0);
+		overflowed += (int64_t)st->overflow;
+	}
+	assert_int_equal(overflowed, ovf[0] + ovf[1] + tovf);
+	for (int z = 0; z < 2; z++) {
+		struct captured cap = { 0 };
+		agg_engine_advance(e[z], 0, 1, capture, &cap);
+		for (int w = 0; w < cap.n; w++) {
+			if (cap.w[w].rule == 0)
+				assert_same_lines(cap.w[w].lp, want[z], nw[z]);
+			else
+				assert_string_equal(cap.w[w].lp, tp_want);
+			assert_true(cap.w[w].rule == 0 || z == 1);
+		}
+		assert_int_equal(cap.n, z == 0 ? 1 : 2);
+		captured_free(&cap);
+		for (int i = 0; i < nw[z]; i++)
+			free(want[z][i]);
+	}
+	for (int z = 0; z < 2; z++)
+		agg_engine_destroy(e[z]);
 	agg_rules_free(rules);
 }
 
@@ -723,6 +857,7 @@ int main(void)
 		cmocka_unit_test(test_partitions_out_of_step),
 		cmocka_unit_test(test_idle_input_wall_clock),
 		cmocka_unit_test(test_max_keys_overflow),
+		cmocka_unit_test(test_max_keys_split),
 		cmocka_unit_test(test_top_n),
 		cmocka_unit_test(test_empty_points_and_bad_rows),
 		cmocka_unit_test(test_many_keys_memory),

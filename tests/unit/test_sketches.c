@@ -1,8 +1,11 @@
 /*
  * test_sketches.c — count_distinct (exact set, then HyperLogLog) and the
- * percentile sketch against exact answers: error bounds over several
- * cardinalities and distributions (fixed seeds), merges, bucket collapsing,
- * serialisation round trips.
+ * percentile state and sketch against exact answers: error bounds over
+ * several cardinalities and distributions (fixed seeds), merges, bucket
+ * collapsing, serialisation round trips; the sketch also against a model of
+ * its documented buckets (every answer exactly), in its sparse and dense
+ * forms and every merge of them; the inline percentile state exact, its
+ * promotion, merges in every combination of modes, and its memory.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,6 +36,15 @@ static double rnd_normal(void) { return sqrt(-2 * log(rnd01())) * cos(2 * M_PI *
 
 static struct agg_arena arena;
 static struct agg_alloc al = { agg_arena_alloc_cb, &arena };
+
+/* An allocator that counts what it hands out (from the same arena). */
+static size_t counted;
+static void *count_alloc(void *ctx, size_t n)
+{
+	counted += (n + 7) & ~(size_t)7;
+	return agg_arena_alloc_cb(ctx, n);
+}
+static struct agg_alloc cal = { count_alloc, &arena };
 
 static int setup(void **state) { (void)state; agg_arena_init(&arena); return 0; }
 static int teardown(void **state) { (void)state; agg_arena_free(&arena); return 0; }
@@ -279,6 +291,204 @@ static void test_percentile_collapse(void **state)
 	assert_true(q0 == s.min && q0 < -exp(39.0));
 }
 
+/* ---- the sketch against a model of its buckets ----
+ * ddsketch.h documents the algorithm: bucket ceil(log(|x|) / log(gamma)),
+ * at most AGG_DDS_MAX_BUCKETS per sign (the lowest |x| folded up for
+ * positives, the highest folded down for negatives), answer = the
+ * representative 2 gamma^i / (gamma + 1) of the bucket holding the value of
+ * rank floor(q (n - 1)), clamped to the exact min and max. The model applies
+ * that to the sorted sample directly. */
+
+static double m_inv_ln_gamma(void)
+{
+	return 1.0 / log((1.0 + AGG_DDS_ALPHA) / (1.0 - AGG_DDS_ALPHA));
+}
+static int32_t m_index(double a) { return (int32_t)ceil(log(a) * m_inv_ln_gamma()); }
+static double m_value(int32_t i)
+{
+	double g = (1.0 + AGG_DDS_ALPHA) / (1.0 - AGG_DDS_ALPHA);
+	return exp((double)i / m_inv_ln_gamma()) * (2.0 / (g + 1.0));
+}
+
+static double model_quantile(const double *sorted, size_t n, double q)
+{
+	if (q == 0 || n == 1)
+		return sorted[0];
+	if (q == 1)
+		return sorted[n - 1];
+	int32_t pmax = INT32_MIN, nmin = INT32_MAX;
+	for (size_t i = 0; i < n; i++) {
+		if (sorted[i] > 0 && m_index(sorted[i]) > pmax)
+			pmax = m_index(sorted[i]);
+		if (sorted[i] < 0 && m_index(-sorted[i]) < nmin)
+			nmin = m_index(-sorted[i]);
+	}
+	double x = sorted[(size_t)(q * (double)(n - 1))], v;
+	if (x > 0) {
+		int32_t i = m_index(x);
+		v = m_value(i < pmax - AGG_DDS_MAX_BUCKETS + 1 ? pmax - AGG_DDS_MAX_BUCKETS + 1 : i);
+	} else if (x < 0) {
+		int32_t i = m_index(-x);
+		v = -m_value(i > nmin + AGG_DDS_MAX_BUCKETS - 1 ? nmin + AGG_DDS_MAX_BUCKETS - 1 : i);
+	} else {
+		v = 0;
+	}
+	return v < sorted[0] ? sorted[0] : v > sorted[n - 1] ? sorted[n - 1] : v;
+}
+
+static const double model_qs[] = { 0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1 };
+
+/* s must hold exactly the n values of xs (sorted here). */
+static void check_model(const struct agg_dds *s, double *xs, size_t n, const char *what)
+{
+	qsort(xs, n, sizeof *xs, cmp_double);
+	assert_int_equal(s->count, n);
+	for (size_t k = 0; k < sizeof model_qs / sizeof model_qs[0]; k++) {
+		double want = model_quantile(xs, n, model_qs[k]), got;
+		assert_int_equal(agg_dds_quantile(s, model_qs[k], &got), 0);
+		if (fabs(got - want) > 1e-12 * fabs(want))
+			fail_msg("%s, n=%zu, q=%g: got %.17g, model %.17g", what, n, model_qs[k], got, want);
+	}
+}
+
+/* The serialised form (a function of the buckets only), for comparisons. */
+static size_t dds_bytes(const struct agg_dds *s, uint8_t *buf, size_t cap)
+{
+	size_t n = agg_dds_serialize(s, buf, cap);
+	assert_true(n > 0);
+	return n;
+}
+
+static void assert_same_sketch(const struct agg_dds *a, const struct agg_dds *b)
+{
+	static uint8_t s1[1 << 16], s2[1 << 16];
+	size_t l1 = dds_bytes(a, s1, sizeof s1), l2 = dds_bytes(b, s2, sizeof s2);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(s1, s2, l1);
+}
+
+/* Value sets: a few over decades (sparse), many (dense), ranges wider than
+ * AGG_DDS_MAX_BUCKETS (collapsing) in both forms, both signs and zeros. */
+enum vset { V_FEW, V_FEW_NEG, V_SOME, V_MANY, V_FEW_HUGE, V_MANY_HUGE, V_MIXED, V_NARROW, V_COUNT };
+
+static size_t vset_fill(enum vset k, double *xs)
+{
+	size_t n;
+	switch (k) {
+	case V_FEW: n = 12; for (size_t i = 0; i < n; i++) xs[i] = exp(rnd01() * 16 - 4); break;
+	case V_FEW_NEG: n = 15; for (size_t i = 0; i < n; i++) xs[i] = -exp(rnd01() * 20 - 5); break;
+	case V_SOME: n = 150; for (size_t i = 0; i < n; i++) xs[i] = exp(rnd01() * 12); break;
+	case V_MANY: n = 20000; for (size_t i = 0; i < n; i++) xs[i] = exp(rnd01() * 10) * ((i % 3) ? 1 : -1); break;
+	case V_FEW_HUGE: n = 20; for (size_t i = 0; i < n; i++) xs[i] = exp((rnd01() - 0.5) * 1200) * ((i % 2) ? 1 : -1); break;
+	case V_MANY_HUGE: n = 30000; for (size_t i = 0; i < n; i++) xs[i] = exp((rnd01() - 0.5) * 90) * ((i % 2) ? 1 : -1); break;
+	case V_MIXED: n = 300; for (size_t i = 0; i < n; i++) xs[i] = (i % 10 == 0) ? 0 : rnd_normal() * 1e4; break;
+	default: n = 5000; for (size_t i = 0; i < n; i++) xs[i] = 1400 + (double)(rnd() % 100); break;
+	}
+	return n;
+}
+
+static void test_dds_model(void **state)
+{
+	(void)state;
+	static double xs[2][30000], all[60000];
+	static const char *const vname[] = { "few", "few_neg", "some", "many", "few_huge", "many_huge", "mixed", "narrow" };
+	rng_state = 2024;
+	size_t n[V_COUNT];
+	static struct agg_dds sk[V_COUNT];
+	static double vals[V_COUNT][30000];
+	for (int k = 0; k < V_COUNT; k++) {
+		n[k] = vset_fill((enum vset)k, vals[k]);
+		agg_dds_init(&sk[k]);
+		for (size_t i = 0; i < n[k]; i++)
+			assert_int_equal(agg_dds_add(&sk[k], vals[k][i], &al), 0);
+		memcpy(xs[0], vals[k], n[k] * sizeof *xs[0]);
+		check_model(&sk[k], xs[0], n[k], vname[k]);
+		assert_true(sk[k].pos.imax - sk[k].pos.imin < AGG_DDS_MAX_BUCKETS);
+		assert_true(sk[k].neg.imax - sk[k].neg.imin < AGG_DDS_MAX_BUCKETS);
+	}
+	/* The forms are what they are for: few values stay sparse, many over
+	 * a wide range go dense. */
+	assert_false(sk[V_FEW].pos.dense);
+	assert_false(sk[V_FEW_NEG].neg.dense);
+	assert_false(sk[V_FEW_HUGE].pos.dense);
+	assert_true(sk[V_MANY].pos.dense && sk[V_MANY].neg.dense);
+	assert_true(sk[V_MANY_HUGE].pos.dense);
+	/* Every merge of two forms: a ∪ b answers as the model of the union
+	 * and serialises like one sketch fed the union value by value. */
+	for (int i = 0; i < V_COUNT; i++)
+		for (int j = 0; j < V_COUNT; j++) {
+			char what[64];
+			snprintf(what, sizeof what, "%s + %s", vname[i], vname[j]);
+			struct agg_dds m, whole;
+			agg_dds_init(&m);
+			agg_dds_init(&whole);
+			assert_int_equal(agg_dds_merge(&m, &sk[i], &al), 0);
+			assert_int_equal(agg_dds_merge(&m, &sk[j], &al), 0);
+			for (size_t k = 0; k < n[i]; k++)
+				agg_dds_add(&whole, vals[i][k], &al);
+			for (size_t k = 0; k < n[j]; k++)
+				agg_dds_add(&whole, vals[j][k], &al);
+			memcpy(all, vals[i], n[i] * sizeof *all);
+			memcpy(all + n[i], vals[j], n[j] * sizeof *all);
+			check_model(&m, all, n[i] + n[j], what);
+			assert_same_sketch(&m, &whole);
+			/* and the bulk add gives the same sketch */
+			struct agg_dds bulk;
+			agg_dds_init(&bulk);
+			assert_int_equal(agg_dds_add_many(&bulk, vals[i], n[i], &al), 0);
+			assert_int_equal(agg_dds_add_many(&bulk, vals[j], n[j], &al), 0);
+			assert_same_sketch(&bulk, &whole);
+		}
+	/* Round trips keep every answer, whichever form the reader picks. */
+	for (int k = 0; k < V_COUNT; k++) {
+		static uint8_t buf[1 << 16];
+		char err[128];
+		size_t len = dds_bytes(&sk[k], buf, sizeof buf);
+		struct agg_dds back;
+		agg_dds_init(&back);
+		assert_int_equal(agg_dds_deserialize(&back, buf, len, &al, err, sizeof err), len);
+		memcpy(xs[0], vals[k], n[k] * sizeof *xs[0]);
+		check_model(&back, xs[0], n[k], vname[k]);
+		assert_same_sketch(&back, &sk[k]);
+		/* A restored sketch keeps growing correctly. */
+		for (size_t i = 0; i < 50; i++) {
+			xs[1][i] = exp(rnd01() * 30 - 10) * ((i % 4) ? 1 : -1);
+			agg_dds_add(&back, xs[1][i], &al);
+		}
+		memcpy(xs[0] + n[k], xs[1], 50 * sizeof *xs[0]);
+		memcpy(xs[0], vals[k], n[k] * sizeof *xs[0]);
+		check_model(&back, xs[0], n[k] + 50, vname[k]);
+	}
+}
+
+/* Memory of a sketch for a few values over decades: sparse buckets, not
+ * an array over the whole range (~450 buckets, 3.6 KB, for 3 decades). */
+static void test_dds_memory(void **state)
+{
+	(void)state;
+	rng_state = 77;
+	struct agg_dds s;
+	for (int n = 10; n <= 40; n += 10) {
+		agg_dds_init(&s);
+		counted = 0;
+		double xs[40];
+		for (int i = 0; i < n; i++)
+			xs[i] = exp(rnd01() * 7);          /* 1 .. 1100: ~460 buckets */
+		assert_int_equal(agg_dds_add_many(&s, xs, (size_t)n, &cal), 0);
+		print_message("    %d values over 3 decades: %zu bytes of buckets\n", n, counted);
+		assert_false(s.pos.dense);
+		assert_true(counted <= (size_t)n * 12 * 2 + 48);
+	}
+	/* Grown value by value: geometric, and dense at most about the range. */
+	agg_dds_init(&s);
+	counted = 0;
+	for (int i = 0; i < 100000; i++)
+		agg_dds_add(&s, exp(rnd01() * 7), &cal);
+	print_message("    100000 values over 3 decades: %zu bytes of buckets\n", counted);
+	assert_true(s.pos.dense);
+	assert_true(counted <= 3 * 8 * 700 + 4 * 128 * 12);
+}
+
 static void test_hll_estimator_small(void **state)
 {
 	(void)state;
@@ -306,6 +516,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_percentile_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_percentile_merge_serialize, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_percentile_collapse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dds_model, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dds_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hll_estimator_small, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

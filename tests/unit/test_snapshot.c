@@ -2,10 +2,12 @@
  * test_snapshot.c — checkpoint state of the aggregate engine
  * (agg_engine_snapshot / agg_engine_restore, aggregate/snapshot.c):
  * round trip with every kind of state, hopping windows, top N and the
- * overflow series; re-sharding 2 aggregates into 3 (the union of the points
+ * overflow series (back to the aggregate that wrote it, tagged with its
+ * shard); re-sharding 2 aggregates into 3 (the union of the points
  * equals one engine that saw everything, and the traffic rule also equals
  * points computed naively); rules matched by name (reordered, gone,
- * changed); late records and watermark hold-back after a restore; garbage,
+ * changed); a version 1 blob of the previous release; late records and
+ * watermark hold-back after a restore; garbage,
  * truncated and bit-flipped blobs refused without touching the engine.
  */
 #include <setjmp.h>
@@ -15,6 +17,7 @@
 #include <cmocka.h>
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,6 +265,70 @@ static void assert_same_lines(struct lines *got, struct lines *want, const char 
 	assert_true(matched > 0);
 }
 
+/* ---- reading points back ---- */
+
+/* The timestamp of a line, and a numeric field of it (0 when absent). */
+static int64_t lp_time(const char *l)
+{
+	return strtoll(strrchr(l, ' ') + 1, NULL, 10);
+}
+
+static double lp_num(const char *l, const char *name)
+{
+	size_t nl = strlen(name);
+	for (const char *f = strchr(l, ' ') + 1; f && *f; f = strchr(f, ',') ? strchr(f, ',') + 1 : NULL)
+		if (strncmp(f, name, nl) == 0 && f[nl] == '=')
+			return strtod(f + nl + 1, NULL);
+	return 0;
+}
+
+/* Per-window sums of flows and bytes over the lines starting with prefix. */
+struct wsum {
+	int n;
+	struct { int64_t t, flows, bytes, lines; } w[32];
+};
+
+static void wsum_of(const struct lines *l, const char *prefix, struct wsum *out)
+{
+	memset(out, 0, sizeof *out);
+	for (size_t i = 0; i < l->n; i++) {
+		if (strncmp(l->v[i], prefix, strlen(prefix)))
+			continue;
+		int64_t t = lp_time(l->v[i]);
+		int k = 0;
+		while (k < out->n && out->w[k].t != t)
+			k++;
+		if (k == out->n) {
+			assert_true(out->n < 32);
+			out->w[out->n++].t = t;
+		}
+		out->w[k].flows += (int64_t)lp_num(l->v[i], "flows");
+		out->w[k].bytes += (int64_t)lp_num(l->v[i], "bytes");
+		out->w[k].lines++;
+	}
+}
+
+static void assert_same_sums(const struct wsum *a, const struct wsum *b)
+{
+	assert_true(a->n > 0);
+	assert_int_equal(a->n, b->n);
+	for (int i = 0; i < a->n; i++) {
+		int k = 0;
+		while (k < b->n && b->w[k].t != a->w[i].t)
+			k++;
+		assert_true(k < b->n);
+		assert_int_equal(a->w[i].flows, b->w[k].flows);
+		assert_int_equal(a->w[i].bytes, b->w[k].bytes);
+	}
+}
+
+static void lines_add(struct lines *l, const char *s)
+{
+	if (l->n == l->cap)
+		l->v = realloc(l->v, (l->cap = l->cap ? 2 * l->cap : 64) * sizeof *l->v);
+	l->v[l->n++] = strdup(s);
+}
+
 /* ---- naive points of rule "traffic" (key country,asn) over recs ---- */
 
 static void naive_traffic(const struct rec *recs, int n, struct lines *out)
@@ -430,7 +497,8 @@ static void test_reshard_2_to_3(void **state)
 }
 
 /* One engine into one, with the overflow series (max_keys) and a 1 -> 3
- * split of it: overflow goes to aggregate 0 whole. */
+ * split of it: the overflow series goes to aggregate 0 whole (its writer),
+ * and the keys are re-counted against the new per-aggregate budget. */
 static void test_roundtrip_overflow(void **state)
 {
 	(void)state;
@@ -462,34 +530,55 @@ static void test_roundtrip_overflow(void **state)
 
 	memset(&st, 0, sizeof st);
 	reshard(&a, &c, &st);
-	/* Only aggregate 0 holds overflow series of rule mk (index 0). */
 	feed_all(&ref, recs + N1, N2, &want);
 	flush_all(&ref, &want);
 	/* b continues with phase 2 like ref. */
 	feed_all(&b, recs + N1, N2, &got_b);
 	flush_all(&b, &got_b);
 	assert_same_lines(&got_b, &want, NULL);
-	/* c: flush the restored state only (phase 2 would hit max_keys
-	 * differently in three processes) and compare with a flushed a. */
+	/* c: flush the restored state only and compare with a flushed a.
+	 * max_keys 6 per window is 2 per aggregate now: restored keys beyond
+	 * that join the overflow series of the aggregate they route to, so
+	 * rule mk's points differ while its per-window totals do not. */
 	struct lines ca = { 0 }, cc = { 0 };
 	flush_all(&a, &ca);
-	struct lines c_by_agg[3] = { { 0 } };
+	uint64_t keys_a = 0, keys_c = 0;
+	for (size_t i = 0; i < ca.n; i++)
+		keys_a += strncmp(ca.v[i], "mk,country=", 11) == 0;
+	struct wsum ov_a, ov_c0;
+	wsum_of(&ca, "mk,overflow=true,shard=0 ", &ov_a);
 	for (int z = 0; z < 3; z++) {
-		agg_engine_advance(c.e[z], NOW, 1, collect, &c_by_agg[z]);
-		for (size_t i = 0; i < c_by_agg[z].n; i++) {
-			if (strstr(c_by_agg[z].v[i], "overflow=true"))
-				assert_int_equal(z, 0);
-			if (cc.n == cc.cap)
-				cc.v = realloc(cc.v, (cc.cap = cc.cap ? 2 * cc.cap : 64) * sizeof *cc.v);
-			cc.v[cc.n++] = strdup(c_by_agg[z].v[i]);
+		struct lines cz = { 0 };
+		char tag[64];
+		agg_engine_advance(c.e[z], NOW, 1, collect, &cz);
+		snprintf(tag, sizeof tag, "mk,overflow=true,shard=%d ", z);
+		for (size_t i = 0; i < cz.n; i++) {
+			if (strncmp(cz.v[i], "mk,overflow=", 12) == 0)
+				assert_true(strncmp(cz.v[i], tag, strlen(tag)) == 0);
+			keys_c += strncmp(cz.v[i], "mk,country=", 11) == 0;
+			lines_add(&cc, cz.v[i]);
 		}
-		lines_free(&c_by_agg[z]);
+		struct wsum kz;
+		wsum_of(&cz, "mk,country=", &kz);
+		for (int k = 0; k < kz.n; k++)
+			assert_true(kz.w[k].lines <= 2);
+		if (z == 0) {
+			/* a's overflow series, whole, plus keys that no longer fit. */
+			wsum_of(&cz, tag, &ov_c0);
+			assert_int_equal(ov_c0.n, ov_a.n);
+			for (int k = 0; k < ov_a.n; k++)
+				assert_true(ov_c0.w[k].t == ov_a.w[k].t && ov_c0.w[k].flows >= ov_a.w[k].flows);
+		}
+		lines_free(&cz);
 	}
-	assert_same_lines(&cc, &ca, NULL);
-	int ov = 0;
-	for (size_t i = 0; i < cc.n; i++)
-		ov += strstr(cc.v[i], "mk,overflow=true") != NULL;
-	assert_true(ov > 0);
+	assert_same_lines(&cc, &ca, "hop,");
+	assert_same_lines(&cc, &ca, "top,");
+	struct wsum sa, sc;
+	wsum_of(&ca, "mk,", &sa);
+	wsum_of(&cc, "mk,", &sc);
+	assert_same_sums(&sa, &sc);
+	assert_true(st.keys_overflow > 0);
+	assert_int_equal(st.keys_overflow, keys_a - keys_c);
 	lines_free(&ca);
 	lines_free(&cc);
 	lines_free(&want);
@@ -498,6 +587,186 @@ static void test_roundtrip_overflow(void **state)
 	pipe_free(&a);
 	pipe_free(&b);
 	pipe_free(&c);
+}
+
+/* Each aggregate's overflow series goes back to it on restore: with the
+ * same count, the restored pipeline emits what the original would have,
+ * overflow point for overflow point (shard=0 and shard=1, budget 3 each);
+ * into one aggregate, the two merge into one shard=0 point per window. */
+static void test_overflow_shards(void **state)
+{
+	(void)state;
+	const struct rule_def defs[] = { mk, top };
+	gen_phases(15);
+	struct pipe ref, two, again, one;
+	pipe_init(&ref, defs, 2, 2);
+	pipe_init(&two, defs, 2, 2);
+	pipe_init(&again, defs, 2, 2);
+	pipe_init(&one, defs, 2, 1);
+	struct lines want = { 0 }, got = { 0 };
+	feed_all(&ref, recs, N1, &want);
+	feed_all(&two, recs, N1, &got);
+	for (int z = 0; z < 2; z++)
+		assert_true(agg_engine_stats(two.e[z])->overflow > 0);
+	struct agg_restore_stats st = { 0 };
+	reshard(&two, &again, &st);
+	assert_int_equal(st.keys_overflow, 0);
+	assert_int_equal(st.keys_skipped_other_owner, st.keys);
+	feed_all(&ref, recs + N1, N2, &want);
+	flush_all(&ref, &want);
+	feed_all(&again, recs + N1, N2, &got);
+	flush_all(&again, &got);
+	assert_same_lines(&got, &want, NULL);
+	int shard_lines[2] = { 0 };
+	for (size_t i = 0; i < got.n; i++)
+		for (int z = 0; z < 2; z++) {
+			char tag[64];
+			snprintf(tag, sizeof tag, "mk,overflow=true,shard=%d ", z);
+			shard_lines[z] += strncmp(got.v[i], tag, strlen(tag)) == 0;
+		}
+	assert_true(shard_lines[0] > 0 && shard_lines[1] > 0);
+
+	/* 2 -> 1, restored state only: all keys fit the budget of 6. */
+	memset(&st, 0, sizeof st);
+	reshard(&two, &one, &st);
+	assert_int_equal(st.keys_overflow, 0);
+	struct lines t2 = { 0 }, o1 = { 0 };
+	flush_all(&two, &t2);
+	flush_all(&one, &o1);
+	assert_same_lines(&o1, &t2, "mk,country=");
+	assert_same_lines(&o1, &t2, "top,");
+	struct wsum s2, s1, s1z;
+	wsum_of(&t2, "mk,overflow=true,", &s2);
+	wsum_of(&o1, "mk,overflow=true,", &s1);
+	wsum_of(&o1, "mk,overflow=true,shard=0 ", &s1z);
+	assert_same_sums(&s2, &s1);
+	assert_same_sums(&s1z, &s1);
+	for (int k = 0; k < s1.n; k++)
+		assert_int_equal(s1.w[k].lines, 1);
+	lines_free(&t2);
+	lines_free(&o1);
+	lines_free(&want);
+	lines_free(&got);
+	pipe_free(&ref);
+	pipe_free(&two);
+	pipe_free(&again);
+	pipe_free(&one);
+}
+
+/* A version 1 blob, as the previous release wrote it (its state versions
+ * 1, percentiles as bare sketches) for rule
+ *   [aggregate.v1] window 10s, lateness 2s, key country, max_keys 3,
+ *   flows = count(), bytes = sum(bytes), p50 = p50(bytes)
+ * after the 40 records of v1_rec(), all in [100 s, 110 s). */
+static const uint8_t v1_blob[300] = {
+	0x52, 0x46, 0x41, 0x53, 0x01, 0x00, 0x00, 0x00, 0x14, 0x01, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x83, 0xf7, 0x91, 0xcd, 0x6d, 0x02, 0x89, 0xa7,
+	0x80, 0xe0, 0xe9, 0xd4, 0xa4, 0x06, 0x01, 0x00, 0x80, 0xe0, 0xe9, 0xd4,
+	0xa4, 0x06, 0x01, 0x02, 0x76, 0x31, 0xba, 0x42, 0xe1, 0xed, 0x16, 0x4b,
+	0xc6, 0x12, 0xf2, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x01, 0x80, 0xa0, 0xb7,
+	0x87, 0xe9, 0x05, 0x03, 0x01, 0x01, 0x04, 0x10, 0x01, 0x00, 0x01, 0x9a,
+	0x70, 0x01, 0x08, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x61,
+	0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x90, 0x8c, 0x40, 0x05, 0x90, 0x05,
+	0x8e, 0x07, 0x0e, 0x00, 0x01, 0x0f, 0x01, 0x0c, 0x02, 0x0a, 0x02, 0x08,
+	0x01, 0x07, 0x01, 0x19, 0x01, 0x04, 0x01, 0x03, 0x01, 0x04, 0x01, 0x07,
+	0x01, 0x0c, 0x01, 0x05, 0x01, 0x02, 0x01, 0x04, 0x02, 0x00, 0x44, 0x45,
+	0x01, 0x04, 0x08, 0x01, 0x00, 0x01, 0xb8, 0x47, 0x01, 0x08, 0x08, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x59, 0x40, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x04, 0x90, 0x40, 0x05, 0xe8, 0x04, 0x9e, 0x07, 0x08, 0x00, 0x01,
+	0x44, 0x01, 0x0f, 0x01, 0x1a, 0x01, 0x08, 0x01, 0x06, 0x01, 0x15, 0x01,
+	0x04, 0x01, 0x04, 0x02, 0x00, 0x55, 0x53, 0x01, 0x04, 0x08, 0x01, 0x00,
+	0x01, 0xa4, 0x46, 0x01, 0x08, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x20, 0x61, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x98, 0x90, 0x40, 0x05,
+	0x90, 0x05, 0xa2, 0x07, 0x07, 0x00, 0x01, 0x38, 0x01, 0x0d, 0x02, 0x0b,
+	0x01, 0x1c, 0x01, 0x13, 0x01, 0x04, 0x01, 0x04, 0x02, 0x00, 0x42, 0x52,
+	0x01, 0x04, 0x08, 0x01, 0x00, 0x01, 0x82, 0x48, 0x01, 0x08, 0x08, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x65, 0x40, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x2c, 0x91, 0x40, 0x05, 0xb0, 0x05, 0xa6, 0x07, 0x07, 0x00, 0x01,
+	0x30, 0x01, 0x0b, 0x02, 0x0a, 0x01, 0x1a, 0x01, 0x05, 0x01, 0x11, 0x01,
+};
+
+static struct rec v1_rec(int i)
+{
+	return (struct rec){ .c = (i * 7 + i / 5) % 5, .asn = 1, .bytes = 100 + (i * 37) % 1000,
+			     .pkt = 1, .name = 0, .t = 100 * S + i * (S / 5) };
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Checks one restored point against the records of the countries in set
+ * (bit c): flows and bytes exact, p50 within 1% of the naive median. */
+static void check_v1_point(const char *line, unsigned set)
+{
+	int64_t v[40];
+	int n = 0;
+	int64_t sum = 0;
+	for (int i = 0; i < 40; i++) {
+		struct rec r = v1_rec(i);
+		if (set >> r.c & 1) {
+			v[n++] = r.bytes;
+			sum += r.bytes;
+		}
+	}
+	qsort(v, (size_t)n, sizeof *v, cmp_i64);
+	double med = (double)v[(n - 1) / 2];
+	assert_int_equal((int64_t)lp_num(line, "flows"), n);
+	assert_int_equal((int64_t)lp_num(line, "bytes"), sum);
+	double p50 = lp_num(line, "p50");
+	if (fabs(p50 - med) > 0.01 * med)
+		fail_msg("%s: p50 %g, naive %g", line, p50, med);
+	assert_int_equal(lp_time(line), 100 * S);
+}
+
+static void test_v1_blob(void **state)
+{
+	(void)state;
+	const struct rule_def d = { "v1", 10 * S, 0, 2 * S, "country",
+				    "flows=count();bytes=sum(bytes);p50=p50(bytes)", 3, 0, NULL };
+	struct pipe a, b;
+	pipe_init(&a, &d, 1, 1);
+	pipe_init(&b, &d, 1, 1);
+	struct agg_restore_stats st = { 0 };
+	char err[256];
+	if (agg_engine_restore(a.e[0], v1_blob, sizeof v1_blob, NOW, &st, err, sizeof err) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(st.keys, 4);          /* 3 keys and the overflow series */
+	assert_int_equal(st.rules_discarded, 0);
+	/* Written again, it is a version 2 blob that restores the same. */
+	struct agg_blob blob = { 0 };
+	assert_int_equal(agg_engine_snapshot(a.e[0], &blob), 0);
+	assert_int_equal(blob.p[4], 2);
+	assert_int_equal(agg_engine_restore(b.e[0], blob.p, blob.len, NOW, NULL, err, sizeof err), 0);
+	agg_blob_free(&blob);
+	for (int k = 0; k < 2; k++) {
+		struct lines out = { 0 };
+		flush_all(k ? &b : &a, &out);
+		assert_int_equal(out.n, 4);
+		/* The first 3 countries to arrive have their own points. */
+		unsigned kept = 0;
+		for (int i = 0, nk = 0; i < 40 && nk < 3; i++)
+			if (!(kept >> v1_rec(i).c & 1))
+				kept |= 1u << v1_rec(i).c, nk++;
+		for (size_t i = 0; i < out.n; i++) {
+			const char *l = out.v[i];
+			if (strncmp(l, "v1,overflow=true,shard=0 ", 25) == 0) {
+				check_v1_point(l, 31u & ~kept);
+				continue;
+			}
+			int c = 0;
+			while (c < 5 && strncmp(l + 11, countries[c], 2))
+				c++;
+			assert_true(strncmp(l, "v1,country=", 11) == 0 && c < 5 && (kept >> c & 1));
+			check_v1_point(l, 1u << c);
+		}
+		lines_free(&out);
+	}
+	pipe_free(&a);
+	pipe_free(&b);
 }
 
 /* Rules are matched by name: traffic moves from index 0 to 1 and keeps its
@@ -690,9 +959,9 @@ static void fuzz_blob(struct fuzz *f, const struct agg_blob *good, size_t every)
 
 	/* Wrong version, wrong magic, empty. */
 	memcpy(m, good->p, len);
-	m[4] = 2;
+	m[4] = 3;
 	assert_int_equal(agg_engine_restore(f->e, m, len, NOW, NULL, err, sizeof err), -1);
-	assert_non_null(strstr(err, "version 2"));
+	assert_non_null(strstr(err, "version 3"));
 	memcpy(m, good->p, len);
 	m[0] = 'X';
 	assert_int_equal(agg_engine_restore(f->e, m, len, NOW, NULL, err, sizeof err), -1);
@@ -822,6 +1091,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reshard_2_to_3),
 		cmocka_unit_test(test_roundtrip_overflow),
+		cmocka_unit_test(test_overflow_shards),
+		cmocka_unit_test(test_v1_blob),
 		cmocka_unit_test(test_rules_by_name),
 		cmocka_unit_test(test_late_after_restore),
 		cmocka_unit_test(test_watermark_restore),
