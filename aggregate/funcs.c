@@ -262,7 +262,8 @@ static int pct_promote(struct st_pct *s, const double *x, uint32_t n, const stru
 	if (n <= AGG_PCT_INLINE) {
 		/* One batch, so the sketch's buckets are sized once. */
 		memcpy(all, s->u.v, s->n * sizeof *all);
-		memcpy(all + s->n, x, n * sizeof *all);
+		if (n)
+			memcpy(all + s->n, x, n * sizeof *all);
 		if (agg_dds_add_many(d, all, s->n + n, al) < 0)
 			return -1;
 	} else if (agg_dds_add_many(d, s->u.v, s->n, al) < 0 || agg_dds_add_many(d, x, n, al) < 0) {

@@ -305,7 +305,7 @@ int agg_engine_snapshot(struct agg_engine *e, struct agg_blob *b)
 	 * some 30 bytes. Not agg_ws_bytes: sketches hold mostly empty buckets
 	 * that serialise to nothing, and reserving gigabytes for them could
 	 * fail. More, when needed, comes by doubling. */
-	size_t est = BLOB_HDR + 3 * VARINT_MAX + (size_t)wm->nsources * 2 * VARINT_MAX;
+	size_t est = BLOB_HDR + 4 * VARINT_MAX + (size_t)wm->nsources * 2 * VARINT_MAX;
 	for (int i = 0; i < ep.nrules; i++)
 		est += CONF_NAME_MAX + 4 * VARINT_MAX + 16 +
 		       agg_ws_open_windows(ep.ws[i]) * (size_t)(2 * VARINT_MAX + 1) +

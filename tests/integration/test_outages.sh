@@ -25,11 +25,15 @@ source tests/lib/kafka.sh
 source tests/integration/lib.sh
 dir=$(mktemp -d /tmp/rf-outages-XXXXXX)
 rf_pid= gen_pid= rf_log=
+# No errexit here: a kill of an already dead process must not skip the rest
+# and leave influxd running.
 cleanup() {
-	[ -n "$gen_pid" ] && kill "$gen_pid" 2>/dev/null
+	set +e
+	# The generator subshell's children (gen-sflow, tee, kafka-produce) first.
+	[ -n "$gen_pid" ] && kill $(ps -o pid= --ppid "$gen_pid") "$gen_pid" 2>/dev/null
 	[ -n "$rf_pid" ] && kill -9 "$rf_pid" 2>/dev/null
-	kafka_stop || true
-	influxd_stop || true
+	kafka_stop
+	influxd_stop
 	[ -n "${KEEP:-}" ] || rm -rf "$dir"
 }
 trap cleanup EXIT

@@ -848,6 +848,49 @@ static void test_many_keys_memory(void **state)
 	agg_rules_free(rules);
 }
 
+/* Keys with a few values keep their percentiles inline: a key costs about
+ * what sum + count costs plus the 80-byte state, not kilobytes of sketch
+ * buckets; and the answers are exact. */
+static void test_percentile_keys_memory(void **state)
+{
+	(void)state;
+	const struct rule_def d = { "pm", 10 * S, 0, 0, "asn", "flows=count();p95=p95(bytes);p50=p50(bytes)", 0, 0, NULL };
+	struct agg_rule *rules = compile_rules(&d, 1);
+	struct agg_engine *e = agg_engine_create(rules, 1, NULL, 0, 1);
+	static struct frame f;
+	const int keys = 100000;
+	/* Three values per key over two decades: 10k, 100k + 1, 1000k + 2. */
+	for (int rep = 0; rep < 3; rep++)
+		for (int base = 0; base < keys; base += 10000) {
+			frame_reset(&f);
+			for (int k = base; k < base + 10000; k++) {
+				int64_t v = (k % 1000 + 1) * (rep == 0 ? 10 : rep == 1 ? 100 : 1000) + rep;
+				struct rec r = { .c = 0, .asn = k, .bytes = v, .pkt = 1, .t = S };
+				frame_add(&f, rules, 0, &r);
+			}
+			agg_engine_add_rows(e, 0, f.maxev, f.buf, f.len, f.n, 0);
+		}
+	const struct agg_stats *st = agg_engine_stats(e);
+	assert_int_equal(st->live_keys, keys);
+	double per_key = (double)st->bytes / keys;
+	print_message("    %d keys with 3 values and p50, p95: %.1f bytes/key\n", keys, per_key);
+	assert_true(per_key <= 192);
+	struct captured cap = { 0 };
+	agg_engine_advance(e, 0, 1, capture, &cap);
+	assert_int_equal(cap.w[0].npoints, keys);
+	/* Spot checks: the middle value and, for p95, rank floor(0.95 * 2) = 1
+	 * of the sorted three, i.e. the middle one as well. */
+	for (int k = 0; k < keys; k += 9973) {
+		char want[128];
+		int64_t m = (k % 1000 + 1) * 100 + 1;
+		snprintf(want, sizeof want, "pm,asn=%d flows=3i,p95=%" PRId64 ",p50=%" PRId64 " 0\n", k, m, m);
+		assert_non_null(strstr(cap.w[0].lp, want));
+	}
+	captured_free(&cap);
+	agg_engine_destroy(e);
+	agg_rules_free(rules);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -861,6 +904,7 @@ int main(void)
 		cmocka_unit_test(test_top_n),
 		cmocka_unit_test(test_empty_points_and_bad_rows),
 		cmocka_unit_test(test_many_keys_memory),
+		cmocka_unit_test(test_percentile_keys_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

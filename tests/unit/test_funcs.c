@@ -1,7 +1,8 @@
 /*
  * test_funcs.c — aggregate functions (aggregate/funcs.h) against naive
- * computations over random data: results, merge(a, b) == state over a ∪ b,
- * serialisation round trips and malformed serialised input.
+ * computations over random data: results (percentiles inline and as a
+ * sketch), merge(a, b) == state over a ∪ b, serialisation round trips and
+ * malformed serialised input.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -107,7 +108,7 @@ static void check_merge_and_serial(struct fx *f, enum agg_fn fn, const struct rf
 	else
 		assert_true(merged.u.i == whole.u.i);
 
-	uint8_t buf[4096], buf2[4096];
+	static uint8_t buf[1 << 16], buf2[1 << 16];
 	size_t len = agg_state_serialize(fn, f->a, buf, sizeof buf);
 	assert_true(len > 2);
 	assert_int_equal(agg_state_serialize(fn, f->a, buf, len - 1), 0);
@@ -372,6 +373,56 @@ static void test_count_distinct_exact(void **state)
 	assert_true(r.type == RF_V_INT && r.u.i == 0);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Percentiles against the sorted sample: the value of rank floor(q (n-1)),
+ * exactly while the state keeps its values inline (AGG_PCT_INLINE), within
+ * the documented 1% after; merge over a random cut (inline + inline,
+ * inline + sketch, sketch + sketch as the cut falls) gives the same answer
+ * as one state, and so does a round trip. */
+static void test_percentile(void **state)
+{
+	struct fx *f = *state;
+	static struct rf_value v[N];
+	static int64_t t[N];
+	static double xs[N];
+	static const int sizes[] = { 1, 2, 3, 5, AGG_PCT_INLINE, AGG_PCT_INLINE + 1, 11, 19, 60, 700, N };
+	static const double qs[] = { 0, 0.05, 0.25, 0.5, 0.9, 0.95, 0.99, 1 };
+	for (int floats = 0; floats <= 1; floats++)
+		for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+			int n = sizes[si];
+			rng_state = 41 + (uint64_t)(10 * floats) + si;
+			gen(v, t, n, floats);
+			int m = 0;
+			for (int i = 0; i < n; i++)
+				if (v[i].type != RF_V_MISSING)
+					xs[m++] = floats ? v[i].u.f : (double)v[i].u.i;
+			qsort(xs, (size_t)m, sizeof *xs, cmp_double);
+			agg_state_init(AGG_FN_PERCENTILE, f->a);
+			feed(f, AGG_FN_PERCENTILE, f->a, v, t, 0, n);
+			for (size_t k = 0; k < sizeof qs / sizeof qs[0]; k++) {
+				struct rf_value r;
+				agg_state_result(AGG_FN_PERCENTILE, f->a, qs[k], &r);
+				if (m == 0) {
+					assert_int_equal(r.type, RF_V_MISSING);
+					continue;
+				}
+				assert_int_equal(r.type, RF_V_FLOAT);
+				double want = xs[(int)(qs[k] * (m - 1))];
+				double tol = m <= AGG_PCT_INLINE ? 0 : 0.01 * fabs(want);
+				if (!(fabs(r.u.f - want) <= tol))
+					fail_msg("%d values (%s), q=%g: got %.17g, want %.17g", m,
+						 floats ? "floats" : "ints", qs[k], r.u.f, want);
+			}
+			if (m > 0)
+				check_merge_and_serial(f, AGG_FN_PERCENTILE, v, t, n, 0);
+		}
+}
+
 static void test_deserialize_rejects(void **state)
 {
 	struct fx *f = *state;
@@ -414,6 +465,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_avg_stddev, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_first_last, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_count_distinct_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_percentile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deserialize_rejects, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

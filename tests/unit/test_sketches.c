@@ -489,6 +489,307 @@ static void test_dds_memory(void **state)
 	assert_true(counted <= 3 * 8 * 700 + 4 * 128 * 12);
 }
 
+/* ---- the percentile state: inline values, then the sketch ---- */
+
+#define PCT AGG_FN_PERCENTILE
+#define ST_BYTES 128
+
+static struct rf_value num(double x, int as_int)
+{
+	if (as_int)
+		return (struct rf_value){ .type = RF_V_INT, .u.i = (int64_t)x };
+	return (struct rf_value){ .type = RF_V_FLOAT, .u.f = x };
+}
+
+static void pct_feed(void *st, const double *xs, size_t n, const struct agg_alloc *a)
+{
+	for (size_t i = 0; i < n; i++) {
+		int as_int = xs[i] == floor(xs[i]) && fabs(xs[i]) < 1e15 && (i % 2);
+		struct rf_value v = num(xs[i], as_int);
+		assert_int_equal(agg_state_update(PCT, st, &v, 0, a), 0);
+	}
+}
+
+static size_t pct_bytes(const void *st, uint8_t *buf, size_t cap)
+{
+	size_t n = agg_state_serialize(PCT, st, buf, cap);
+	assert_true(n >= 3);
+	return n;
+}
+
+/* The state's answer for q; NAN when it has none. */
+static double pct_q(const void *st, double q)
+{
+	struct rf_value r;
+	agg_state_result(PCT, st, q, &r);
+	if (r.type == RF_V_MISSING)
+		return NAN;
+	assert_int_equal(r.type, RF_V_FLOAT);
+	return r.u.f;
+}
+
+/* Exact while at most AGG_PCT_INLINE values, within 1% after; xs sorted here. */
+static void check_pct(const void *st, double *xs, size_t n, const char *what)
+{
+	qsort(xs, n, sizeof *xs, cmp_double);
+	if (n == 0) {
+		assert_true(isnan(pct_q(st, 0.5)));
+		return;
+	}
+	for (size_t k = 0; k < sizeof model_qs / sizeof model_qs[0]; k++) {
+		double want = xs[(size_t)(model_qs[k] * (double)(n - 1))], got = pct_q(st, model_qs[k]);
+		double tol = n <= AGG_PCT_INLINE ? 0 : 0.01 * fabs(want);
+		if (!(fabs(got - want) <= tol))
+			fail_msg("%s, n=%zu, q=%g: got %.17g, want %.17g", what, n, model_qs[k], got, want);
+	}
+	assert_true(isnan(pct_q(st, -0.1)) && isnan(pct_q(st, 1.1)));
+}
+
+static void test_percentile_inline(void **state)
+{
+	(void)state;
+	_Alignas(8) uint8_t st[ST_BYTES];
+	uint8_t buf[512];
+	double xs[AGG_PCT_INLINE + 1];
+	assert_true(agg_state_size(PCT) <= 80);
+	rng_state = 31;
+	for (int rep = 0; rep < 200; rep++)
+		for (size_t n = 0; n <= AGG_PCT_INLINE; n++) {
+			for (size_t i = 0; i < n; i++) {
+				switch (rnd() % 5) {
+				case 0: xs[i] = (double)(int64_t)(rnd() % 3000) - 1000; break;
+				case 1: xs[i] = rnd_normal() * 1e6; break;
+				case 2: xs[i] = (rnd() & 1) ? -0.0 : 0.0; break;
+				case 3: xs[i] = xs[i ? i - 1 : 0] = 7; break;   /* duplicates */
+				default: xs[i] = exp(rnd01() * 40 - 20); break;
+				}
+			}
+			agg_state_init(PCT, st);
+			counted = 0;
+			pct_feed(st, xs, n, &cal);
+			assert_int_equal(counted, 0);           /* inline: nothing allocated */
+			/* Infinities are skipped, as the sketch skips them. */
+			struct rf_value inf = num(INFINITY, 0), ninf = num(-INFINITY, 0), m = rf_missing();
+			agg_state_update(PCT, st, &inf, 0, &cal);
+			agg_state_update(PCT, st, &ninf, 0, &cal);
+			agg_state_update(PCT, st, &m, 0, &cal);
+			assert_int_equal(counted, 0);
+			assert_true(pct_bytes(st, buf, sizeof buf) > 0 && buf[2] != 2);
+			check_pct(st, xs, n, "inline");
+			/* The exact median of an even count is the lower one. */
+			if (n == 4)
+				assert_true(pct_q(st, 0.5) == xs[1]);
+		}
+	/* One value more: a sketch, allocated now, holding all of them. */
+	rng_state = 32;
+	for (int rep = 0; rep < 50; rep++) {
+		for (size_t i = 0; i <= AGG_PCT_INLINE; i++)
+			xs[i] = exp(rnd01() * 12) * ((rnd() % 4) ? 1 : -1);
+		agg_state_init(PCT, st);
+		counted = 0;
+		pct_feed(st, xs, AGG_PCT_INLINE, &cal);
+		assert_int_equal(counted, 0);
+		pct_feed(st, xs + AGG_PCT_INLINE, 1, &cal);
+		assert_true(counted > 0 && counted <= 400);
+		size_t len = pct_bytes(st, buf, sizeof buf);
+		assert_int_equal(buf[2], 2);
+		/* ... the same sketch as one fed the values directly. */
+		struct agg_dds d;
+		static uint8_t dbuf[512];
+		agg_dds_init(&d);
+		for (size_t i = 0; i <= AGG_PCT_INLINE; i++)
+			agg_dds_add(&d, xs[i], &al);
+		size_t dl = dds_bytes(&d, dbuf, sizeof dbuf);
+		assert_int_equal(len, 3 + dl);
+		assert_memory_equal(buf + 3, dbuf, dl);
+		check_pct(st, xs, AGG_PCT_INLINE + 1, "promoted");
+		double xq[AGG_PCT_INLINE + 1];
+		memcpy(xq, xs, sizeof xq);
+		check_model(&d, xq, AGG_PCT_INLINE + 1, "promoted");
+	}
+}
+
+static void *fail_alloc(void *ctx, size_t n)
+{
+	(void)ctx, (void)n;
+	return NULL;
+}
+
+static void test_percentile_nomem(void **state)
+{
+	(void)state;
+	_Alignas(8) uint8_t st[ST_BYTES];
+	uint8_t b1[512], b2[512];
+	struct agg_alloc bad = { fail_alloc, NULL };
+	double xs[AGG_PCT_INLINE + 1];
+	for (int i = 0; i <= AGG_PCT_INLINE; i++)
+		xs[i] = 10.0 * (i + 1);
+	agg_state_init(PCT, st);
+	pct_feed(st, xs, AGG_PCT_INLINE, &al);
+	size_t l1 = pct_bytes(st, b1, sizeof b1);
+	struct rf_value v = num(1e6, 0);
+	assert_int_equal(agg_state_update(PCT, st, &v, 0, &bad), -1);
+	size_t l2 = pct_bytes(st, b2, sizeof b2);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(b1, b2, l1);   /* unchanged, still inline */
+	check_pct(st, xs, AGG_PCT_INLINE, "after a failed promotion");
+}
+
+/* Value sets for the merge matrix: empty, a few inline, a full inline set,
+ * a sparse sketch, a dense sketch. */
+static size_t mode_fill(int mode, double *xs)
+{
+	static const size_t sizes[] = { 0, 3, AGG_PCT_INLINE, 40, 6000 };
+	for (size_t i = 0; i < sizes[mode]; i++)
+		xs[i] = mode == 1 ? (double)(int64_t)(rnd() % 100)
+				  : exp(rnd01() * 14 - 2) * ((rnd() % 5) ? 1 : -1);
+	return sizes[mode];
+}
+
+static void test_percentile_merge_modes(void **state)
+{
+	(void)state;
+	static const char *const mname[] = { "empty", "few", "full", "sparse", "dense" };
+	static double va[6000], vb[6000], all[12000];
+	static uint8_t s1[1 << 16], s2[1 << 16], s3[1 << 16];
+	_Alignas(8) uint8_t a[ST_BYTES], b[ST_BYTES], whole[ST_BYTES], back[ST_BYTES];
+	rng_state = 33;
+	for (int rep = 0; rep < 4; rep++)
+		for (int i = 0; i < 5; i++)
+			for (int j = 0; j < 5; j++) {
+				char what[64];
+				snprintf(what, sizeof what, "%s + %s", mname[i], mname[j]);
+				size_t na = mode_fill(i, va), nb = mode_fill(j, vb);
+				agg_state_init(PCT, a);
+				agg_state_init(PCT, b);
+				agg_state_init(PCT, whole);
+				pct_feed(a, va, na, &al);
+				pct_feed(b, vb, nb, &al);
+				pct_feed(whole, va, na, &al);
+				pct_feed(whole, vb, nb, &al);
+				size_t lb = pct_bytes(b, s3, sizeof s3);
+				assert_int_equal(agg_state_merge(PCT, a, b, &al), 0);
+				/* a ∪ b is the state of the union, byte for byte
+				 * (inline when it fits, else the sketch). */
+				size_t l1 = pct_bytes(a, s1, sizeof s1), l2 = pct_bytes(whole, s2, sizeof s2);
+				if (l1 != l2 || memcmp(s1, s2, l1))
+					fail_msg("%s: merged state differs from the state of the union", what);
+				assert_int_equal(s1[2] == 2, na + nb > AGG_PCT_INLINE);
+				memcpy(all, va, na * sizeof *all);
+				memcpy(all + na, vb, nb * sizeof *all);
+				check_pct(a, all, na + nb, what);
+				/* b is untouched, and a shares nothing with it. */
+				assert_int_equal(pct_bytes(b, s2, sizeof s2), lb);
+				assert_memory_equal(s2, s3, lb);
+				double more[20];
+				for (int k = 0; k < 20; k++)
+					more[k] = 1e9 + k;
+				pct_feed(b, more, 20, &al);
+				assert_int_equal(pct_bytes(a, s2, sizeof s2), l1);
+				assert_memory_equal(s1, s2, l1);
+				/* Round trip of the merged state. */
+				size_t used;
+				char err[128];
+				assert_int_equal(agg_state_deserialize(PCT, back, s1, l1, &used, &al, err, sizeof err), 0);
+				assert_int_equal(used, l1);
+				assert_int_equal(pct_bytes(back, s2, sizeof s2), l1);
+				assert_memory_equal(s1, s2, l1);
+			}
+}
+
+static void test_percentile_serialize(void **state)
+{
+	(void)state;
+	_Alignas(8) uint8_t st[ST_BYTES], back[ST_BYTES];
+	static uint8_t buf[1 << 16];
+	size_t used;
+	char err[128];
+	const double big = 9007199254740991.0;   /* 2^53 - 1 */
+	struct { const char *name; double xs[AGG_PCT_INLINE]; size_t n; int mode; } cases[] = {
+		{ "empty", { 0 }, 0, 1 },
+		{ "ints", { -5, 2, 2, 40000, 3 }, 5, 1 },
+		{ "int limits", { -big, big, 0 }, 3, 1 },
+		{ "floats", { 0.5, -1e300, 3 }, 3, 0 },
+		{ "beyond 2^53", { 2 * big + 2, 1 }, 2, 0 },
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		agg_state_init(PCT, st);
+		pct_feed(st, cases[c].xs, cases[c].n, &al);
+		size_t len = pct_bytes(st, buf, sizeof buf);
+		assert_int_equal(buf[0], AGG_STATE_VERSION);
+		assert_int_equal(buf[2], cases[c].mode);
+		assert_int_equal(agg_state_deserialize(PCT, back, buf, len, &used, &al, err, sizeof err), 0);
+		assert_int_equal(used, len);
+		double xs[AGG_PCT_INLINE];
+		memcpy(xs, cases[c].xs, sizeof xs);
+		check_pct(back, xs, cases[c].n, cases[c].name);
+		for (size_t k = 0; k < len; k++)
+			assert_int_equal(agg_state_deserialize(PCT, back, buf, k, &used, &al, err, sizeof err), -1);
+	}
+	/* Integers cost their digits: -5 and the gaps 7, 0, 1, 39997 take
+	 * 1 + 1 + 1 + 1 + 3 bytes after version, function, mode and count. */
+	agg_state_init(PCT, st);
+	pct_feed(st, cases[1].xs, 5, &al);
+	assert_int_equal(pct_bytes(st, buf, sizeof buf), 4 + 7);
+
+	/* By hand: version, function, mode 1, n = 3, -5, gaps 7 and 0. */
+	uint8_t ok[] = { AGG_STATE_VERSION, PCT, 1, 3, 9, 7, 0 };
+	assert_int_equal(agg_state_deserialize(PCT, back, ok, sizeof ok, &used, &al, err, sizeof err), 0);
+	assert_true(pct_q(back, 0) == -5 && pct_q(back, 0.5) == 2 && pct_q(back, 1) == 2);
+	/* Refused: unknown mode, too many values, unsorted, not finite, an
+	 * integer at 2^53. */
+	uint8_t bad_mode[] = { AGG_STATE_VERSION, PCT, 3, 0 };
+	uint8_t too_many[] = { AGG_STATE_VERSION, PCT, 1, AGG_PCT_INLINE + 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	uint8_t unsorted[2 + 2 + 16] = { AGG_STATE_VERSION, PCT, 0, 2 };
+	uint8_t not_finite[2 + 2 + 8] = { AGG_STATE_VERSION, PCT, 0, 1 };
+	uint8_t at_limit[] = { AGG_STATE_VERSION, PCT, 1, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40 };
+	double two = 2, one = 1, inf = INFINITY;
+	memcpy(unsorted + 4, &two, 8);
+	memcpy(unsorted + 12, &one, 8);
+	memcpy(not_finite + 4, &inf, 8);
+	const struct { const uint8_t *p; size_t n; } rejects[] = {
+		{ bad_mode, sizeof bad_mode }, { too_many, sizeof too_many }, { unsorted, sizeof unsorted },
+		{ not_finite, sizeof not_finite }, { at_limit, sizeof at_limit },
+	};
+	for (size_t k = 0; k < sizeof rejects / sizeof rejects[0]; k++)
+		if (agg_state_deserialize(PCT, back, rejects[k].p, rejects[k].n, &used, &al, err, sizeof err) != -1)
+			fail_msg("reject case %zu accepted", k);
+	/* 2^53 - 1 itself (svarint 2^54 - 2) is fine. */
+	uint8_t below[] = { AGG_STATE_VERSION, PCT, 1, 1, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x1f };
+	assert_int_equal(agg_state_deserialize(PCT, back, below, sizeof below, &used, &al, err, sizeof err), 0);
+	assert_true(pct_q(back, 0.5) == big);
+
+	/* Version 1 (the previous release): a bare sketch, read as a sketch;
+	 * an empty one as an empty state. */
+	struct agg_dds d;
+	agg_dds_init(&d);
+	double xs[5] = { 3, 1, 4, 1, 5 };
+	for (int i = 0; i < 5; i++)
+		agg_dds_add(&d, xs[i], &al);
+	buf[0] = 1;
+	buf[1] = PCT;
+	size_t dl = dds_bytes(&d, buf + 2, sizeof buf - 2);
+	assert_int_equal(agg_state_deserialize(PCT, back, buf, 2 + dl, &used, &al, err, sizeof err), 0);
+	assert_int_equal(used, 2 + dl);
+	for (size_t k = 0; k < sizeof model_qs / sizeof model_qs[0]; k++) {
+		double want;
+		agg_dds_quantile(&d, model_qs[k], &want);
+		assert_true(pct_q(back, model_qs[k]) == want);
+	}
+	uint8_t again[512];
+	size_t al2 = pct_bytes(back, again, sizeof again);
+	assert_true(again[0] == AGG_STATE_VERSION && again[2] == 2 && al2 == 3 + dl);
+	assert_memory_equal(again + 3, buf + 2, dl);
+	agg_dds_init(&d);
+	dl = dds_bytes(&d, buf + 2, sizeof buf - 2);
+	assert_int_equal(agg_state_deserialize(PCT, back, buf, 2 + dl, &used, &al, err, sizeof err), 0);
+	assert_true(isnan(pct_q(back, 0.5)));
+	assert_int_equal(pct_bytes(back, again, sizeof again), 4);
+	buf[0] = 0;
+	assert_int_equal(agg_state_deserialize(PCT, back, buf, 2 + dl, &used, &al, err, sizeof err), -1);
+	assert_non_null(strstr(err, "version"));
+}
+
 static void test_hll_estimator_small(void **state)
 {
 	(void)state;
@@ -518,6 +819,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_percentile_collapse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dds_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dds_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_percentile_inline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_percentile_nomem, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_percentile_merge_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_percentile_serialize, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hll_estimator_small, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
