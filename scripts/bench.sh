@@ -7,6 +7,9 @@
 #   3. aggregate  build/release/bench/bench_aggregate  (1 M live keys)
 #   4. end to end Kafka (kafka-mock) -> ringflow -> a private influxd,
 #                 compared with kcat consuming the same topic.
+#   5. checkpoint build/release/bench/bench_snapshot   (one aggregate's part
+#                 of a checkpoint at 100 k and 1 M keys, restore)
+#   6. recovery   scripts/bench-recovery.sh (kill -9 to reading again)
 #
 # The script only reports: it never compares a figure with its target, and
 # fails only when a benchmark cannot run. Every process it starts and its
@@ -15,7 +18,8 @@
 # Knobs (environment): BENCH_SECS (seconds per transform case, default 3),
 # BENCH_AGG_N (records per aggregate case, default 8000000: at least 1 M,
 # one per key), BENCH_E2E_LINES (lines for the end-to-end run, default
-# 280000), BENCH_SKIP (space-separated: ring transform aggregate e2e),
+# 280000), BENCH_SKIP (space-separated: ring transform aggregate checkpoint
+# recovery e2e),
 # KEEP=1 keeps the temporary directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,7 +64,7 @@ now() { date +%s.%N; }
 # fdiv A B [DIGITS]: A / B as a decimal (bash has integers only).
 fdiv() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (b == 0) print "inf"; else printf "%.*f\n", d, a / b }'; }
 
-for b in bench_ring bench_transform bench_aggregate; do
+for b in bench_ring bench_transform bench_aggregate bench_snapshot; do
 	if [ ! -x "$BENCH/$b" ]; then
 		echo "bench: $BENCH/$b missing: run 'make MODE=release' first" >&2
 		exit 1
@@ -86,6 +90,18 @@ fi
 if ! skip aggregate; then
 	echo "## 3. aggregate (one core)"
 	"$BENCH/bench_aggregate" "$BENCH_AGG_N"
+fi
+
+# 5. Checkpoint cost of one aggregate process (snapshot + LMDB), restore.
+if ! skip checkpoint; then
+	echo "## 5. checkpoint (one aggregate process; LMDB in /tmp)"
+	"$BENCH/bench_snapshot" 101
+fi
+
+# 6. Crash recovery: its own Kafka mock and ringflow.
+if ! skip recovery; then
+	echo "## 6. recovery (kill -9 -> reading again)"
+	scripts/bench-recovery.sh | grep -v '^#'
 fi
 
 skip e2e && exit 0

@@ -16,6 +16,12 @@
  *
  * Prints per case: snapshot min / median / max ms and ns per key, blob
  * bytes per key, first snapshot ms, restore ms, engine memory per key.
+ * Then the whole checkpoint part of an aggregate process, as
+ * aggregate_proc.c does it on a barrier: snapshot + one LMDB write
+ * transaction (common/ckpt_store.h, in a temporary directory), p50 / p99
+ * wall and CPU ms over REPEATS checkpoints, with the CPU share at the
+ * default checkpoint_interval of 5 s; and the supervisor's completion
+ * (two fsyncs, carry-forward, pruning).
  * Usage: bench_snapshot [REPEATS]   snapshots per case (default 21).
  */
 #include <stdio.h>
@@ -26,6 +32,9 @@
 #include "aggregate/engine.h"
 #include "aggregate/row.h"
 #include "aggregate/rule.h"
+#include "common/ckpt_store.h"
+
+#include <unistd.h>
 
 #define S 1000000000LL
 #define FRAME_ROWS 1024
@@ -43,6 +52,13 @@ static double mono(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double cpu(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -138,6 +154,7 @@ static int run_case(const char *name, int kind, uint32_t nkeys, int repeats)
 	}
 
 	struct agg_blob b = { 0 };
+	char err_buf[512];
 	double t0 = mono();
 	if (agg_engine_snapshot(e, &b) < 0) {
 		fprintf(stderr, "bench: snapshot: out of memory\n");
@@ -153,12 +170,47 @@ static int run_case(const char *name, int kind, uint32_t nkeys, int repeats)
 	qsort(ms, (size_t)repeats, sizeof *ms, cmp_double);
 	double med = ms[repeats / 2];
 
+	/* The aggregate's part of a checkpoint, then the supervisor's. */
+	char dir[] = "/tmp/rf-bench-ckpt-XXXXXX";
+	struct ckpt_store *store = mkdtemp(dir) ? ckpt_open(dir, "bench", err_buf, sizeof err_buf) : NULL;
+	if (!store) {
+		fprintf(stderr, "bench: checkpoint store: %s\n", err_buf);
+		return 1;
+	}
+	double *part = malloc((size_t)repeats * sizeof *part), *part_cpu = malloc((size_t)repeats * sizeof *part_cpu);
+	double *done = malloc((size_t)repeats * sizeof *done);
+	for (int r = 0; r < repeats; r++) {
+		uint64_t id = (uint64_t)r + 1;
+		double c0 = cpu();
+		t0 = mono();
+		if (agg_engine_snapshot(e, &b) < 0 ||
+		    ckpt_put_state(store, id, 0, b.p, b.len, err_buf, sizeof err_buf)) {
+			fprintf(stderr, "bench: checkpoint: %s\n", err_buf);
+			return 1;
+		}
+		part[r] = (mono() - t0) * 1e3;
+		part_cpu[r] = (cpu() - c0) * 1e3;
+		struct ckpt_info in = { id, 0, 0 };
+		t0 = mono();
+		if (ckpt_complete(store, id, id - 1, &in, err_buf, sizeof err_buf)) {
+			fprintf(stderr, "bench: complete: %s\n", err_buf);
+			return 1;
+		}
+		done[r] = (mono() - t0) * 1e3;
+	}
+	qsort(part, (size_t)repeats, sizeof *part, cmp_double);
+	qsort(part_cpu, (size_t)repeats, sizeof *part_cpu, cmp_double);
+	qsort(done, (size_t)repeats, sizeof *done, cmp_double);
+	int p99 = repeats * 99 / 100 < repeats ? repeats * 99 / 100 : repeats - 1;
+	ckpt_close(store);
+	ckpt_remove(dir, "bench", err_buf, sizeof err_buf);
+	rmdir(dir);
+
 	struct agg_engine *e2 = agg_engine_create(rules, 1, NULL, 0, 1);
 	struct agg_restore_stats st = { 0 };
-	char err[256];
 	t0 = mono();
-	if (agg_engine_restore(e2, b.p, b.len, 0, &st, err, sizeof err) < 0) {
-		fprintf(stderr, "bench: restore: %s\n", err);
+	if (agg_engine_restore(e2, b.p, b.len, 0, &st, err_buf, sizeof err_buf) < 0) {
+		fprintf(stderr, "bench: restore: %s\n", err_buf);
 		return 1;
 	}
 	double rest = (mono() - t0) * 1e3;
@@ -171,6 +223,13 @@ static int run_case(const char *name, int kind, uint32_t nkeys, int repeats)
 	       "engine %.0f bytes/key\n",
 	       name, nkeys, ms[0], med, ms[repeats - 1], med * 1e6 / nkeys, repeats,
 	       (double)b.len / nkeys, b.len / 1e6, first * 1e3, rest, rest * 1e6 / nkeys, mem_per_key);
+	printf("checkpoint %s, %u keys: aggregate part (snapshot + LMDB txn) p50 %.2f / p99 %.2f ms wall, "
+	       "p50 %.2f ms CPU = %.3f%% of a 5 s interval; supervisor completion (fsync x2) p50 %.2f / p99 %.2f ms\n",
+	       name, nkeys, part[repeats / 2], part[p99], part_cpu[repeats / 2], part_cpu[repeats / 2] / 50.0,
+	       done[repeats / 2], done[p99]);
+	free(part);
+	free(part_cpu);
+	free(done);
 	free(ms);
 	agg_blob_free(&b);
 	agg_engine_destroy(e2);
