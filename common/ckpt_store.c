@@ -141,9 +141,7 @@ struct ckpt_store *ckpt_open(const char *dir, const char *name, char *err, size_
 	}
 	mdb_env_set_maxdbs(st->env, 4);
 	mdb_env_set_mapsize(st->env, MAP_SIZE);
-	/* MDB_NOTLS: a read transaction is not tied to a thread (librdkafka's
-	 * rebalance callback runs on the consumer's calling thread anyway). */
-	rc = mdb_env_open(st->env, st->path, MDB_NOSUBDIR | MDB_NOSYNC | MDB_NOTLS, 0600);
+	rc = mdb_env_open(st->env, st->path, MDB_NOSUBDIR | MDB_NOSYNC, 0600);
 	if (rc) {
 		fail(err, errlen, st, "open", rc);
 		goto bad;

@@ -72,10 +72,16 @@ void shm_doorbell_ring(struct shm_doorbell *bell)
 	 * load of armed (partner: F1 in shm_doorbell_prepare). */
 	atomic_thread_fence(memory_order_seq_cst);
 	/* The plain load keeps the common case (nobody asleep) read-only, so
-	 * the line stays shared; only one notifier wins the exchange and pays
-	 * the syscall for this sleep. */
-	if (atomic_load_explicit(&bell->armed, memory_order_relaxed) == 0 ||
-	    atomic_exchange_explicit(&bell->armed, 0, memory_order_relaxed) == 0)
+	 * the line stays shared. */
+	if (atomic_load_explicit(&bell->armed, memory_order_relaxed) != 0)
+		shm_doorbell_wake_armed(bell);
+}
+
+void shm_doorbell_wake_armed(struct shm_doorbell *bell)
+{
+	/* Only one notifier wins the exchange and pays the syscall for this
+	 * sleep. */
+	if (atomic_exchange_explicit(&bell->armed, 0, memory_order_relaxed) == 0)
 		return;
 	/* Release pairs with the acquire load of seq in prepare(). */
 	atomic_fetch_add_explicit(&bell->seq, 1, memory_order_release);

@@ -5,8 +5,11 @@
  * family and commit; a consumer process runs peek/consume/release and
  * shm_rings_wait. The producer only writes bytes in [head, tail + capacity),
  * the consumer only reads bytes in [tail, head), and those two index stores
- * are the only synchronisation: each is a release store paired with the other
- * side's acquire load, named at each site below.
+ * are the only synchronisation: each is a seq_cst exchange (release half
+ * paired with the other side's acquire load, named at each site; full
+ * barrier for the doorbell protocol) made by the inline commit / release in
+ * ring.h. This file holds everything but the fast paths: setup, refreshes of
+ * the other side's index, PAD frames, errors and waiting.
  */
 #include "shm/ring.h"
 
@@ -32,11 +35,6 @@ static inline void cpu_relax(void)
 #else
 	__asm__ __volatile__("" ::: "memory");
 #endif
-}
-
-static inline uint64_t frame_total(uint64_t len)
-{
-	return SHM_FRAME_HEADER + ((len + 7) & ~(uint64_t)7);
 }
 
 static int capacity_ok(size_t capacity)
@@ -166,18 +164,13 @@ int shm_ring_handle_init(struct shm_ring_handle *h, struct shm_segment *seg, uin
 
 /* ---- producer ---- */
 
-uint32_t shm_ring_max_frame(const struct shm_ring_handle *h)
-{
-	return h->max_frame;
-}
-
-void *shm_ring_try_reserve(struct shm_ring_handle *h, uint32_t len, uint16_t type)
+void *shm_ring_try_reserve_slow(struct shm_ring_handle *h, uint32_t len, uint16_t type)
 {
 	if (UNLIKELY(len > h->max_frame || type == SHM_FRAME_PAD)) {
 		errno = len > h->max_frame ? EMSGSIZE : EINVAL;
 		return NULL;
 	}
-	uint64_t total = frame_total(len);
+	uint64_t total = shm_frame_total(len);
 	uint64_t pos = h->prod_next;
 	uint64_t off = pos & h->mask;
 	uint64_t to_end = h->mask + 1 - off;
@@ -185,8 +178,8 @@ void *shm_ring_try_reserve(struct shm_ring_handle *h, uint32_t len, uint16_t typ
 	 * as a PAD frame, then starts at 0. */
 	uint64_t need = LIKELY(total <= to_end) ? total : to_end + total;
 
-	if (UNLIKELY(pos + need - h->cached_tail > h->mask + 1)) {
-		/* Acquire pairs with the consumer's release store of tail in
+	if (pos + need - h->cached_tail > h->mask + 1) {
+		/* Acquire pairs with the consumer's exchange of tail in
 		 * shm_ring_release(): it has finished reading the bytes we are
 		 * about to overwrite. */
 		h->cached_tail = atomic_load_explicit(&h->ring->tail, memory_order_acquire);
@@ -195,7 +188,7 @@ void *shm_ring_try_reserve(struct shm_ring_handle *h, uint32_t len, uint16_t typ
 			return NULL;
 		}
 	}
-	if (UNLIKELY(need != total)) {
+	if (need != total) {
 		struct shm_frame_header *pad = (struct shm_frame_header *)(void *)(h->data + off);
 		pad->len = (uint32_t)(to_end - SHM_FRAME_HEADER);
 		pad->type = SHM_FRAME_PAD;
@@ -203,7 +196,7 @@ void *shm_ring_try_reserve(struct shm_ring_handle *h, uint32_t len, uint16_t typ
 		pos += to_end;
 		off = 0;
 	}
-	/* Plain stores: published by the release store of head in commit. */
+	/* Plain stores: published by the exchange of head in commit. */
 	struct shm_frame_header *fh = (struct shm_frame_header *)(void *)(h->data + off);
 	fh->len = len;
 	fh->type = type;
@@ -214,10 +207,10 @@ void *shm_ring_try_reserve(struct shm_ring_handle *h, uint32_t len, uint16_t typ
 	return fh + 1;
 }
 
-void *shm_ring_reserve(struct shm_ring_handle *h, uint32_t len, uint16_t type,
-		       const volatile int *stop)
+void *shm_ring_reserve_slow(struct shm_ring_handle *h, uint32_t len, uint16_t type,
+			    const volatile int *stop)
 {
-	void *p = shm_ring_try_reserve(h, len, type);
+	void *p = shm_ring_try_reserve_slow(h, len, type);
 	if (LIKELY(p != NULL) || errno != EAGAIN)
 		return p;
 
@@ -239,7 +232,8 @@ void *shm_ring_reserve(struct shm_ring_handle *h, uint32_t len, uint16_t type,
 				return p;
 		}
 		uint32_t seq = shm_doorbell_prepare(h->prod_bell);
-		/* Re-check after announcing ourselves (doorbell.h protocol). */
+		/* Re-check after announcing ourselves (doorbell.h protocol).
+		 * The ring was full by cached_tail, so this reloads tail. */
 		if ((p = shm_ring_try_reserve(h, len, type)) != NULL) {
 			shm_doorbell_cancel(h->prod_bell);
 			return p;
@@ -260,39 +254,28 @@ int shm_ring_shrink_last(struct shm_ring_handle *h, uint32_t new_len)
 		return -EINVAL;
 	/* The frame is the last thing reserved, so its end is prod_next and
 	 * giving bytes back is just moving prod_next. */
-	h->prod_next = h->prod_last + frame_total(new_len);
+	h->prod_next = h->prod_last + shm_frame_total(new_len);
 	fh->len = new_len;
 	return 0;
 }
 
-void shm_ring_commit(struct shm_ring_handle *h)
-{
-	h->prod_have_last = 0;
-	if (h->prod_next == h->prod_pub)
-		return;
-	h->prod_pub = h->prod_next;
-	/* Release: every frame byte written since the last commit becomes
-	 * visible before head moves. Partner: the acquire load of head in
-	 * shm_ring_peek() / shm_ring_readable(). */
-	atomic_store_explicit(&h->ring->head, h->prod_next, memory_order_release);
-	shm_doorbell_ring(h->cons_bell);
-}
+/* shm_ring_commit() is inline in ring.h. */
 
 /* ---- consumer ---- */
 
 static int refresh_head(struct shm_ring_handle *h)
 {
-	/* Acquire pairs with the release store of head in shm_ring_commit():
-	 * the frames below it are fully written. */
+	/* Acquire pairs with the exchange of head in shm_ring_commit(): the
+	 * frames below it are fully written. */
 	h->cached_head = atomic_load_explicit(&h->ring->head, memory_order_acquire);
 	return h->cons_next != h->cached_head;
 }
 
-const void *shm_ring_peek(struct shm_ring_handle *h, uint32_t *len, uint16_t *type)
+const void *shm_ring_peek_slow(struct shm_ring_handle *h, uint32_t *len, uint16_t *type)
 {
 	for (;;) {
 		uint64_t pos = h->cons_next;
-		if (UNLIKELY(pos == h->cached_head) && !refresh_head(h)) {
+		if (pos == h->cached_head && !refresh_head(h)) {
 			errno = EAGAIN;
 			return NULL;
 		}
@@ -301,7 +284,7 @@ const void *shm_ring_peek(struct shm_ring_handle *h, uint32_t *len, uint16_t *ty
 			(const struct shm_frame_header *)(const void *)(h->data + off);
 		uint32_t flen = fh->len;
 		uint16_t ftype = fh->type;
-		uint64_t total = frame_total(flen);
+		uint64_t total = shm_frame_total(flen);
 		uint64_t avail = h->cached_head - pos;
 		uint64_t to_end = h->mask + 1 - off;
 
@@ -327,30 +310,8 @@ const void *shm_ring_peek(struct shm_ring_handle *h, uint32_t *len, uint16_t *ty
 	}
 }
 
-void shm_ring_consume(struct shm_ring_handle *h)
-{
-	h->cons_next += h->cons_peeked;
-	h->cons_peeked = 0;
-}
-
-void shm_ring_release(struct shm_ring_handle *h)
-{
-	if (h->cons_next == h->cons_pub)
-		return;
-	h->cons_pub = h->cons_next;
-	/* Release: our reads of the consumed bytes happen before the producer
-	 * may overwrite them. Partner: the acquire load of tail in
-	 * shm_ring_try_reserve(). */
-	atomic_store_explicit(&h->ring->tail, h->cons_next, memory_order_release);
-	shm_doorbell_ring(h->prod_bell);
-}
-
-int shm_ring_readable(struct shm_ring_handle *h)
-{
-	if (h->cons_peeked != 0 || h->cons_next != h->cached_head)
-		return 1;
-	return refresh_head(h);
-}
+/* shm_ring_consume(), shm_ring_release() and shm_ring_readable() are inline
+ * in ring.h. */
 
 int shm_rings_wait(struct shm_ring_handle *const *hs, int n, struct shm_doorbell *bell,
 		   int64_t timeout_ns)

@@ -13,6 +13,7 @@
 #include "supervisor/supervisor.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "ingest/partitions.h"
 #include "supervisor/checkpoint.h"
 #include "supervisor/pipeline.h"
 
@@ -20,6 +21,10 @@
 
 #include <stdio.h>
 #include <string.h>
+
+/* The ingests' partition numbering (partitions.h), for filling
+ * `position`; large, so static (one supervisor per process). */
+static struct ing_partitions topic_ids;
 
 static const enum rf_role participants[] = { RF_ROLE_INGEST, RF_ROLE_AGGREGATE, RF_ROLE_WRITER };
 
@@ -35,6 +40,8 @@ int sup_ckpt_open(struct sup *s, int reset_state, char *err, size_t errlen)
 	memset(k, 0, sizeof *k);
 	if (c->input.type != CONF_INPUT_KAFKA)
 		return 0;
+	if (ing_parts_init(&topic_ids, c->input.topics, err, errlen))
+		return -1;
 	if (reset_state) {
 		if (ckpt_remove(c->ringflow.state_dir, c->ringflow.name, err, errlen))
 			return -1;
@@ -68,27 +75,16 @@ void sup_ckpt_close(struct sup *s)
 }
 
 struct position_fill {
-	const struct sup *s;
 	struct rf_ckpt_ctl *c;
 };
 
 static int fill_position(void *arg, const struct ckpt_offset *o)
 {
 	struct position_fill *f = arg;
-	/* Same numbering as the ingest's (partitions.h): topic index in the
-	 * config list * RF_PARTITIONS_PER_TOPIC + partition. A topic no longer
-	 * in the config is skipped. */
-	const char *p = f->s->pl->conf.input.topics;
-	for (int t = 0; *p; t++) {
-		p += strspn(p, ", \t");
-		size_t n = strcspn(p, ", \t");
-		if (!n)
-			break;
-		if (n == strlen(o->topic) && !strncmp(p, o->topic, n) && o->partition >= 0 &&
-		    o->partition < RF_PARTITIONS_PER_TOPIC && t * RF_PARTITIONS_PER_TOPIC + o->partition < RF_MAX_SOURCES)
-			atomic_store(&f->c->position[t * RF_PARTITIONS_PER_TOPIC + o->partition], o->next_offset);
-		p += n;
-	}
+	/* A topic no longer in the config is skipped. */
+	int src = ing_parts_source(&topic_ids, o->topic, o->partition);
+	if (src >= 0)
+		atomic_store(&f->c->position[src], o->next_offset);
 	return 0;
 }
 
@@ -117,7 +113,7 @@ int sup_ckpt_plane_start(struct sup *s, char *err, size_t errlen)
 	if (ckpt_discard_after(k->store, id, err, errlen))
 		return -1;
 	if (id) {
-		struct position_fill f = { s, c };
+		struct position_fill f = { c };
 		if (ckpt_each_offset(k->store, id, fill_position, &f, err, errlen))
 			return -1;
 	}

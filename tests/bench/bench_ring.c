@@ -2,7 +2,7 @@
  * bench_ring.c — throughput of the shared-memory SPSC ring across fork(),
  * with 64-byte records (about one sFlow record after transform).
  *
- *   bench_ring [-n RECORDS] [-r RING_BYTES]
+ *   bench_ring [-n RECORDS] [-r RING_BYTES] [-c CASE]
  *
  * Cases (one line each):
  *   frames-batched   one 64-byte frame per record, 64 frames per commit,
@@ -191,15 +191,26 @@ static double run_case(struct bench *b, enum bench_case c, uint64_t n, int check
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_ring [-n RECORDS] [-r RING_BYTES (power of two, K/M suffix)]\n");
+	fprintf(stderr, "usage: bench_ring [-n RECORDS] [-r RING_BYTES (power of two, K/M suffix)] "
+			"[-c frames-batched|records-in-4k|one-at-a-time]\n");
 }
 
 int main(int argc, char **argv)
 {
 	uint64_t n_opt = 0, ring = 4u << 20;
+	int only = -1;
 	int opt;
-	while ((opt = getopt(argc, argv, "n:r:h")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:c:h")) != -1) {
 		switch (opt) {
+		case 'c':
+			for (int c = 0; c < CASE_COUNT; c++)
+				if (strcmp(optarg, case_names[c]) == 0)
+					only = c;
+			if (only < 0) {
+				fprintf(stderr, "bench_ring: unknown case %s\n", optarg);
+				return 2;
+			}
+			break;
 		case 'n':
 			n_opt = strtoull(optarg, NULL, 10);
 			if (n_opt == 0) {
@@ -241,6 +252,8 @@ int main(int argc, char **argv)
 
 	int rc = 0;
 	for (int c = 0; c < CASE_COUNT; c++) {
+		if (only >= 0 && c != only)
+			continue;
 		uint64_t n = n_opt;
 		if (n == 0) {
 			/* Calibrate: a short run, then enough records for ~TARGET_S. */

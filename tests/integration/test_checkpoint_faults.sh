@@ -9,7 +9,7 @@
 #   3. stops influxd for 30 s: no checkpoint may complete while points wait,
 #      then starts it again on the same port and data;
 #   4. stops ringflow with SIGTERM (exit 0, final checkpoint) and starts it
-#      again.
+#      again with 3 aggregate processes instead of 2 (state re-sharded).
 # Then the points in InfluxDB must equal reference.py's independent
 # computation over the whole input: same series, times and values, nothing
 # counted twice, nothing missing.
@@ -136,6 +136,9 @@ ctl status | sed -n '/last checkpoint/,$p'
 kill -TERM "$rf_pid"
 wait_exit "$rf_pid" 60 || { echo "SIGTERM: ringflow did not exit 0" >&2; exit 1; }
 grep -q "stopped cleanly" "$dir/ringflow.log"
+# ... and start again with 3 aggregate processes instead of 2: the state
+# of 2 is re-sharded by key hash over 3.
+sed -i 's/^aggregate *= *2/aggregate = 3/' "$dir/rf.ini"
 start_ringflow
 
 wait "$prod_pid"
@@ -162,6 +165,8 @@ echo "$runs ringflow runs read $lines_before lines for $lines produced: $((lines
 grep -E "crashed|restored|resuming|final checkpoint" "$dir/ringflow.log" | sed 's/^/  log: /'
 # The faults hit open windows: at least five restores brought some back.
 restores=$(grep -c "restored [1-9][0-9]* windows" "$dir/ringflow.log" || true)
+grep -q "aggregate 2: info: checkpoint [0-9]*: restored [1-9]" "$dir/ringflow.log" ||
+	{ echo "the third aggregate process restored nothing after re-sharding" >&2; exit 1; }
 [ "$restores" -ge 5 ] || { echo "only $restores restores with open windows: the faults missed the state" >&2; exit 1; }
 [ "$late" -eq 0 ] || { echo "$late rows late in the last run" >&2; exit 1; }
 python3 tests/integration/reference.py --data "$dir/data.csv" \

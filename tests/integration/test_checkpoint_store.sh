@@ -16,9 +16,8 @@ source tests/integration/lib.sh
 dir=$(mktemp -d /tmp/rf-store-XXXXXX)
 rf_pid= prod_pid= mounted=
 cleanup() {
-	[ -n "$prod_pid" ] && kill "$prod_pid" 2>/dev/null
-	[ -n "$rf_pid" ] && kill -9 "$rf_pid" 2>/dev/null
-	wait 2>/dev/null || true
+	[ -n "$prod_pid" ] && { pkill -P "$prod_pid" 2>/dev/null; kill "$prod_pid" 2>/dev/null; wait "$prod_pid" 2>/dev/null; }
+	[ -n "$rf_pid" ] && { kill -9 "$rf_pid" 2>/dev/null; wait "$rf_pid" 2>/dev/null; }
 	[ -n "$mounted" ] && umount "$dir/small" 2>/dev/null
 	kafka_stop || true
 	[ -n "${KEEP:-}" ] || rm -rf "$dir"
@@ -97,8 +96,8 @@ mounted=1
 make_conf "$dir/small/state"
 : > "$dir/ringflow.log"
 start_ringflow
-"$BIN/gen-sflow" --seed 4 --records 0 --rate 500 --start $(( $(date +%s) / 10 * 10 - 3600 )) \
-	--sources 20000 | "$BIN/kafka-produce" -q -b "$KAFKA_BROKERS" -t sflow -l 4 -r 2000 &
+( "$BIN/gen-sflow" --seed 4 --records 0 --rate 500 --start $(( $(date +%s) / 10 * 10 - 3600 )) \
+	--sources 20000 | "$BIN/kafka-produce" -q -b "$KAFKA_BROKERS" -t sflow -l 4 -r 2000 ) &
 prod_pid=$!
 wait_for "checkpoints on the small disk" 60 ckpt_after 1
 dd if=/dev/zero of="$dir/small/filler" bs=64k status=none 2>/dev/null || true
@@ -125,6 +124,6 @@ resumed=$(sed -n 's/.*resuming from checkpoint \([0-9]*\).*/\1/p' "$dir/ringflow
 	{ echo "expected to resume from checkpoint >= $last, log says '${resumed}'" >&2; exit 1; }
 wait_for "checkpoints once there is room" 60 ckpt_after "$resumed"
 echo "room again: resumed from checkpoint $resumed (last good before the kill: $last), checkpoint $(stat1 checkpoint_last_id) completed"
-kill "$prod_pid" 2>/dev/null; prod_pid=
+pkill -P "$prod_pid" 2>/dev/null; wait "$prod_pid" 2>/dev/null || true; prod_pid=
 stop_ringflow
 echo "checkpoint store faults: OK"
