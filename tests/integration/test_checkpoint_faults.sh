@@ -160,6 +160,12 @@ ctl status | sed -n '/consumer lag/,$p'
 ctl stop > /dev/null
 wait_exit "$rf_pid" 60
 rf_pid=
+# The final checkpoint's offsets reached the consumer group, where lag
+# tools look: committed = high watermark on every partition.
+"$BIN/kafka-committed" -b "$KAFKA_BROKERS" -g faults -t sflow -n 4 > "$dir/committed.txt"
+awk '$2 != $3 { bad = 1; print "partition " $1 ": committed " $2 ", high watermark " $3 > "/dev/stderr" }
+     END { exit bad }' "$dir/committed.txt"
+echo "committed offsets in the group: $(awk '{ printf "%s%s", sep, $2; sep = " " }' "$dir/committed.txt")"
 
 echo "$runs ringflow runs read $lines_before lines for $lines produced: $((lines_before - lines)) read again after the faults"
 grep -E "crashed|restored|resuming|final checkpoint" "$dir/ringflow.log" | sed 's/^/  log: /'

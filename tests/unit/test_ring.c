@@ -42,7 +42,9 @@
 #endif
 #define SLOW_FRAMES (STRESS_FRAMES / 10)
 #define STRESS_RING (64u * 1024u)
+#ifndef STRESS_DEADLINE_S
 #define STRESS_DEADLINE_S 60
+#endif
 
 /* ---- fixture: a segment with two doorbells and one ring ---- */
 
@@ -189,6 +191,15 @@ static void test_ring_init_rejects(void **state)
 }
 
 /* ---- single-process behaviour ---- */
+
+/* Seeded generator for the model and stress tests. */
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
 
 static void fill_pattern(unsigned char *p, uint32_t len, unsigned char seed)
 {
@@ -518,17 +529,212 @@ static void test_doorbell_and_rings_wait(void **state)
 	fix_close(&f);
 }
 
+/* A commit or a release while the other side is armed wakes it once; while
+ * nobody is armed, or with nothing to publish, it makes no syscall. These go
+ * through the inline commit/release (seq_cst exchange, then
+ * shm_doorbell_ring_sc), not shm_doorbell_ring(). */
+static void test_commit_release_wake_only_sleepers(void **state)
+{
+	(void)state;
+	struct fix f;
+	fix_open(&f, 1024);
+	struct shm_doorbell *cb = shm_at(f.seg, f.cons_bell_off);
+	struct shm_doorbell *pb = shm_at(f.seg, f.prod_bell_off);
+	uint32_t len;
+	uint16_t type;
+
+	assert_non_null(shm_ring_try_reserve(&f.prod, 8, 1));
+	shm_ring_commit(&f.prod);
+	assert_non_null(shm_ring_peek(&f.cons, &len, &type));
+	shm_ring_consume(&f.cons);
+	shm_ring_release(&f.cons);
+	assert_int_equal(shm_doorbell_wakes(cb), 0);
+	assert_int_equal(shm_doorbell_wakes(pb), 0);
+
+	/* Consumer about to sleep: the next commit wakes it, once. */
+	uint32_t s = shm_doorbell_prepare(cb);
+	shm_ring_commit(&f.prod);                 /* nothing pending: no-op */
+	assert_int_equal(shm_doorbell_wakes(cb), 0);
+	assert_int_equal(atomic_load(&cb->armed), 1);
+	assert_non_null(shm_ring_try_reserve(&f.prod, 8, 1));
+	shm_ring_commit(&f.prod);
+	assert_int_equal(shm_doorbell_wakes(cb), 1);
+	assert_int_equal(atomic_load(&cb->armed), 0);
+	int64_t t0 = mono_ns();
+	assert_int_equal(shm_doorbell_wait(cb, s, 5 * 1000000000LL), 0);
+	assert_true(mono_ns() - t0 < 1000000000LL);
+	assert_non_null(shm_ring_try_reserve(&f.prod, 8, 1));
+	shm_ring_commit(&f.prod);
+	assert_int_equal(shm_doorbell_wakes(cb), 1);
+
+	/* Producer about to sleep: the next release wakes it, once. */
+	s = shm_doorbell_prepare(pb);
+	shm_ring_release(&f.cons);                /* nothing consumed: no-op */
+	assert_int_equal(shm_doorbell_wakes(pb), 0);
+	assert_non_null(shm_ring_peek(&f.cons, &len, &type));
+	shm_ring_consume(&f.cons);
+	shm_ring_release(&f.cons);
+	assert_int_equal(shm_doorbell_wakes(pb), 1);
+	assert_int_equal(shm_doorbell_wait(pb, s, 5 * 1000000000LL), 0);
+	assert_non_null(shm_ring_peek(&f.cons, &len, &type));
+	shm_ring_consume(&f.cons);
+	shm_ring_release(&f.cons);
+	assert_int_equal(shm_doorbell_wakes(pb), 1);
+	assert_int_equal(shm_doorbell_wakes(cb), 1);
+	fix_close(&f);
+}
+
+/* ---- model: random operations against an independent reference ----
+ *
+ * The inline fast paths (ring.h) and the slow paths (ring.c) split every
+ * reserve and peek by position and by what the cached index says. This test
+ * drives a 256-byte ring through random reserve / shrink / commit / peek /
+ * consume / release, so frames start at every offset, end exactly at the
+ * end, need PADs of every size (a header-only one too) and find the ring
+ * full by a stale cached index, and checks every answer against positions
+ * computed here from the frame rules alone. */
+
+#define MODEL_STEPS 400000u
+#define MODEL_RING 256u
+#define MODEL_MAX (MODEL_RING / 4 - 8)
+
+struct model_frame {
+	uint64_t pos;      /* index of the frame's header */
+	uint32_t len;
+	uint16_t type;
+	unsigned char seed;
+};
+
+static uint64_t model_total(uint32_t len)
+{
+	return 8 + (((uint64_t)len + 7) / 8) * 8;
+}
+
+static void test_model_random_ops(void **state)
+{
+	(void)state;
+	struct fix f;
+	fix_open(&f, MODEL_RING);
+	/* Frames reserved, in order; [0, published) committed; the first
+	 * `consumed` of those consumed. A small ring holds at most 32. */
+	struct model_frame q[64];
+	unsigned nq = 0, published = 0, consumed = 0;
+	uint64_t next = 0, head = 0, cons = 0, tail = 0;
+	int have_last = 0, peeked = 0;
+	uint64_t rs = 0x6d6f64656cULL;
+	unsigned reserved = 0, pads = 0, fulls = 0, exact_end = 0;
+
+	for (unsigned step = 0; step < MODEL_STEPS; step++) {
+		uint64_t r = splitmix(&rs);
+		unsigned op = (unsigned)(r % 16);
+		r >>= 8;
+		if (op < 6) {                           /* reserve */
+			uint32_t len = (uint32_t)(r % (MODEL_MAX + 9)); /* a few too long */
+			uint16_t type = (uint16_t)((r >> 8) % 50); /* 0 now and then */
+			unsigned char seed = (unsigned char)(r >> 16);
+			errno = 0;
+			unsigned char *p = shm_ring_try_reserve(&f.prod, len, type);
+			if (len > MODEL_MAX || type == SHM_FRAME_PAD) {
+				assert_null(p);
+				assert_int_equal(errno, len > MODEL_MAX ? EMSGSIZE : EINVAL);
+				continue;
+			}
+			uint64_t total = model_total(len);
+			uint64_t to_end = MODEL_RING - next % MODEL_RING;
+			uint64_t need = total <= to_end ? total : to_end + total;
+			if (next + need - tail > MODEL_RING) {
+				assert_null(p);
+				assert_int_equal(errno, EAGAIN);
+				fulls++;
+				continue;
+			}
+			if (need != total) {
+				const struct shm_frame_header *pad =
+					(const void *)(f.ring->data + next % MODEL_RING);
+				assert_int_equal(pad->type, SHM_FRAME_PAD);
+				assert_int_equal(pad->len, to_end - 8);
+				next += to_end;
+				pads++;
+			} else if (total == to_end) {
+				exact_end++;
+			}
+			assert_ptr_equal(p, f.ring->data + next % MODEL_RING + 8);
+			fill_pattern(p, len, seed);
+			assert_true(nq < 64);
+			q[nq++] = (struct model_frame){ next, len, type, seed };
+			next += total;
+			have_last = 1;
+			reserved++;
+		} else if (op < 8) {                    /* shrink the last frame */
+			uint32_t want = (uint32_t)(r % (MODEL_MAX + 2));
+			int rc = shm_ring_shrink_last(&f.prod, want);
+			if (!have_last || want > q[nq - 1].len) {
+				assert_int_equal(rc, -EINVAL);
+				continue;
+			}
+			assert_int_equal(rc, 0);
+			q[nq - 1].len = want;
+			next = q[nq - 1].pos + model_total(want);
+		} else if (op < 10) {                   /* commit */
+			shm_ring_commit(&f.prod);
+			have_last = 0;
+			head = next;
+			published = nq;
+			assert_int_equal(load_head(&f), head);
+		} else if (op < 13) {                   /* peek, maybe consume */
+			uint32_t len = 0;
+			uint16_t type = 0;
+			errno = 0;
+			const unsigned char *p = shm_ring_peek(&f.cons, &len, &type);
+			if (consumed == published) {
+				assert_null(p);
+				assert_int_equal(errno, EAGAIN);
+				assert_false(shm_ring_readable(&f.cons));
+				continue;
+			}
+			const struct model_frame *m = &q[consumed];
+			assert_ptr_equal(p, f.ring->data + m->pos % MODEL_RING + 8);
+			assert_int_equal(len, m->len);
+			assert_int_equal(type, m->type);
+			assert_true(check_pattern(p, len, m->seed));
+			assert_true(shm_ring_readable(&f.cons));
+			cons = m->pos;     /* a PAD before it was skipped */
+			peeked = 1;
+			if (r & 1) {
+				shm_ring_consume(&f.cons);
+				cons = m->pos + model_total(m->len);
+				consumed++;
+				peeked = 0;
+			}
+		} else if (op < 14) {                   /* consume without a fresh peek */
+			shm_ring_consume(&f.cons);
+			if (peeked) {
+				cons = q[consumed].pos + model_total(q[consumed].len);
+				consumed++;
+				peeked = 0;
+			}
+		} else {                                /* release */
+			shm_ring_release(&f.cons);
+			tail = cons;
+			assert_int_equal(atomic_load(&f.ring->tail), tail);
+			assert_int_equal(shm_ring_used(f.ring), head - tail);
+			/* Forget the frames that can no longer be peeked. */
+			if (consumed > 0) {
+				memmove(q, q + consumed, (nq - consumed) * sizeof(q[0]));
+				nq -= consumed;
+				published -= consumed;
+				consumed = 0;
+			}
+		}
+	}
+	/* Every kind of case came up many times. */
+	assert_true(reserved > 10000 && pads > 1000 && fulls > 1000 && exact_end > 100);
+	fix_close(&f);
+}
+
 /* ---- stress: seeded frames, regenerated and compared by the consumer ---- */
 
 #define STRESS_SEED 0x5eed1234abcdULL
-
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 static uint64_t fnv1a(const unsigned char *p, size_t n)
 {
@@ -575,17 +781,57 @@ static void gen_frame(unsigned char *p, uint32_t len, uint64_t seq)
 struct stress {
 	struct fix f;
 	uint64_t frames;
+	uint32_t fixed_len;     /* 0: gen_len(); else every frame has this length */
+	int one_by_one;         /* commit every frame, release every frame */
+	int forever;            /* waits without timeout: a lost wake-up hangs */
 	int prod_pause_every;   /* 0: never pause */
 	int cons_pause_every;
 	volatile int stop;      /* producer gives up (thread variant only) */
+	_Atomic int hung;       /* watchdog fired: both sides give up */
+	_Atomic int done;       /* sides finished (forever thread variant) */
 	int prod_rc;
-	char err[256];
+	int cons_rc;
+	char err[256];          /* consumer's first problem */
+	char prod_err[256];     /* producer's */
 };
+
+static uint32_t frame_len(const struct stress *st, uint64_t seq)
+{
+	return st->fixed_len ? st->fixed_len : gen_len(seq);
+}
 
 static void pause_us(long us)
 {
 	struct timespec ts = { 0, us * 1000 };
 	nanosleep(&ts, NULL);
+}
+
+/* shm_ring_reserve() without its spin and without its 100 ms re-check: the
+ * producer goes to sleep on its doorbell as soon as the ring is full and
+ * only a release wakes it, so a lost wake-up hangs the test (the watchdog
+ * reports it) instead of costing 100 ms. */
+static void *reserve_forever(struct stress *st, struct shm_ring_handle *h, uint32_t len,
+			     uint16_t type)
+{
+	for (;;) {
+		void *p = shm_ring_try_reserve(h, len, type);
+		if (p != NULL || errno != EAGAIN)
+			return p;
+		shm_ring_commit(h);
+		uint32_t seq = shm_doorbell_prepare(h->prod_bell);
+		p = shm_ring_try_reserve(h, len, type);
+		if (p != NULL) {
+			shm_doorbell_cancel(h->prod_bell);
+			return p;
+		}
+		if (errno != EAGAIN)
+			return NULL;
+		shm_doorbell_wait(h->prod_bell, seq, -1);
+		if (atomic_load(&st->hung)) {
+			errno = ECANCELED;
+			return NULL;
+		}
+	}
 }
 
 /* Returns 0 or a small error code (the fork variant's exit status). */
@@ -594,9 +840,9 @@ static int produce(struct stress *st, struct shm_ring_handle *h)
 	uint64_t rs = STRESS_SEED ^ 0xfeed;
 	uint64_t seq = 0;
 	while (seq < st->frames) {
-		uint64_t batch = 1 + splitmix(&rs) % 64;
+		uint64_t batch = st->one_by_one ? 1 : 1 + splitmix(&rs) % 64;
 		for (uint64_t b = 0; b < batch && seq < st->frames; b++, seq++) {
-			uint32_t len = gen_len(seq);
+			uint32_t len = frame_len(st, seq);
 			uint64_t r = splitmix(&rs);
 			/* One frame in 8 over-reserves and shrinks. */
 			uint32_t want = len;
@@ -605,12 +851,21 @@ static int produce(struct stress *st, struct shm_ring_handle *h)
 				if (want > shm_ring_max_frame(h))
 					want = shm_ring_max_frame(h);
 			}
-			unsigned char *p = shm_ring_reserve(h, want, gen_type(seq), &st->stop);
-			if (p == NULL)
-				return errno == ECANCELED ? 3 : 2;
+			unsigned char *p = st->forever ? reserve_forever(st, h, want, gen_type(seq))
+						       : shm_ring_reserve(h, want, gen_type(seq), &st->stop);
+			if (p == NULL) {
+				int e = errno;
+				snprintf(st->prod_err, sizeof(st->prod_err),
+					 "producer: reserve of %u bytes for frame %llu: %s", want,
+					 (unsigned long long)seq, strerror(e));
+				return e == ECANCELED ? 3 : 2;
+			}
 			gen_frame(p, len, seq);
-			if (want != len && shm_ring_shrink_last(h, len) != 0)
+			if (want != len && shm_ring_shrink_last(h, len) != 0) {
+				snprintf(st->prod_err, sizeof(st->prod_err),
+					 "producer: shrink of frame %llu failed", (unsigned long long)seq);
 				return 4;
+			}
 			if (st->prod_pause_every && seq % (uint64_t)st->prod_pause_every == 0)
 				pause_us(300);
 		}
@@ -639,18 +894,18 @@ static int consume(struct stress *st, struct shm_ring_handle *h, struct shm_door
 					 (unsigned long long)seq);
 				return -1;
 			}
-			if (mono_ns() > deadline) {
+			if (mono_ns() > deadline || atomic_load(&st->hung)) {
 				snprintf(st->err, sizeof(st->err), "deadline: stuck at frame %llu of %llu",
 					 (unsigned long long)seq, (unsigned long long)st->frames);
 				return -1;
 			}
-			shm_rings_wait(&h, 1, bell, 100 * 1000000LL);
+			shm_rings_wait(&h, 1, bell, st->forever ? -1 : 100 * 1000000LL);
 			continue;
 		}
 		uint64_t got_seq = 0;
 		if (len >= 8)
 			memcpy(&got_seq, p, 8);
-		uint32_t wlen = gen_len(seq);
+		uint32_t wlen = frame_len(st, seq);
 		if (len != wlen || len < 16 || got_seq != seq || type != gen_type(seq)) {
 			snprintf(st->err, sizeof(st->err),
 				 "frame %llu: got seq %llu len %u type %u, want len %u type %u",
@@ -671,7 +926,7 @@ static int consume(struct stress *st, struct shm_ring_handle *h, struct shm_door
 		if (++since_release >= release_every) {
 			shm_ring_release(h);
 			since_release = 0;
-			release_every = 1 + splitmix(&rs) % 32;
+			release_every = st->one_by_one ? 1 : 1 + splitmix(&rs) % 32;
 		}
 		if (st->cons_pause_every && seq % (uint64_t)st->cons_pause_every == 0)
 			pause_us(300);
@@ -680,13 +935,26 @@ static int consume(struct stress *st, struct shm_ring_handle *h, struct shm_door
 	return 0;
 }
 
-static void stress_open(struct stress *st, uint64_t frames, int prod_pause, int cons_pause)
+struct stress_opts {
+	uint64_t frames;
+	size_t ring;            /* 0: STRESS_RING */
+	uint32_t fixed_len;
+	int one_by_one;
+	int forever;
+	int prod_pause;
+	int cons_pause;
+};
+
+static void stress_open(struct stress *st, const struct stress_opts *o)
 {
 	memset(st, 0, sizeof(*st));
-	fix_open(&st->f, STRESS_RING);
-	st->frames = frames;
-	st->prod_pause_every = prod_pause;
-	st->cons_pause_every = cons_pause;
+	fix_open(&st->f, o->ring ? o->ring : STRESS_RING);
+	st->frames = o->frames;
+	st->fixed_len = o->fixed_len;
+	st->one_by_one = o->one_by_one;
+	st->forever = o->forever;
+	st->prod_pause_every = o->prod_pause;
+	st->cons_pause_every = o->cons_pause;
 }
 
 /* After the producer is done the ring must be empty: no extra frame. */
@@ -698,15 +966,27 @@ static void assert_drained(struct stress *st)
 	assert_int_equal(shm_ring_used(st->f.ring), 0);
 }
 
-static void run_fork_stress(uint64_t frames, int prod_pause, int cons_pause)
+static void assert_both_slept(struct stress *st)
+{
+	/* Both slow paths ran: the producer found the ring full and a
+	 * sleeper on each doorbell was woken by the other side. */
+	assert_true(shm_ring_full_waits(st->f.ring) > 0 || st->forever);
+	assert_true(shm_doorbell_wakes(shm_at(st->f.seg, st->f.prod_bell_off)) > 0);
+	assert_true(shm_doorbell_wakes(shm_at(st->f.seg, st->f.cons_bell_off)) > 0);
+}
+
+static void run_fork_stress(const struct stress_opts *o)
 {
 	struct stress st;
-	stress_open(&st, frames, prod_pause, cons_pause);
+	stress_open(&st, o);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		_exit(produce(&st, &st.f.prod));
+		int prc = produce(&st, &st.f.prod);
+		if (prc != 0)
+			fprintf(stderr, "%s\n", st.prod_err);
+		_exit(prc);
 	}
 	int rc = consume(&st, &st.f.cons, shm_at(st.f.seg, st.f.cons_bell_off));
 	if (rc != 0)
@@ -718,20 +998,83 @@ static void run_fork_stress(uint64_t frames, int prod_pause, int cons_pause)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_drained(&st);
-	if (prod_pause && cons_pause) {
-		/* Both slow paths ran: the producer found the ring full and a
-		 * sleeper on each doorbell was woken by the other side. */
-		assert_true(shm_ring_full_waits(st.f.ring) > 0);
-		assert_true(shm_doorbell_wakes(shm_at(st.f.seg, st.f.prod_bell_off)) > 0);
-		assert_true(shm_doorbell_wakes(shm_at(st.f.seg, st.f.cons_bell_off)) > 0);
+	if (o->prod_pause && o->cons_pause)
+		assert_both_slept(&st);
+	fix_close(&st.f);
+}
+
+/* Both sides in children that wait without timeouts; the parent is the
+ * watchdog: a lost wake-up leaves a side asleep forever, and the deadline
+ * turns that into a failure instead of a hang. */
+static void run_fork_stress_forever(const struct stress_opts *o)
+{
+	struct stress st;
+	stress_open(&st, o);
+	pid_t pids[2];
+	for (int side = 0; side < 2; side++) {
+		pids[side] = fork();
+		assert_true(pids[side] >= 0);
+		if (pids[side] == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (side == 0) {
+				int prc = produce(&st, &st.f.prod);
+				if (prc != 0)
+					fprintf(stderr, "%s\n", st.prod_err);
+				_exit(prc);
+			}
+			if (consume(&st, &st.f.cons, shm_at(st.f.seg, st.f.cons_bell_off)) != 0) {
+				fprintf(stderr, "consumer: %s\n", st.err);
+				_exit(1);
+			}
+			_exit(0);
+		}
 	}
+	int64_t deadline = mono_ns() + STRESS_DEADLINE_S * 1000000000LL;
+	int status[2] = { -1, -1 }, left = 2;
+	while (left > 0 && mono_ns() < deadline) {
+		for (int side = 0; side < 2; side++) {
+			if (status[side] != -1)
+				continue;
+			int stt = 0;
+			if (waitpid(pids[side], &stt, WNOHANG) == pids[side]) {
+				status[side] = stt;
+				left--;
+			}
+		}
+		if (left > 0)
+			pause_us(2000);
+	}
+	if (left > 0) {
+		for (int side = 0; side < 2; side++) {
+			if (status[side] == -1) {
+				kill(pids[side], SIGKILL);
+				waitpid(pids[side], NULL, 0);
+			}
+		}
+		fail_msg("lost wake-up? %s still asleep after %d s (producer status 0x%x, %llu frames, "
+			 "doorbell wakes %u / %u)",
+			 status[0] == -1 && status[1] == -1 ? "both sides" :
+			 status[0] == -1 ? "producer" : "consumer", STRESS_DEADLINE_S,
+			 (unsigned)status[0], (unsigned long long)st.frames,
+			 shm_doorbell_wakes(shm_at(st.f.seg, st.f.prod_bell_off)),
+			 shm_doorbell_wakes(shm_at(st.f.seg, st.f.cons_bell_off)));
+	}
+	for (int side = 0; side < 2; side++) {
+		assert_true(WIFEXITED(status[side]));
+		assert_int_equal(WEXITSTATUS(status[side]), 0);
+	}
+	/* The consumer ran in a child: attach afresh at the shared tail. */
+	char err[128];
+	assert_int_equal(shm_ring_handle_init(&st.f.cons, st.f.seg, st.f.ring_off, err, sizeof(err)), 0);
+	assert_drained(&st);
+	assert_both_slept(&st);
 	fix_close(&st.f);
 }
 
 static void test_stress_fork(void **state)
 {
 	(void)state;
-	run_fork_stress(STRESS_FRAMES, 0, 0);
+	run_fork_stress(&(struct stress_opts){ .frames = STRESS_FRAMES });
 }
 
 static void test_stress_fork_slow_sides(void **state)
@@ -739,20 +1082,55 @@ static void test_stress_fork_slow_sides(void **state)
 	(void)state;
 	/* Pauses of 300 us on each side, at different rhythms, so the ring
 	 * runs both full (producer sleeps) and empty (consumer sleeps). */
-	run_fork_stress(SLOW_FRAMES, 5003, 3001);
+	run_fork_stress(&(struct stress_opts){ .frames = SLOW_FRAMES, .prod_pause = 5003,
+					       .cons_pause = 3001 });
+}
+
+static void test_stress_fork_fixed_frames(void **state)
+{
+	(void)state;
+	/* bench_ring's shape: 64-byte records, a 72-byte stride, so the frame
+	 * before each wrap needs a PAD of a different size every lap. */
+	run_fork_stress(&(struct stress_opts){ .frames = STRESS_FRAMES, .fixed_len = 64 });
+	/* 64-byte frames: every lap ends with a frame that fits exactly, never
+	 * a PAD, always on the inline fast path. */
+	run_fork_stress(&(struct stress_opts){ .frames = STRESS_FRAMES, .fixed_len = 56 });
+}
+
+static void test_stress_fork_one_by_one_no_timeouts(void **state)
+{
+	(void)state;
+	/* Commit and release per frame, sleep without timeouts, in a 4 KiB
+	 * ring: the producer sleeps whenever the ring is full, the consumer
+	 * whenever it is empty, and each publishes while the other is arming,
+	 * over and over. Then variable frames in the usual 64 KiB ring with
+	 * pauses, so that each side also sleeps long. */
+	run_fork_stress_forever(&(struct stress_opts){ .frames = SLOW_FRAMES * 3, .ring = 4096,
+						       .fixed_len = 64, .one_by_one = 1, .forever = 1 });
+	run_fork_stress_forever(&(struct stress_opts){ .frames = SLOW_FRAMES, .one_by_one = 1,
+						       .forever = 1, .prod_pause = 503, .cons_pause = 301 });
 }
 
 static void *producer_thread(void *arg)
 {
 	struct stress *st = arg;
 	st->prod_rc = produce(st, &st->f.prod);
+	atomic_fetch_add(&st->done, 1);
 	return NULL;
 }
 
-static void run_thread_stress(uint64_t frames, int prod_pause, int cons_pause)
+static void *consumer_thread(void *arg)
+{
+	struct stress *st = arg;
+	st->cons_rc = consume(st, &st->f.cons, shm_at(st->f.seg, st->f.cons_bell_off));
+	atomic_fetch_add(&st->done, 1);
+	return NULL;
+}
+
+static void run_thread_stress(const struct stress_opts *o)
 {
 	struct stress st;
-	stress_open(&st, frames, prod_pause, cons_pause);
+	stress_open(&st, o);
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, producer_thread, &st), 0);
 	int rc = consume(&st, &st.f.cons, shm_at(st.f.seg, st.f.cons_bell_off));
@@ -761,21 +1139,67 @@ static void run_thread_stress(uint64_t frames, int prod_pause, int cons_pause)
 	pthread_join(t, NULL);
 	if (rc != 0)
 		fail_msg("%s", st.err);
-	assert_int_equal(st.prod_rc, 0);
+	if (st.prod_rc != 0)
+		fail_msg("%s", st.prod_err);
 	assert_drained(&st);
+	fix_close(&st.f);
+}
+
+/* Both sides in threads that wait without timeouts; this thread is the
+ * watchdog (ThreadSanitizer sees the memory orders only within a process). */
+static void run_thread_stress_forever(const struct stress_opts *o)
+{
+	struct stress st;
+	stress_open(&st, o);
+	pthread_t tp, tc;
+	assert_int_equal(pthread_create(&tp, NULL, producer_thread, &st), 0);
+	assert_int_equal(pthread_create(&tc, NULL, consumer_thread, &st), 0);
+	int64_t deadline = mono_ns() + STRESS_DEADLINE_S * 1000000000LL;
+	while (atomic_load(&st.done) < 2 && mono_ns() < deadline)
+		pause_us(2000);
+	int hung = atomic_load(&st.done) < 2;
+	if (hung) {
+		/* Get the sleepers out so they can be joined. */
+		atomic_store(&st.hung, 1);
+		while (atomic_load(&st.done) < 2) {
+			shm_doorbell_ring(shm_at(st.f.seg, st.f.prod_bell_off));
+			shm_doorbell_ring(shm_at(st.f.seg, st.f.cons_bell_off));
+			pause_us(1000);
+		}
+	}
+	pthread_join(tp, NULL);
+	pthread_join(tc, NULL);
+	if (hung)
+		fail_msg("lost wake-up? a side was still asleep after %d s", STRESS_DEADLINE_S);
+	if (st.cons_rc != 0)
+		fail_msg("%s", st.err);
+	if (st.prod_rc != 0)
+		fail_msg("%s", st.prod_err);
+	assert_drained(&st);
+	assert_both_slept(&st);
 	fix_close(&st.f);
 }
 
 static void test_stress_threads(void **state)
 {
 	(void)state;
-	run_thread_stress(STRESS_FRAMES, 0, 0);
+	run_thread_stress(&(struct stress_opts){ .frames = STRESS_FRAMES });
 }
 
 static void test_stress_threads_slow_sides(void **state)
 {
 	(void)state;
-	run_thread_stress(SLOW_FRAMES, 5003, 3001);
+	run_thread_stress(&(struct stress_opts){ .frames = SLOW_FRAMES, .prod_pause = 5003,
+						 .cons_pause = 3001 });
+}
+
+static void test_stress_threads_one_by_one_no_timeouts(void **state)
+{
+	(void)state;
+	run_thread_stress_forever(&(struct stress_opts){ .frames = SLOW_FRAMES * 3, .ring = 4096,
+							 .fixed_len = 64, .one_by_one = 1, .forever = 1 });
+	run_thread_stress_forever(&(struct stress_opts){ .frames = SLOW_FRAMES, .one_by_one = 1,
+							 .forever = 1, .prod_pause = 503, .cons_pause = 301 });
 }
 
 int main(void)
@@ -790,10 +1214,15 @@ int main(void)
 		cmocka_unit_test(test_shrink_last),
 		cmocka_unit_test(test_corrupt_header_rejected),
 		cmocka_unit_test(test_doorbell_and_rings_wait),
+		cmocka_unit_test(test_commit_release_wake_only_sleepers),
+		cmocka_unit_test(test_model_random_ops),
 		cmocka_unit_test(test_stress_fork),
 		cmocka_unit_test(test_stress_fork_slow_sides),
+		cmocka_unit_test(test_stress_fork_fixed_frames),
+		cmocka_unit_test(test_stress_fork_one_by_one_no_timeouts),
 		cmocka_unit_test(test_stress_threads),
 		cmocka_unit_test(test_stress_threads_slow_sides),
+		cmocka_unit_test(test_stress_threads_one_by_one_no_timeouts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
