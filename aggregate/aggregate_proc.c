@@ -108,6 +108,12 @@ static void publish(struct agg_proc *a)
 	struct rf_stats_slot *s = a->p->stats;
 	const struct agg_stats *c = agg_engine_stats(a->eng);
 	struct agg_stats *o = &a->published;
+	if (c->late > o->late)
+		RF_LOG_RL(RF_LOG_WARN, "%llu row(s) dropped as late: their window was already emitted "
+			  "(lateness; rows_late_total)", (unsigned long long)(c->late - o->late));
+	if (c->overflow > o->overflow)
+		RF_LOG_RL(RF_LOG_WARN, "%llu row(s) went to the overflow series: max_keys reached "
+			  "(rows_overflow_total)", (unsigned long long)(c->overflow - o->overflow));
 	rf_stat_add(s, RF_ST_ROWS_IN, c->rows - o->rows);
 	rf_stat_add(s, RF_ST_ROWS_AGGREGATED, c->aggregated - o->aggregated);
 	rf_stat_add(s, RF_ST_ROWS_LATE, c->late - o->late);

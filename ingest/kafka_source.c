@@ -47,11 +47,23 @@ struct kafka_src {
 	uint64_t committed;   /* newest checkpoint committed to the group */
 	int fatal;            /* a partition without a source id: exit 78 */
 	int parked;           /* rings are off limits (checkpoint.h rewind) */
-	int reading;          /* what `reading` says for this ingest */
+	int assigned;         /* has its partitions (the group is stable) */
+	int brokers_down;     /* librdkafka: all brokers down, until data or EOF */
 	uint64_t errors, messages;
 };
 
 static struct kafka_src *g_src; /* for librdkafka callbacks (one per process) */
+
+/* Tells the aggregates whether this ingest reads (checkpoint.h): it has its
+ * partitions and reaches the brokers. While it does not, their idle clock
+ * stands still: a partition nobody can fetch from is not a quiet one, and
+ * treating it so would emit windows before its backlog arrives. */
+static void publish_reading(struct kafka_src *s)
+{
+	if (!s->parked)
+		atomic_store_explicit(&s->ctl->reading[s->p->index], s->assigned && !s->brokers_down,
+				      memory_order_release);
+}
 
 static void give_lag_slot(struct kafka_src *s, struct ing_part *ip)
 {
@@ -69,8 +81,13 @@ static void give_lag_slot(struct kafka_src *s, struct ing_part *ip)
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
-	if (g_src)
+	if (g_src) {
 		g_src->errors++;
+		if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && !g_src->brokers_down) {
+			g_src->brokers_down = 1;
+			publish_reading(g_src);
+		}
+	}
 	RF_LOG_RL(RF_LOG_WARN, "kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
@@ -122,12 +139,10 @@ static void assign(struct kafka_src *s, rd_kafka_topic_partition_list_t *parts)
 	}
 }
 
-/* Tells the aggregates whether this ingest is reading (checkpoint.h). */
 static void set_assigned(struct kafka_src *s, int on)
 {
-	s->reading = on;
-	if (!s->parked)
-		atomic_store_explicit(&s->ctl->reading[s->p->index], on, memory_order_release);
+	s->assigned = on;
+	publish_reading(s);
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -178,6 +193,9 @@ static rd_kafka_conf_t *build_conf(const struct conf_input *in, char *err, size_
 		{ "group.id", in->group },
 		{ "enable.auto.commit", "false" },
 		{ "enable.auto.offset.store", "false" },
+		/* End-of-partition events tell a caught-up partition from one
+		 * that cannot be fetched (brokers_down). */
+		{ "enable.partition.eof", "true" },
 		{ "auto.offset.reset", in->start },
 		{ "client.id", "ringflow" },
 	};
@@ -388,7 +406,7 @@ static int park(struct kafka_src *s, rd_kafka_t *rk, rd_kafka_queue_t *q, rd_kaf
 	}
 	rd_kafka_topic_partition_list_destroy(as);
 	s->parked = 0;
-	atomic_store_explicit(&c->reading[s->p->index], s->reading, memory_order_release);
+	publish_reading(s);
 	rf_info("kafka: stages restarted; read on from checkpoint %llu", (unsigned long long)s->sent);
 	return 0;
 }
@@ -439,6 +457,12 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 		ssize_t n = rd_kafka_consume_batch_queue(q, POLL_TIMEOUT_MS, msgs, BATCH_MESSAGES);
 		for (ssize_t i = 0; i < n; i++) {
 			rd_kafka_message_t *m = msgs[i];
+			if (src.brokers_down && (!m->err || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)) {
+				/* A message or an end-of-partition event: fetching works. */
+				src.brokers_down = 0;
+				publish_reading(&src);
+				rf_info("kafka: brokers reachable again");
+			}
 			if (rf_park_flag) {
 				rd_kafka_message_destroy(m);
 				continue;

@@ -27,6 +27,7 @@ source tests/integration/lib.sh
 dir=$(mktemp -d /tmp/rf-recovery-XXXXXX)
 rf_pid= prod_pid=
 cleanup() {
+	set +e   # a failing kill must not cut the cleanup short
 	trap - EXIT
 	[ -n "$prod_pid" ] && { pkill -P "$prod_pid" 2>/dev/null; kill "$prod_pid" 2>/dev/null; }
 	[ -n "$rf_pid" ] && kill -9 "$rf_pid" 2>/dev/null

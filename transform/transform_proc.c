@@ -66,12 +66,29 @@ static int flush_out(struct xf_proc *x, struct agg_out *o, uint32_t source, int6
 	return 0;
 }
 
+/* One rate-limited line per input frame with rejects: how many, the first
+ * one's reason and the line itself (printable characters only). */
+static void log_rejected(uint64_t n, enum xf_result why, const char *line, size_t len)
+{
+	char shown[96];
+	size_t k = 0;
+	for (; k < len && k < sizeof shown - 1; k++)
+		shown[k] = line[k] >= 0x20 && line[k] < 0x7f ? line[k] : '?';
+	shown[k] = '\0';
+	RF_LOG_RL(RF_LOG_WARN, "%llu record(s) rejected in one batch (records_rejected_by_reason_total); "
+		  "first: %s: '%s'%s", (unsigned long long)n, xf_result_name(why), shown, len > k ? "..." : "");
+}
+
 static int process_lines(struct xf_proc *x, const struct rf_lines_hdr *h, const char *text, size_t len)
 {
 	const struct rf_pipeline *pl = x->p->pl;
 	int64_t now = rf_now_ns();
 	int64_t max_event = INT64_MIN;
 	unsigned char row[8192];
+	uint64_t rejected = 0;
+	const char *sample = NULL;     /* the frame's first rejected line */
+	size_t sample_len = 0;
+	enum xf_result sample_why = XF_OK;
 	const char *end = text + len;
 	while (text < end) {
 		const char *nl = memchr(text, '\n', (size_t)(end - text));
@@ -79,6 +96,11 @@ static int process_lines(struct xf_proc *x, const struct rf_lines_hdr *h, const 
 		int64_t t = 0;
 		enum xf_result r = xf_process_line(x->plan, x->ctx, text, n, now, x->vals, &t);
 		x->results[r]++;
+		if (r != XF_OK && r != XF_FILTERED && !rejected++) {
+			sample = text;
+			sample_len = n;
+			sample_why = r;
+		}
 		text += n + 1;
 		if (r != XF_OK)
 			continue;
@@ -101,6 +123,8 @@ static int process_lines(struct xf_proc *x, const struct rf_lines_hdr *h, const 
 			o->nrows++;
 		}
 	}
+	if (rejected)
+		log_rejected(rejected, sample_why, sample, sample_len);
 	for (int a = 0; a < x->nouts; a++)
 		if (flush_out(x, &x->outs[a], h->source, max_event))
 			return -1;
@@ -127,6 +151,12 @@ static void publish(struct xf_proc *x)
 	rf_stat_add(s, RF_ST_RECORDS_REJECTED, rejected);
 	memset(x->results, 0, sizeof x->results);
 	const struct xf_counters *c = xf_ctx_counters(x->ctx);
+	if (c->geoip_error > x->published.geoip_error)
+		RF_LOG_RL(RF_LOG_WARN, "geoip: %llu lookup(s) failed inside the database (corrupt .mmdb?); "
+			  "counted in geoip_error_total", (unsigned long long)(c->geoip_error - x->published.geoip_error));
+	if (c->div_by_zero > x->published.div_by_zero)
+		RF_LOG_RL(RF_LOG_WARN, "%llu division(s) by zero gave missing values (div_by_zero_total)",
+			  (unsigned long long)(c->div_by_zero - x->published.div_by_zero));
 	rf_stat_add(s, RF_ST_DIV_BY_ZERO, c->div_by_zero - x->published.div_by_zero);
 	rf_stat_add(s, RF_ST_GEOIP_UNKNOWN, c->geoip_unknown - x->published.geoip_unknown);
 	rf_stat_add(s, RF_ST_GEOIP_ERROR, c->geoip_error - x->published.geoip_error);

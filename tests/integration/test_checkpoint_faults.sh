@@ -23,6 +23,7 @@ source tests/integration/lib.sh
 dir=$(mktemp -d /tmp/rf-faults-XXXXXX)
 rf_pid= prod_pid=
 cleanup() {
+	set +e   # a failing kill must not cut the cleanup short
 	[ -n "$prod_pid" ] && kill "$prod_pid" 2>/dev/null
 	[ -n "$rf_pid" ] && kill -9 "$rf_pid" 2>/dev/null
 	pkill -9 -f "ringflow: .*$dir" 2>/dev/null || true

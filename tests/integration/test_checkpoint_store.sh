@@ -16,6 +16,7 @@ source tests/integration/lib.sh
 dir=$(mktemp -d /tmp/rf-store-XXXXXX)
 rf_pid= prod_pid= mounted=
 cleanup() {
+	set +e   # a failing kill must not cut the cleanup short
 	[ -n "$prod_pid" ] && { pkill -P "$prod_pid" 2>/dev/null; kill "$prod_pid" 2>/dev/null; wait "$prod_pid" 2>/dev/null; }
 	[ -n "$rf_pid" ] && { kill -9 "$rf_pid" 2>/dev/null; wait "$rf_pid" 2>/dev/null; }
 	[ -n "$mounted" ] && umount "$dir/small" 2>/dev/null

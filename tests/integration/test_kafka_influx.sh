@@ -14,6 +14,7 @@ source tests/integration/lib.sh
 dir=$(mktemp -d /tmp/rf-kafka-XXXXXX)
 rf_pid=
 cleanup() {
+	set +e   # a failing kill must not cut the cleanup short
 	[ -n "$rf_pid" ] && kill -9 "$rf_pid" 2>/dev/null
 	kafka_stop || true
 	influxd_stop || true

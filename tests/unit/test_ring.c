@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1031,38 +1032,35 @@ static void run_fork_stress_forever(const struct stress_opts *o)
 	}
 	int64_t deadline = mono_ns() + STRESS_DEADLINE_S * 1000000000LL;
 	int status[2] = { -1, -1 }, left = 2;
-	while (left > 0 && mono_ns() < deadline) {
+	int failed = -1;        /* a side that exited with an error */
+	while (left > 0 && failed < 0 && mono_ns() < deadline) {
 		for (int side = 0; side < 2; side++) {
-			if (status[side] != -1)
-				continue;
 			int stt = 0;
-			if (waitpid(pids[side], &stt, WNOHANG) == pids[side]) {
-				status[side] = stt;
-				left--;
-			}
+			if (status[side] != -1 || waitpid(pids[side], &stt, WNOHANG) != pids[side])
+				continue;
+			status[side] = stt;
+			left--;
+			if (!WIFEXITED(stt) || WEXITSTATUS(stt) != 0)
+				failed = side;
 		}
-		if (left > 0)
+		if (left > 0 && failed < 0)
 			pause_us(2000);
 	}
-	if (left > 0) {
-		for (int side = 0; side < 2; side++) {
-			if (status[side] == -1) {
-				kill(pids[side], SIGKILL);
-				waitpid(pids[side], NULL, 0);
-			}
+	for (int side = 0; side < 2; side++) {
+		if (status[side] == -1) {
+			kill(pids[side], SIGKILL);
+			waitpid(pids[side], NULL, 0);
 		}
-		fail_msg("lost wake-up? %s still asleep after %d s (producer status 0x%x, %llu frames, "
-			 "doorbell wakes %u / %u)",
-			 status[0] == -1 && status[1] == -1 ? "both sides" :
-			 status[0] == -1 ? "producer" : "consumer", STRESS_DEADLINE_S,
-			 (unsigned)status[0], (unsigned long long)st.frames,
+	}
+	if (failed >= 0)
+		fail_msg("%s failed, status 0x%x (its message is above)",
+			 failed == 0 ? "producer" : "consumer", (unsigned)status[failed]);
+	if (left > 0)
+		fail_msg("lost wake-up? %s still asleep after %d s (%llu frames, doorbell wakes %u / %u)",
+			 left == 2 ? "both sides" : status[0] == -1 ? "producer" : "consumer",
+			 STRESS_DEADLINE_S, (unsigned long long)st.frames,
 			 shm_doorbell_wakes(shm_at(st.f.seg, st.f.prod_bell_off)),
 			 shm_doorbell_wakes(shm_at(st.f.seg, st.f.cons_bell_off)));
-	}
-	for (int side = 0; side < 2; side++) {
-		assert_true(WIFEXITED(status[side]));
-		assert_int_equal(WEXITSTATUS(status[side]), 0);
-	}
 	/* The consumer ran in a child: attach afresh at the shared tail. */
 	char err[128];
 	assert_int_equal(shm_ring_handle_init(&st.f.cons, st.f.seg, st.f.ring_off, err, sizeof(err)), 0);
@@ -1169,8 +1167,12 @@ static void run_thread_stress_forever(const struct stress_opts *o)
 	}
 	pthread_join(tp, NULL);
 	pthread_join(tc, NULL);
+	if (st.prod_rc != 0 && st.prod_rc != 3)
+		fail_msg("%s", st.prod_err);
 	if (hung)
-		fail_msg("lost wake-up? a side was still asleep after %d s", STRESS_DEADLINE_S);
+		fail_msg("lost wake-up? a side was still asleep after %d s (doorbell wakes %u / %u)",
+			 STRESS_DEADLINE_S, shm_doorbell_wakes(shm_at(st.f.seg, st.f.prod_bell_off)),
+			 shm_doorbell_wakes(shm_at(st.f.seg, st.f.cons_bell_off)));
 	if (st.cons_rc != 0)
 		fail_msg("%s", st.err);
 	if (st.prod_rc != 0)
@@ -1202,6 +1204,396 @@ static void test_stress_threads_one_by_one_no_timeouts(void **state)
 							 .forever = 1, .prod_pause = 503, .cons_pause = 301 });
 }
 
+/* ---- lost wake-ups: each side sleeps as soon as it must ----
+ *
+ * A lost wake-up in the stress tests above mostly heals itself: the next
+ * commit or release sees the flag and wakes the sleeper. Here the ring holds
+ * exactly 4 frames (256 bytes, 56-byte payloads), every frame is committed
+ * and released alone, and each side arms its doorbell right away (after a
+ * random delay of a few dozen loop turns, not after shm_rings_wait's spin)
+ * whenever it must wait: the producer when the ring is full, the consumer
+ * when it is empty. Each arming then races with the other side's publish,
+ * and losing one wake-up leaves both sides asleep for good: the producer
+ * waits for space the consumer already freed, or the consumer for a frame
+ * the producer already committed. The watchdog turns that into a failure. */
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define LOCKSTEP_FRAMES 20000u
+#else
+#define LOCKSTEP_FRAMES 100000u
+#endif
+#define LOCKSTEP_LEN 56u
+
+struct lockstep {
+	struct fix f;
+	uint64_t frames;
+	_Atomic int hung;       /* watchdog fired (thread variant) */
+	_Atomic int done;
+	int rc[2];              /* producer, consumer */
+	char err[2][160];
+};
+
+static void short_delay(uint64_t *rs)
+{
+	unsigned n = (unsigned)(splitmix(rs) % 48);
+	for (volatile unsigned i = 0; i < n; i++)
+		;
+}
+
+static int lockstep_produce(struct lockstep *ls)
+{
+	struct shm_ring_handle *h = &ls->f.prod;
+	uint64_t rs = STRESS_SEED ^ 0x1057;
+	for (uint64_t i = 0; i < ls->frames; i++) {
+		uint64_t *p;
+		while ((p = shm_ring_try_reserve(h, LOCKSTEP_LEN, 1)) == NULL) {
+			if (errno != EAGAIN || atomic_load(&ls->hung)) {
+				snprintf(ls->err[0], sizeof(ls->err[0]), "producer: frame %llu: %s",
+					 (unsigned long long)i, strerror(errno));
+				return 2;
+			}
+			short_delay(&rs);
+			uint32_t seq = shm_doorbell_prepare(h->prod_bell);
+			if ((p = shm_ring_try_reserve(h, LOCKSTEP_LEN, 1)) != NULL) {
+				shm_doorbell_cancel(h->prod_bell);
+				break;
+			}
+			shm_doorbell_wait(h->prod_bell, seq, -1);
+		}
+		for (unsigned k = 0; k < LOCKSTEP_LEN / 8; k++)
+			p[k] = i * 7 + k;
+		shm_ring_commit(h);
+	}
+	return 0;
+}
+
+static int lockstep_consume(struct lockstep *ls)
+{
+	struct shm_ring_handle *h = &ls->f.cons;
+	struct shm_doorbell *bell = shm_at(ls->f.seg, ls->f.cons_bell_off);
+	uint64_t rs = STRESS_SEED ^ 0x7e57;
+	for (uint64_t i = 0; i < ls->frames; i++) {
+		const uint64_t *p;
+		uint32_t len;
+		uint16_t type;
+		while ((p = shm_ring_peek(h, &len, &type)) == NULL) {
+			if (errno != EAGAIN || atomic_load(&ls->hung)) {
+				snprintf(ls->err[1], sizeof(ls->err[1]), "consumer: frame %llu: %s",
+					 (unsigned long long)i, strerror(errno));
+				return 2;
+			}
+			short_delay(&rs);
+			uint32_t seq = shm_doorbell_prepare(bell);
+			if (shm_ring_readable(h)) {
+				shm_doorbell_cancel(bell);
+				continue;
+			}
+			shm_doorbell_wait(bell, seq, -1);
+		}
+		for (unsigned k = 0; k < LOCKSTEP_LEN / 8; k++) {
+			if (len != LOCKSTEP_LEN || p[k] != i * 7 + k) {
+				snprintf(ls->err[1], sizeof(ls->err[1]),
+					 "consumer: frame %llu: len %u, word %u is %llu", (unsigned long long)i,
+					 len, k, (unsigned long long)p[k]);
+				return 1;
+			}
+		}
+		shm_ring_consume(h);
+		shm_ring_release(h);
+	}
+	return 0;
+}
+
+static void lockstep_open(struct lockstep *ls)
+{
+	memset(ls, 0, sizeof(*ls));
+	fix_open(&ls->f, 256);
+	assert_int_equal(shm_ring_max_frame(&ls->f.prod), LOCKSTEP_LEN);
+	ls->frames = LOCKSTEP_FRAMES;
+}
+
+/* Both sides slept, and the counts are those of real sleeps (few wake-ups
+ * are spurious); then the ring is empty. */
+static void lockstep_check(struct lockstep *ls)
+{
+	char err[128];
+	assert_int_equal(shm_ring_handle_init(&ls->f.cons, ls->f.seg, ls->f.ring_off, err, sizeof(err)), 0);
+	uint32_t len;
+	uint16_t type;
+	assert_null(shm_ring_peek(&ls->f.cons, &len, &type));
+	assert_int_equal(shm_ring_used(ls->f.ring), 0);
+	assert_true(shm_doorbell_wakes(shm_at(ls->f.seg, ls->f.prod_bell_off)) > 0);
+	assert_true(shm_doorbell_wakes(shm_at(ls->f.seg, ls->f.cons_bell_off)) > 0);
+}
+
+static void test_lockstep_fork(void **state)
+{
+	(void)state;
+	struct lockstep ls;
+	lockstep_open(&ls);
+	pid_t pids[2];
+	for (int side = 0; side < 2; side++) {
+		pids[side] = fork();
+		assert_true(pids[side] >= 0);
+		if (pids[side] == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			int rc = side == 0 ? lockstep_produce(&ls) : lockstep_consume(&ls);
+			if (rc != 0)
+				fprintf(stderr, "%s\n", ls.err[side]);
+			_exit(rc);
+		}
+	}
+	int64_t deadline = mono_ns() + STRESS_DEADLINE_S * 1000000000LL;
+	int status[2] = { -1, -1 }, left = 2, failed = -1;
+	while (left > 0 && failed < 0 && mono_ns() < deadline) {
+		for (int side = 0; side < 2; side++) {
+			int stt = 0;
+			if (status[side] != -1 || waitpid(pids[side], &stt, WNOHANG) != pids[side])
+				continue;
+			status[side] = stt;
+			left--;
+			if (!WIFEXITED(stt) || WEXITSTATUS(stt) != 0)
+				failed = side;
+		}
+		if (left > 0 && failed < 0)
+			pause_us(2000);
+	}
+	for (int side = 0; side < 2; side++) {
+		if (status[side] == -1) {
+			kill(pids[side], SIGKILL);
+			waitpid(pids[side], NULL, 0);
+		}
+	}
+	if (failed >= 0)
+		fail_msg("%s failed, status 0x%x (its message is above)",
+			 failed == 0 ? "producer" : "consumer", (unsigned)status[failed]);
+	if (left > 0)
+		fail_msg("lost wake-up: %s asleep after %d s, ring holds %zu bytes, doorbell wakes %u / %u",
+			 left == 2 ? "both sides" : status[0] == -1 ? "producer" : "consumer",
+			 STRESS_DEADLINE_S, shm_ring_used(ls.f.ring),
+			 shm_doorbell_wakes(shm_at(ls.f.seg, ls.f.prod_bell_off)),
+			 shm_doorbell_wakes(shm_at(ls.f.seg, ls.f.cons_bell_off)));
+	lockstep_check(&ls);
+	fix_close(&ls.f);
+}
+
+static void *lockstep_thread(void *arg)
+{
+	struct lockstep *ls = arg;
+	/* The first thread to start is the producer. */
+	static _Atomic int next_side;
+	int side = atomic_fetch_add(&next_side, 1) & 1;
+	ls->rc[side] = side == 0 ? lockstep_produce(ls) : lockstep_consume(ls);
+	atomic_fetch_add(&ls->done, 1);
+	return NULL;
+}
+
+static void test_lockstep_threads(void **state)
+{
+	(void)state;
+	struct lockstep ls;
+	lockstep_open(&ls);
+	pthread_t t[2];
+	for (int side = 0; side < 2; side++)
+		assert_int_equal(pthread_create(&t[side], NULL, lockstep_thread, &ls), 0);
+	int64_t deadline = mono_ns() + STRESS_DEADLINE_S * 1000000000LL;
+	while (atomic_load(&ls.done) < 2 && mono_ns() < deadline)
+		pause_us(2000);
+	int hung = atomic_load(&ls.done) < 2;
+	size_t used = shm_ring_used(ls.f.ring);
+	if (hung) {
+		/* Get the sleepers out so they can be joined. */
+		atomic_store(&ls.hung, 1);
+		while (atomic_load(&ls.done) < 2) {
+			shm_doorbell_ring(shm_at(ls.f.seg, ls.f.prod_bell_off));
+			shm_doorbell_ring(shm_at(ls.f.seg, ls.f.cons_bell_off));
+			pause_us(1000);
+		}
+	}
+	for (int side = 0; side < 2; side++)
+		pthread_join(t[side], NULL);
+	if (hung)
+		fail_msg("lost wake-up: a side asleep after %d s, ring holds %zu bytes", STRESS_DEADLINE_S,
+			 used);
+	for (int side = 0; side < 2; side++)
+		if (ls.rc[side] != 0)
+			fail_msg("%s", ls.err[side]);
+	lockstep_check(&ls);
+	fix_close(&ls.f);
+}
+
+/* ---- the Dekker pair itself, step by step ----
+ *
+ * The lock-step test needs a lost wake-up to happen at the one publish the
+ * sleeper depends on, which a few-nanosecond reordering window rarely hits.
+ * This one checks the property directly, the way a store-buffering litmus
+ * test does: in each round a notifier publishes (commit, or release) while a
+ * waiter arms and re-checks (shm_doorbell_prepare, then readable / reserve),
+ * both let go at the same moment by a spin barrier, each after its own random
+ * delay of a few loop turns. After the round either the waiter's re-check
+ * saw the publication or the notifier saw `armed` and bumped seq; a round
+ * where neither happened is the lost wake-up, counted with no sleeping and
+ * no timing. Publishing with a release store and no barrier (mov, then load
+ * of armed) fails this within a few thousand rounds on x86-64. */
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define LITMUS_ROUNDS 100000u
+#else
+#define LITMUS_ROUNDS 1000000u
+#endif
+
+/* In the segment, so that the two sides may be processes. */
+struct litmus_shared {
+	_Alignas(64) _Atomic uint64_t at[2];   /* barrier: last step each side reached */
+	_Alignas(64) _Atomic uint64_t lost;
+	_Atomic uint64_t seen_by_waiter, seen_by_notifier;
+};
+
+struct litmus {
+	struct fix f;
+	struct litmus_shared *sh;
+	int prod_side;          /* 1: the producer waits for space (release notifies) */
+};
+
+static void litmus_barrier(struct litmus_shared *sh, int side, uint64_t step)
+{
+	atomic_store(&sh->at[side], step);
+	for (unsigned spins = 0; atomic_load(&sh->at[!side]) < step; spins++)
+		if ((spins & 1023) == 1023)
+			sched_yield();   /* the other side may share our core */
+}
+
+/* Side 0 notifies, side 1 waits. */
+static int litmus_side(struct litmus *lt, int side)
+{
+	struct litmus_shared *sh = lt->sh;
+	struct shm_ring_handle *prod = &lt->f.prod, *cons = &lt->f.cons;
+	struct shm_doorbell *bell = shm_at(lt->f.seg, lt->prod_side ? lt->f.prod_bell_off
+								     : lt->f.cons_bell_off);
+	uint64_t rs = STRESS_SEED ^ (0x11u + (unsigned)side);
+	uint32_t len;
+	uint16_t type;
+
+	for (uint64_t round = 0; round < LITMUS_ROUNDS; round++) {
+		litmus_barrier(sh, side, 2 * round + 1);
+		short_delay(&rs);
+		if (side == 0 && !lt->prod_side) {
+			/* Producer publishes one frame. */
+			if (shm_ring_try_reserve(prod, 8, 1) == NULL)
+				return 1;
+			shm_ring_commit(prod);
+		} else if (side == 0) {
+			/* Consumer frees one frame of the full ring. */
+			if (shm_ring_peek(cons, &len, &type) == NULL)
+				return 1;
+			shm_ring_consume(cons);
+			shm_ring_release(cons);
+		}
+		uint32_t seq = 0;
+		int saw = 0;
+		void *p = NULL;
+		if (side == 1) {
+			seq = shm_doorbell_prepare(bell);
+			if (!lt->prod_side)
+				saw = shm_ring_readable(cons);
+			else
+				saw = (p = shm_ring_try_reserve(prod, LOCKSTEP_LEN, 1)) != NULL;
+		}
+		litmus_barrier(sh, side, 2 * round + 2);
+		if (side == 0)
+			continue;
+		/* Both halves of the round are done: the notifier's wake, if
+		 * any, has bumped seq already. */
+		int woke = shm_doorbell_wakes(bell) != seq;
+		if (!saw && !woke)
+			atomic_fetch_add(&sh->lost, 1);
+		atomic_fetch_add(saw ? &sh->seen_by_waiter : &sh->seen_by_notifier, saw ? 1 : woke);
+		/* Back to the start state for the next round: not armed, and
+		 * the ring empty (commit test) or full (release test). */
+		if (!lt->prod_side) {
+			if (shm_ring_peek(cons, &len, &type) == NULL)
+				return 2;
+			shm_ring_consume(cons);
+			shm_ring_release(cons);
+		} else {
+			if (p == NULL && (p = shm_ring_try_reserve(prod, LOCKSTEP_LEN, 1)) == NULL)
+				return 2;
+			shm_ring_commit(prod);
+		}
+		atomic_store(&bell->armed, 0);
+	}
+	return 0;
+}
+
+static void *litmus_thread(void *arg)
+{
+	struct litmus *lt = arg;
+	return (void *)(intptr_t)litmus_side(lt, 0);
+}
+
+static void run_litmus(int prod_side, int use_fork)
+{
+	struct litmus lt;
+	memset(&lt, 0, sizeof(lt));
+	fix_open(&lt.f, 256);
+	uint64_t off = shm_segment_alloc(lt.f.seg, sizeof(struct litmus_shared), 64);
+	assert_true(off != 0);
+	lt.sh = shm_at(lt.f.seg, off);
+	lt.prod_side = prod_side;
+	if (prod_side) {
+		/* Start full: 4 frames of 64 bytes. */
+		for (int i = 0; i < 4; i++)
+			assert_non_null(shm_ring_try_reserve(&lt.f.prod, LOCKSTEP_LEN, 1));
+		shm_ring_commit(&lt.f.prod);
+	}
+	int rc_notifier, rc_waiter;
+	if (use_fork) {
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			_exit(litmus_side(&lt, 0));
+		}
+		rc_waiter = litmus_side(&lt, 1);
+		if (rc_waiter != 0)
+			kill(pid, SIGKILL);
+		int status = 0;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		rc_notifier = WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+	} else {
+		pthread_t t;
+		void *ret;
+		assert_int_equal(pthread_create(&t, NULL, litmus_thread, &lt), 0);
+		rc_waiter = litmus_side(&lt, 1);
+		pthread_join(t, &ret);
+		rc_notifier = (int)(intptr_t)ret;
+	}
+	assert_int_equal(rc_notifier, 0);
+	assert_int_equal(rc_waiter, 0);
+	uint64_t lost = atomic_load(&lt.sh->lost);
+	if (lost != 0)
+		fail_msg("%llu lost wake-ups in %u rounds (%s notifies)", (unsigned long long)lost,
+			 LITMUS_ROUNDS, prod_side ? "release" : "commit");
+	/* Every round was decided one way or the other. */
+	assert_int_equal(atomic_load(&lt.sh->seen_by_waiter) + atomic_load(&lt.sh->seen_by_notifier),
+			 LITMUS_ROUNDS);
+	fix_close(&lt.f);
+}
+
+static void test_litmus_threads(void **state)
+{
+	(void)state;
+	run_litmus(0, 0);
+	run_litmus(1, 0);
+}
+
+static void test_litmus_fork(void **state)
+{
+	(void)state;
+	run_litmus(0, 1);
+	run_litmus(1, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1223,6 +1615,10 @@ int main(void)
 		cmocka_unit_test(test_stress_threads),
 		cmocka_unit_test(test_stress_threads_slow_sides),
 		cmocka_unit_test(test_stress_threads_one_by_one_no_timeouts),
+		cmocka_unit_test(test_lockstep_fork),
+		cmocka_unit_test(test_lockstep_threads),
+		cmocka_unit_test(test_litmus_fork),
+		cmocka_unit_test(test_litmus_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
