@@ -86,6 +86,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 		if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && !g_src->brokers_down) {
 			g_src->brokers_down = 1;
 			publish_reading(g_src);
+			rf_stat_note(g_src->p->stats, "all Kafka brokers are down (retrying)");
 		}
 	}
 	RF_LOG_RL(RF_LOG_WARN, "kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
@@ -461,6 +462,7 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 				/* A message or an end-of-partition event: fetching works. */
 				src.brokers_down = 0;
 				publish_reading(&src);
+				rf_stat_note(p->stats, "");
 				rf_info("kafka: brokers reachable again");
 			}
 			if (rf_park_flag) {

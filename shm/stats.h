@@ -13,6 +13,8 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "stats need lock-free 64-bit atomics");
 
@@ -74,6 +76,10 @@ struct rf_stats_slot {
 	_Atomic uint64_t c[RF_ST_COUNT];
 	_Atomic uint64_t reject[RF_REJECT_MAX];   /* transform: by enum xf_result */
 	struct rf_partition_lag lag[RF_LAG_PARTITIONS];
+	/* Why the process is stuck right now ("" when it is not), for
+	 * `ringflowctl status`: a seqlock (odd seq = being written). */
+	_Atomic uint32_t note_seq;
+	char note[160];
 };
 
 struct rf_stat_desc {
@@ -94,6 +100,35 @@ static inline void rf_stat_add(struct rf_stats_slot *s, enum rf_stat i, uint64_t
 static inline void rf_stat_set(struct rf_stats_slot *s, enum rf_stat i, uint64_t v)
 {
 	atomic_store_explicit(&s->c[i], v, memory_order_relaxed);
+}
+
+/* Owner only. text "" clears the note. */
+static inline void rf_stat_note(struct rf_stats_slot *s, const char *text)
+{
+	uint32_t seq = atomic_load_explicit(&s->note_seq, memory_order_relaxed);
+	atomic_store_explicit(&s->note_seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	size_t n = strnlen(text, sizeof s->note - 1);
+	memcpy(s->note, text, n);
+	s->note[n] = '\0';
+	atomic_store_explicit(&s->note_seq, seq + 2, memory_order_release);
+}
+
+/* Any reader: copies the note into buf (at least sizeof note bytes). */
+static inline void rf_stat_read_note(const struct rf_stats_slot *s, char *buf, size_t len)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		uint32_t a = atomic_load_explicit(&s->note_seq, memory_order_acquire);
+		if (a & 1)
+			continue;
+		memcpy(buf, s->note, len < sizeof s->note ? len : sizeof s->note);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&s->note_seq, memory_order_relaxed) == a) {
+			buf[len - 1] = '\0';
+			return;
+		}
+	}
+	snprintf(buf, len, "(changing)");
 }
 
 static inline uint64_t rf_stat_get(const struct rf_stats_slot *s, enum rf_stat i)

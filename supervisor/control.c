@@ -158,6 +158,15 @@ static void cmd_status(struct sup *s, struct out *o)
 		outf(o, "%-14s %8d %-8s %8u %9.0f %s\n", name, (int)c->pid, rf_proc_state_names[c->state],
 		     c->restarts, s->rate[i].per_sec, unit[c->role]);
 	}
+	int problems = 0;
+	for (int i = 0; i < s->nchildren; i++) {
+		struct sup_child *c = &s->children[i];
+		char note[160];
+		rf_stat_read_note(rf_layout_stats(s->seg, &s->lay, c->role, c->index), note, sizeof note);
+		if (note[0])
+			outf(o, "%s%s %d: %s\n", problems++ ? "" : "\nproblems\n", rf_role_names[c->role], c->index,
+			     note);
+	}
 	outf(o, "\nring fill (bytes used / capacity)\n");
 	for (int r = 0; r + 1 < RF_ROLE_COUNT; r++)
 		for (int i = 0; i < s->lay.n[r]; i++)

@@ -113,6 +113,7 @@ static void child_main(struct sup *s, struct sup_child *c, pid_t parent)
 		.stats = rf_layout_stats(s->seg, &s->lay, c->role, c->index),
 	};
 	atomic_store(&p.stats->pid, (int32_t)getpid());
+	rf_stat_note(p.stats, "");   /* a predecessor's note is not ours */
 	atomic_store(&p.stats->state, RF_PS_RUNNING);
 	int rc;
 	switch (c->role) {

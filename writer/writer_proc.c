@@ -33,6 +33,7 @@ struct wr_proc {
 	int64_t first_ns;      /* monotonic time the batch's first point arrived */
 	struct wr_report rep, published;
 	uint64_t points_in;
+	int noted;             /* a note about the output is up */
 	struct rf_stage_input in;
 };
 
@@ -50,9 +51,16 @@ static void publish(struct wr_proc *w)
 	w->published = w->rep;
 }
 
+/* Runs at every retry of a delivery: counters and the reason go out now,
+ * while the output is down, not only once it is back. */
 static void publish_hook(void *arg)
 {
-	publish(arg);
+	struct wr_proc *w = arg;
+	publish(w);
+	char note[160];
+	snprintf(note, sizeof note, "output refuses: %.100s (retrying; points are held)", w->rep.last_error);
+	rf_stat_note(w->p->stats, note);
+	w->noted = 1;
 }
 
 /* Returns 0, or -1 when told to stop while the output refused the batch. */
@@ -65,6 +73,10 @@ static int deliver(struct wr_proc *w)
 	publish(w);
 	if (r != WR_OK)
 		return -1;
+	if (w->noted) {
+		rf_stat_note(w->p->stats, "");
+		w->noted = 0;
+	}
 	wr_buf_reset(&w->batch);
 	w->npoints = 0;
 	return 0;
