@@ -33,15 +33,6 @@ struct st_avg {
 	uint64_t n;
 };
 
-struct st_cd {
-	uint32_t n;          /* exact values held, while not promoted */
-	uint32_t promoted;
-	union {
-		uint64_t h[AGG_CD_EXACT];
-		uint8_t *regs;   /* AGG_HLL_BYTES from the arena */
-	} u;
-};
-
 struct st_stddev {
 	uint64_t n;
 	double mean, m2;
@@ -78,7 +69,7 @@ struct st_fl {           /* first, last */
 
 _Static_assert(sizeof(struct st_num) == 16, "st_num size");
 _Static_assert(sizeof(struct st_fl) == 32, "st_fl size");
-_Static_assert(sizeof(struct st_cd) % 8 == 0, "st_cd size");
+_Static_assert(sizeof(struct agg_cd) % 8 == 0, "agg_cd size");
 _Static_assert(sizeof(struct st_pct) == 8 + 8 * AGG_PCT_INLINE, "st_pct size");
 _Static_assert(AGG_PCT_INLINE <= 255, "inline count is serialised as a byte");
 
@@ -101,7 +92,7 @@ size_t agg_state_size(enum agg_fn fn)
 		return sizeof(struct st_num);
 	case AGG_FN_COUNT: return sizeof(struct st_count);
 	case AGG_FN_AVG: return sizeof(struct st_avg);
-	case AGG_FN_COUNT_DISTINCT: return sizeof(struct st_cd);
+	case AGG_FN_COUNT_DISTINCT: return sizeof(struct agg_cd);
 	case AGG_FN_STDDEV: return sizeof(struct st_stddev);
 	case AGG_FN_PERCENTILE: return sizeof(struct st_pct);
 	case AGG_FN_FIRST: case AGG_FN_LAST: return sizeof(struct st_fl);
@@ -206,32 +197,6 @@ static void num_fold(enum agg_fn fn, struct st_num *s, int k, int64_t i, double 
 	case AGG_FN_MIN: s->v.f = b < a ? b : a; break;
 	default: s->v.f = b > a ? b : a; break;
 	}
-}
-
-static int cd_add_hash(struct st_cd *s, uint64_t h, const struct agg_alloc *al)
-{
-	if (s->promoted) {
-		agg_hll_add(s->u.regs, h);
-		return 0;
-	}
-	for (uint32_t j = 0; j < s->n; j++)
-		if (s->u.h[j] == h)
-			return 0;
-	if (s->n < AGG_CD_EXACT) {
-		s->u.h[s->n++] = h;
-		return 0;
-	}
-	uint8_t *regs = al->alloc(al->ctx, AGG_HLL_BYTES);
-	if (!regs)
-		return -1;
-	memset(regs, 0, AGG_HLL_BYTES);
-	for (uint32_t j = 0; j < s->n; j++)
-		agg_hll_add(regs, s->u.h[j]);
-	agg_hll_add(regs, h);
-	s->u.regs = regs;
-	s->promoted = 1;
-	s->n = 0;
-	return 0;
 }
 
 /* Inserts x into the sorted inline values; the caller checked for room. */
@@ -518,7 +483,7 @@ int agg_state_update(enum agg_fn fn, void *st, const struct rf_value *v, int64_t
 	case AGG_FN_COUNT_DISTINCT:
 		if (!v || v->type == RF_V_MISSING || v->type >= RF_V_TYPE_COUNT)
 			return 0;
-		return cd_add_hash(st, agg_value_hash(v), al);
+		return agg_cd_add(st, agg_value_hash(v), al);
 	case AGG_FN_STDDEV:
 		k = num_of(v, &i, &f);
 		if (k != NUM_NONE)
@@ -555,30 +520,8 @@ int agg_state_merge(enum agg_fn fn, void *a, const void *b, const struct agg_all
 		sa->n += sb->n;
 		return 0;
 	}
-	case AGG_FN_COUNT_DISTINCT: {
-		struct st_cd *sa = a;
-		const struct st_cd *sb = b;
-		if (!sb->promoted) {
-			for (uint32_t j = 0; j < sb->n; j++)
-				if (cd_add_hash(sa, sb->u.h[j], al) < 0)
-					return -1;
-			return 0;
-		}
-		if (!sa->promoted) {
-			uint8_t *regs = al->alloc(al->ctx, AGG_HLL_BYTES);
-			if (!regs)
-				return -1;
-			memcpy(regs, sb->u.regs, AGG_HLL_BYTES);
-			for (uint32_t j = 0; j < sa->n; j++)
-				agg_hll_add(regs, sa->u.h[j]);
-			sa->u.regs = regs;
-			sa->promoted = 1;
-			sa->n = 0;
-			return 0;
-		}
-		agg_hll_merge(sa->u.regs, sb->u.regs);
-		return 0;
-	}
+	case AGG_FN_COUNT_DISTINCT:
+		return agg_cd_merge(a, b, al);
 	case AGG_FN_STDDEV: {
 		/* Chan et al.'s pairwise combination. */
 		struct st_stddev *sa = a;
@@ -640,12 +583,10 @@ void agg_state_result(enum agg_fn fn, const void *st, double q, struct rf_value 
 		}
 		return;
 	}
-	case AGG_FN_COUNT_DISTINCT: {
-		const struct st_cd *s = st;
+	case AGG_FN_COUNT_DISTINCT:
 		out->type = RF_V_INT;
-		out->u.i = s->promoted ? (int64_t)llround(agg_hll_estimate(s->u.regs)) : (int64_t)s->n;
+		out->u.i = agg_cd_count(st);
 		return;
-	}
 	case AGG_FN_STDDEV: {
 		const struct st_stddev *s = st;
 		if (s->n >= 2) {
@@ -695,18 +636,9 @@ size_t agg_state_serialize(enum agg_fn fn, const void *st, void *buf, size_t cap
 		agg_w_varint(&w, s->n);
 		break;
 	}
-	case AGG_FN_COUNT_DISTINCT: {
-		const struct st_cd *s = st;
-		agg_w_u8(&w, (uint8_t)(s->promoted ? 1 : 0));
-		if (s->promoted) {
-			agg_w_bytes(&w, s->u.regs, AGG_HLL_BYTES);
-		} else {
-			agg_w_u8(&w, (uint8_t)s->n);
-			for (uint32_t j = 0; j < s->n; j++)
-				agg_w_u64(&w, s->u.h[j]);
-		}
+	case AGG_FN_COUNT_DISTINCT:
+		agg_cd_serialize(&w, st);
 		break;
-	}
 	case AGG_FN_STDDEV: {
 		const struct st_stddev *s = st;
 		agg_w_varint(&w, s->n);
@@ -757,7 +689,7 @@ int agg_state_deserialize(enum agg_fn fn, void *st, const void *buf, size_t len,
 		snprintf(err, errlen, "state: truncated header");
 		return -1;
 	}
-	if (ver != AGG_STATE_VERSION && ver != 1) {
+	if (ver < 1 || ver > AGG_STATE_VERSION) {
 		snprintf(err, errlen, "state: version %u, expected 1 to %u", ver, AGG_STATE_VERSION);
 		return -1;
 	}
@@ -790,29 +722,13 @@ int agg_state_deserialize(enum agg_fn fn, void *st, const void *buf, size_t len,
 		break;
 	}
 	case AGG_FN_COUNT_DISTINCT: {
-		struct st_cd *s = st;
-		uint8_t promoted = agg_r_u8(&r);
-		if (promoted == 1) {
-			const uint8_t *regs = agg_r_bytes(&r, AGG_HLL_BYTES);
-			if (!regs || !agg_hll_valid(regs))
-				goto bad;
-			s->u.regs = al->alloc(al->ctx, AGG_HLL_BYTES);
-			if (!s->u.regs) {
-				snprintf(err, errlen, "state: out of memory");
-				return -1;
-			}
-			memcpy(s->u.regs, regs, AGG_HLL_BYTES);
-			s->promoted = 1;
-		} else if (promoted == 0) {
-			uint8_t n = agg_r_u8(&r);
-			if (n > AGG_CD_EXACT)
-				goto bad;
-			for (uint32_t j = 0; j < n; j++)
-				s->u.h[j] = agg_r_u64(&r);
-			s->n = n;
-		} else {
-			goto bad;
+		int rc = agg_cd_deserialize(&r, ver, st, al);
+		if (rc == -2) {
+			snprintf(err, errlen, "state: out of memory");
+			return -1;
 		}
+		if (rc < 0)
+			goto bad;
 		break;
 	}
 	case AGG_FN_STDDEV: {

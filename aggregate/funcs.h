@@ -5,10 +5,10 @@
  *
  * Every state is a fixed number of bytes (agg_state_size, a multiple of 8)
  * inside a key record of a window arena; states that grow (count_distinct
- * once promoted to HyperLogLog, percentile sketches, long strings of
- * first/last) take extra memory from the agg_alloc they are given, which is
- * the window's arena. All states merge: merge(a, b) leaves a = state over
- * the records of a and b, so state can be re-sharded and checkpointed.
+ * past 6 values, percentile sketches, long strings of first/last) take
+ * extra memory from the agg_alloc they are given, which is the window's
+ * arena. All states merge: merge(a, b) leaves a = state over the records
+ * of a and b, so state can be re-sharded and checkpointed.
  *
  * Semantics (DESIGN.md §3):
  *  - Missing values are skipped by every function; count() counts records,
@@ -21,9 +21,12 @@
  *  - stddev is the sample standard deviation (n - 1), like InfluxQL STDDEV();
  *    with fewer than two values it has no value (the field is left out, as
  *    InfluxQL returns null).
- *  - count_distinct is exact up to AGG_CD_EXACT distinct values (their
- *    64-bit hashes kept inline), then HyperLogLog (hll.h), whose registers are
- *    allocated only at that moment.
+ *  - count_distinct is exact up to AGG_CD_SET_MAX (1536) distinct values:
+ *    their 64-bit hashes, AGG_CD_EXACT of them inline, then in a hash set
+ *    that grows in the arena (128 B to 16 KiB); past that HyperLogLog
+ *    (16 KiB of registers, the set's last table reused). See hll.h: the
+ *    state is a function of the set of values, so merges in any order
+ *    agree.
  *  - Percentiles are exact up to AGG_PCT_INLINE values (kept inline, sorted:
  *    the value of rank floor(q (n - 1)), as the sketch defines it), then a
  *    DDSketch (ddsketch.h, within 1% relative error) allocated at that moment
@@ -43,6 +46,7 @@
 #include <stdint.h>
 
 #include "aggregate/arena.h"
+#include "aggregate/hll.h"      /* AGG_CD_EXACT, AGG_CD_SET_MAX */
 #include "common/value.h"
 
 enum agg_fn {
@@ -60,11 +64,12 @@ enum agg_fn {
 	AGG_FN_COUNT_
 };
 
-#define AGG_CD_EXACT 6
 #define AGG_PCT_INLINE 9     /* values: the state stays 80 bytes, as the sketch was */
 /* 2: percentile states carry a mode byte (inline values or a sketch).
- * Version 1 states (a bare sketch) are still read. */
-#define AGG_STATE_VERSION 2
+ * 3: count_distinct has a set mode (2) between inline and HyperLogLog,
+ * and writes inline hashes ascending.
+ * Version 1 and 2 states are still read. */
+#define AGG_STATE_VERSION 3
 
 const char *agg_fn_name(enum agg_fn fn);
 size_t agg_state_size(enum agg_fn fn);
@@ -85,6 +90,7 @@ void agg_state_result(enum agg_fn fn, const void *st, double q, struct rf_value 
 
 /* Serialised state: version byte, function byte, then a compact payload
  * (LEB128 counters, little-endian doubles, sketch buckets as varints).
+ * count_distinct payload: agg_cd_serialize (hll.h).
  * Percentile payload: u8 mode, then for mode 0 (inline) u8 n and n
  * little-endian doubles, ascending; mode 1 (inline, all integers below
  * 2^53 in magnitude) u8 n, an svarint and n - 1 varint gaps to the next
@@ -92,8 +98,8 @@ void agg_state_result(enum agg_fn fn, const void *st, double q, struct rf_value 
  * cap is too small. */
 size_t agg_state_serialize(enum agg_fn fn, const void *st, void *buf, size_t cap);
 /* st must be initialised for fn; strings and sketches go into al.
- * Versions 1 and AGG_STATE_VERSION are read (checkpoints of the previous
- * release stay usable). *used = bytes consumed. Returns 0, or -1 with err
+ * Versions 1 to AGG_STATE_VERSION are read (checkpoints of earlier
+ * releases stay usable). *used = bytes consumed. Returns 0, or -1 with err
  * on malformed input. */
 int agg_state_deserialize(enum agg_fn fn, void *st, const void *buf, size_t len, size_t *used,
 			  const struct agg_alloc *al, char *err, size_t errlen);

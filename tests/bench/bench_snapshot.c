@@ -12,18 +12,25 @@
  *                (percentiles held inline, funcs.h);
  * at 100 k and 1 M keys, and
  *   "p95 x20":   count and p95 of bytes, 20 records per key (a sketch
- *                each: values over 2 decades), at 100 k keys.
+ *                each: values over 2 decades), at 100 k keys;
+ *   "distinct":  count and count_distinct of bytes, 5000 keys whose numbers
+ *                of distinct values are log-uniform over 1 .. 16384 (most
+ *                keys small, a quarter past any exact mode: funcs.h), each
+ *                value once, keys interleaved (about 8.5 M records).
  *
  * Prints per case: snapshot min / median / max ms and ns per key, blob
- * bytes per key, first snapshot ms, restore ms, engine memory per key.
+ * bytes per key, first snapshot ms, restore ms, engine memory per key, and
+ * the time to feed the records (agg_engine_add_rows only, ns per record).
  * Then the whole checkpoint part of an aggregate process, as
  * aggregate_proc.c does it on a barrier: snapshot + one LMDB write
  * transaction (common/ckpt_store.h, in a temporary directory), p50 / p99
  * wall and CPU ms over REPEATS checkpoints, with the CPU share at the
  * default checkpoint_interval of 5 s; and the supervisor's completion
  * (two fsyncs, carry-forward, pruning).
- * Usage: bench_snapshot [REPEATS]   snapshots per case (default 21).
+ * Usage: bench_snapshot [REPEATS [CASE]]   snapshots per case (default 21);
+ * CASE runs only the cases whose name starts with it (e.g. "distinct").
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +75,7 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-enum { C_LIGHT, C_HEAVY, C_SKETCH };
+enum { C_LIGHT, C_HEAVY, C_SKETCH, C_DISTINCT };
 
 static struct agg_rule *make_rule(int kind)
 {
@@ -80,7 +87,8 @@ static struct agg_rule *make_rule(int kind)
 		{ "avgb", "avg(bytes)" }, { "p95b", "p95(bytes)" },
 	};
 	static const char *const sk[][2] = { { "flows", "count()" }, { "p95b", "p95(bytes)" } };
-	const char *const (*defs)[2] = kind == C_LIGHT ? light : kind == C_HEAVY ? full : sk;
+	static const char *const cd[][2] = { { "flows", "count()" }, { "uniq", "count_distinct(bytes)" } };
+	const char *const (*defs)[2] = kind == C_LIGHT ? light : kind == C_HEAVY ? full : kind == C_SKETCH ? sk : cd;
 	struct rf_config *conf = calloc(1, sizeof *conf);
 	struct conf_rule *cr = &conf->rules[0];
 	snprintf(cr->name, sizeof cr->name, "bench");
@@ -121,16 +129,46 @@ static int run_case(const char *name, int kind, uint32_t nkeys, int repeats)
 		for (int i = 0; i < klen[k]; i++)
 			keys[(size_t)k * 17 + i] = (char)('a' + rnd() % 26);
 	}
+	/* distinct: key k gets values 0 .. ndist[k] - 1, round-robin over the
+	 * keys that still have some; the others: per_key records each. */
+	uint16_t *ndist = NULL;
+	uint32_t maxd = 0;
+	if (kind == C_DISTINCT) {
+		ndist = malloc((size_t)nkeys * sizeof *ndist);
+		if (!ndist) {
+			fprintf(stderr, "bench: out of memory\n");
+			return 1;
+		}
+		for (uint32_t k = 0; k < nkeys; k++) {
+			double u = (double)(rnd() >> 11) / 9007199254740992.0;
+			ndist[k] = (uint16_t)exp(u * log(16384.0));
+			if (ndist[k] > maxd)
+				maxd = ndist[k];
+		}
+	}
 	int per_key = kind == C_HEAVY ? 3 : kind == C_SKETCH ? 20 : 1;
-	uint64_t nrec = (uint64_t)nkeys * (uint64_t)per_key;
+	uint64_t nrec = (uint64_t)nkeys * (uint64_t)per_key, fed = 0;
 	size_t len = 0;
-	uint32_t nrows = 0;
-	for (uint64_t i = 0; i < nrec; i++) {
-		uint32_t k = (uint32_t)(i % nkeys);
+	uint32_t nrows = 0, k = 0, j = 0;
+	double fill = 0;
+	for (uint64_t i = 0;; i++) {
+		int64_t val;
+		if (kind == C_DISTINCT) {
+			while (j < maxd && ndist[k] <= j)
+				if (++k == nkeys)
+					k = 0, j++;
+			if (j >= maxd)
+				break;
+			val = j;
+		} else {
+			if (i == nrec)
+				break;
+			k = (uint32_t)(i % nkeys);
+			val = kind == C_SKETCH ? (int64_t)(1000 + rnd() % 99000) : (int64_t)(rnd() % 100000);
+		}
 		struct rf_value outs[2] = {
 			{ .type = RF_V_STR, .len = klen[k], .u.s = keys + (size_t)k * 17 },
-			{ .type = RF_V_INT, .u.i = kind == C_SKETCH ? (int64_t)(1000 + rnd() % 99000)
-								    : (int64_t)(rnd() % 100000) },
+			{ .type = RF_V_INT, .u.i = val },
 		};
 		uint64_t h;
 		size_t n = agg_row_encode(&rules[0], 0, outs, 960 * S + (int64_t)(i % 50) * S,
@@ -140,12 +178,23 @@ static int run_case(const char *name, int kind, uint32_t nkeys, int repeats)
 			return 1;
 		}
 		len += n;
-		if (++nrows == FRAME_ROWS || i + 1 == nrec) {
+		fed++;
+		if (kind == C_DISTINCT && ++k == nkeys)
+			k = 0, j++;
+		if (++nrows == FRAME_ROWS) {
+			double t = mono();
 			agg_engine_add_rows(e, 0, 1000 * S, frame, len, nrows, 0);
+			fill += mono() - t;
 			len = 0;
 			nrows = 0;
 		}
 	}
+	if (nrows) {
+		double t = mono();
+		agg_engine_add_rows(e, 0, 1000 * S, frame, len, nrows, 0);
+		fill += mono() - t;
+	}
+	free(ndist);
 	uint64_t live = agg_engine_stats(e)->live_keys;
 	double mem_per_key = (double)agg_engine_stats(e)->bytes / (double)nkeys;
 	if (live != nkeys) {
@@ -220,9 +269,10 @@ static int run_case(const char *name, int kind, uint32_t nkeys, int repeats)
 	}
 	printf("snapshot %s, %u keys: min %.2f / median %.2f / max %.2f ms (%.1f ns/key over %d runs), "
 	       "blob %.1f bytes/key (%.1f MB); first %.2f ms; restore %.1f ms (%.0f ns/key); "
-	       "engine %.0f bytes/key\n",
+	       "engine %.0f bytes/key; fed %llu records in %.0f ms (%.1f ns/record)\n",
 	       name, nkeys, ms[0], med, ms[repeats - 1], med * 1e6 / nkeys, repeats,
-	       (double)b.len / nkeys, b.len / 1e6, first * 1e3, rest, rest * 1e6 / nkeys, mem_per_key);
+	       (double)b.len / nkeys, b.len / 1e6, first * 1e3, rest, rest * 1e6 / nkeys, mem_per_key,
+	       (unsigned long long)fed, fill * 1e3, fill * 1e9 / (double)fed);
 	printf("checkpoint %s, %u keys: aggregate part (snapshot + LMDB txn) p50 %.2f / p99 %.2f ms wall, "
 	       "p50 %.2f ms CPU = %.3f%% of a 5 s interval; supervisor completion (fsync x2) p50 %.2f / p99 %.2f ms\n",
 	       name, nkeys, part[repeats / 2], part[p99], part_cpu[repeats / 2], part_cpu[repeats / 2] / 50.0,
@@ -243,14 +293,24 @@ static int run_case(const char *name, int kind, uint32_t nkeys, int repeats)
 int main(int argc, char **argv)
 {
 	int repeats = 21;
-	if (argc > 2 || (argc == 2 && ((repeats = atoi(argv[1])) < 1 || repeats > 100000))) {
-		fprintf(stderr, "usage: bench_snapshot [REPEATS]   snapshots per case, 1..100000, default 21\n");
+	const char *only = argc == 3 ? argv[2] : "";
+	if (argc > 3 || (argc >= 2 && ((repeats = atoi(argv[1])) < 1 || repeats > 100000))) {
+		fprintf(stderr, "usage: bench_snapshot [REPEATS [CASE]]   snapshots per case, 1..100000, "
+				"default 21; CASE: a prefix of the case names to run\n");
 		return 2;
 	}
-	static const uint32_t sizes[] = { 100000, 1000000 };
-	for (int kind = C_LIGHT; kind <= C_HEAVY; kind++)
-		for (int i = 0; i < 2; i++)
-			if (run_case(kind == C_HEAVY ? "5 aggs" : "sum,count", kind, sizes[i], repeats))
-				return 1;
-	return run_case("p95 x20", C_SKETCH, sizes[0], repeats);
+	static const struct {
+		const char *name;
+		int kind;
+		uint32_t keys;
+	} cases[] = {
+		{ "sum,count", C_LIGHT, 100000 }, { "sum,count", C_LIGHT, 1000000 },
+		{ "5 aggs", C_HEAVY, 100000 }, { "5 aggs", C_HEAVY, 1000000 },
+		{ "p95 x20", C_SKETCH, 100000 }, { "distinct", C_DISTINCT, 5000 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		if (strncmp(cases[i].name, only, strlen(only)) == 0 &&
+		    run_case(cases[i].name, cases[i].kind, cases[i].keys, repeats))
+			return 1;
+	return 0;
 }

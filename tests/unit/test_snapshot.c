@@ -1030,18 +1030,22 @@ static void test_bad_blobs(void **state)
 	const struct rule_def defs[] = { traffic, hop, top, mk };
 	struct fuzz f = { 0 };
 	f.rules = compile_rules(defs, 4);
-	static struct rec r[60];
+	static struct rec r[12000];
 	struct agg_blob good = { 0 };
 	rng_state = 14;
-	/* Small: every state kind but HyperLogLog (no count_distinct above 6
-	 * values), overflow included; every truncation and bit flip. Large:
-	 * promoted count_distincts (16 KiB of registers each), sampled. */
+	/* Small: every state kind but HyperLogLog (count_distinct stays in its
+	 * inline or exact-set mode), overflow included; every truncation and
+	 * bit flip. Large: about 2000 distinct pkt per country and window, so
+	 * count_distinct holds HyperLogLog registers; sampled mutations. */
 	for (int round = 0; round < 2; round++) {
-		int nr = round == 0 ? 12 : 60;
+		int nr = round == 0 ? 12 : 12000;
 		struct agg_engine *src = agg_engine_create(f.rules, 4, NULL, 0, 1);
 		gen(r, nr, 100 * S, 12 * S);
+		for (int i = 0; round && i < nr; i++)
+			r[i].pkt = (int64_t)(rnd() % 1000000);
 		struct pipe p = { .rules = f.rules, .nrules = 4, .n = 1, .e = { src } };
-		pipe_feed(&p, 0, r, nr, NOW);
+		for (int i = 0; i < nr; i += 100)
+			pipe_feed(&p, 0, r + i, nr - i < 100 ? nr - i : 100, NOW);
 		agg_engine_add_rows(src, 9, 50 * S, NULL, 0, 0, NOW);
 		assert_true(agg_engine_stats(src)->overflow > 0);
 		assert_int_equal(agg_engine_snapshot(src, &good), 0);
