@@ -21,36 +21,17 @@
  * aggregates can track per-partition watermarks across restarts.
  */
 #include "ingest/ingest.h"
-#include "ingest/partitions.h"
+#include "ingest/kafka_src.h"
 #include "common/log.h"
 #include "shm/frames.h"
 #include "common/timeutil.h"
-#include "supervisor/checkpoint.h"
 
-#include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define BATCH_MESSAGES 4096
 #define POLL_TIMEOUT_MS 100
-#define FINAL_COMMIT_WAIT_NS (30 * RF_NS_PER_SEC)
-
-struct kafka_src {
-	const struct rf_proc *p;
-	struct ing_framer *fr;
-	struct rf_ckpt_ctl *ctl;
-	struct ckpt_store *store;
-	struct ing_partitions parts;
-	uint64_t sent;        /* newest barrier sent */
-	uint64_t committed;   /* newest checkpoint committed to the group */
-	int fatal;            /* a partition without a source id: exit 78 */
-	int parked;           /* rings are off limits (checkpoint.h rewind) */
-	int assigned;         /* has its partitions (the group is stable) */
-	int brokers_down;     /* librdkafka: all brokers down, until data or EOF */
-	uint64_t errors, messages;
-};
 
 static struct kafka_src *g_src; /* for librdkafka callbacks (one per process) */
 
@@ -58,7 +39,7 @@ static struct kafka_src *g_src; /* for librdkafka callbacks (one per process) */
  * partitions and reaches the brokers. While it does not, their idle clock
  * stands still: a partition nobody can fetch from is not a quiet one, and
  * treating it so would emit windows before its backlog arrives. */
-static void publish_reading(struct kafka_src *s)
+void kafka_publish_reading(struct kafka_src *s)
 {
 	if (!s->parked)
 		atomic_store_explicit(&s->ctl->reading[s->p->index], s->assigned && !s->brokers_down,
@@ -85,7 +66,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 		g_src->errors++;
 		if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && !g_src->brokers_down) {
 			g_src->brokers_down = 1;
-			publish_reading(g_src);
+			kafka_publish_reading(g_src);
 			rf_stat_note(g_src->p->stats, "all Kafka brokers are down (retrying)");
 		}
 	}
@@ -99,14 +80,14 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 		  "librdkafka %s: %s", fac, buf);
 }
 
-static int64_t start_offset(const struct kafka_src *s)
+int64_t kafka_start_offset(const struct kafka_src *s)
 {
 	if (atomic_load_explicit(&s->ctl->resume, memory_order_acquire))
 		return RD_KAFKA_OFFSET_STORED;
 	return strcmp(s->p->pl->conf.input.start, "latest") ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
 }
 
-static void publish_positions(struct kafka_src *s)
+void kafka_publish_positions(struct kafka_src *s)
 {
 	for (int i = 0; i < s->parts.nused; i++) {
 		int src = s->parts.used[i];
@@ -135,7 +116,7 @@ static void assign(struct kafka_src *s, rd_kafka_topic_partition_list_t *parts)
 			tp->offset = pos;
 			ip->next_offset = pos;
 		} else {
-			tp->offset = start_offset(s);
+			tp->offset = kafka_start_offset(s);
 		}
 	}
 }
@@ -143,7 +124,7 @@ static void assign(struct kafka_src *s, rd_kafka_topic_partition_list_t *parts)
 static void set_assigned(struct kafka_src *s, int on)
 {
 	s->assigned = on;
-	publish_reading(s);
+	kafka_publish_reading(s);
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -162,7 +143,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		 * the data plane restarts from the checkpoint anyway.) */
 		if (!rf_abort_flag && !s->parked) {
 			ing_framer_flush(s->fr);
-			publish_positions(s);
+			kafka_publish_positions(s);
 		}
 		set_assigned(s, 0);
 		for (int i = 0; i < s->parts.nused; i++)
@@ -172,7 +153,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	}
 }
 
-static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
+void kafka_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
 		      void *opaque)
 {
 	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
@@ -236,7 +217,7 @@ static rd_kafka_t *make_consumer(struct kafka_src *s, char *err, size_t errlen)
 	rd_kafka_conf_set_error_cb(kc, error_cb);
 	rd_kafka_conf_set_log_cb(kc, log_cb);
 	rd_kafka_conf_set_rebalance_cb(kc, rebalance_cb);
-	rd_kafka_conf_set_offset_commit_cb(kc, commit_cb);
+	rd_kafka_conf_set_offset_commit_cb(kc, kafka_commit_cb);
 	rd_kafka_conf_set_opaque(kc, s);
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, errlen);
 	if (!rk)
@@ -274,142 +255,6 @@ static void publish_lag(struct kafka_src *s, rd_kafka_t *rk)
 				      memory_order_relaxed);
 		atomic_store_explicit(&l->high, hi, memory_order_relaxed);
 	}
-}
-
-/* Checkpoint barrier: offsets into the store, BARRIER(N) downstream, ack.
- * The barrier goes out even when storing failed, or the stages behind
- * would wait for it forever; the failure mark makes the supervisor abandon
- * N. Returns -1 when told to stop while a ring was full. */
-static int barrier_if_requested(struct kafka_src *s)
-{
-	uint64_t id = atomic_load_explicit(&s->ctl->requested, memory_order_acquire);
-	if (id <= s->sent)
-		return 0;
-	int64_t t0 = rf_mono_ns();
-	ing_framer_flush(s->fr);
-	const struct ckpt_offset *offs;
-	int n = ing_parts_snapshot(&s->parts, id, &offs);
-	char err[512];
-	if (n < 0)
-		snprintf(err, sizeof err, "out of memory");
-	if (n < 0 || ckpt_put_offsets(s->store, id, offs, n, err, sizeof err)) {
-		RF_LOG_RL(RF_LOG_ERROR, "checkpoint %llu: cannot store offsets: %s", (unsigned long long)id, err);
-		rf_ckpt_fail(s->p, id);
-	}
-	if (rf_send_barrier(s->fr->outs, s->fr->nouts, id))
-		return -1;
-	s->sent = id;
-	rf_ckpt_ack(s->p, id, rf_mono_ns() - t0);
-	return 0;
-}
-
-/* Commits the offsets of the newest complete checkpoint for the partitions
- * this process owns now (another host of the group may own the rest). */
-static void commit_if_complete(struct kafka_src *s, rd_kafka_t *rk, int async)
-{
-	uint64_t id = atomic_load_explicit(&s->ctl->complete, memory_order_acquire);
-	if (id <= s->committed)
-		return;
-	s->committed = id;
-	const struct ing_pending *pe = ing_parts_pending(&s->parts, id);
-	if (!pe)
-		return;
-	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(pe->n ? pe->n : 1);
-	for (int i = 0; i < pe->n; i++) {
-		int src = ing_parts_source(&s->parts, pe->offs[i].topic, pe->offs[i].partition);
-		if (src >= 0 && s->parts.part[src].owned)
-			rd_kafka_topic_partition_list_add(l, pe->offs[i].topic, pe->offs[i].partition)->offset =
-				pe->offs[i].next_offset;
-	}
-	if (l->cnt) {
-		rd_kafka_resp_err_t e = rd_kafka_commit(rk, l, async);
-		if (e && !async)
-			commit_cb(rk, e, l, s);
-	}
-	rd_kafka_topic_partition_list_destroy(l);
-}
-
-/* Graceful stop: wait (bounded) for the final checkpoint to complete so its
- * offsets reach the group before the consumer leaves. */
-static void commit_final(struct kafka_src *s, rd_kafka_t *rk)
-{
-	int64_t deadline = rf_mono_ns() + FINAL_COMMIT_WAIT_NS;
-	while (s->sent && atomic_load_explicit(&s->ctl->complete, memory_order_acquire) < s->sent &&
-	       rf_mono_ns() < deadline) {
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	commit_if_complete(s, rk, 0);
-}
-
-/* Rewind (checkpoint.h): a stage behind this ingest crashed. Stop touching
- * the rings, say so, wait for the restarted stages, then re-attach and seek
- * every partition back to the checkpoint. Returns 0 to read on, -1 when
- * told to stop or abort meanwhile. */
-static int park(struct kafka_src *s, rd_kafka_t *rk, rd_kafka_queue_t *q, rd_kafka_message_t **msgs)
-{
-	struct rf_ckpt_ctl *c = s->ctl;
-	uint64_t gen = atomic_load_explicit(&c->park_gen, memory_order_acquire);
-	rd_kafka_topic_partition_list_t *as = NULL;
-	rd_kafka_assignment(rk, &as);
-	if (as && as->cnt)
-		rd_kafka_pause_partitions(rk, as);
-	atomic_store_explicit(&c->reading[s->p->index], 0, memory_order_release);
-	s->parked = 1;
-	atomic_store_explicit(&c->parked[s->p->index], gen, memory_order_release);
-	rf_info("kafka: a stage behind this ingest crashed; parked until it is restarted");
-	while (atomic_load_explicit(&c->resume_gen, memory_order_acquire) < gen) {
-		if (rf_abort_flag || rf_stop_requested) {
-			rd_kafka_topic_partition_list_destroy(as);
-			return -1;
-		}
-		/* Serves callbacks; what was fetched before the pause is read
-		 * again after the rewind. */
-		ssize_t n = rd_kafka_consume_batch_queue(q, 10, msgs, BATCH_MESSAGES);
-		for (ssize_t i = 0; i < n; i++)
-			rd_kafka_message_destroy(msgs[i]);
-	}
-	rf_park_flag = 0;
-	rf_interrupt_flag = rf_abort_flag;
-	char err[256];
-	if (rf_attach_outputs(s->p, s->fr->outs, err, sizeof err) < 0) {
-		rf_error("re-attach rings: %s", err);
-		rd_kafka_topic_partition_list_destroy(as);
-		return -1;
-	}
-	ing_framer_reset(s->fr);
-	s->sent = s->committed = atomic_load_explicit(&c->resume, memory_order_acquire);
-	/* Every partition read so far goes back to the checkpoint's offset,
-	 * owned or not: the state that had the rest is gone. */
-	for (int i = 0; i < s->parts.nused; i++) {
-		int src = s->parts.used[i];
-		s->parts.part[src].next_offset = atomic_load_explicit(&c->position[src], memory_order_acquire);
-	}
-	rd_kafka_topic_partition_list_destroy(as);
-	rd_kafka_assignment(rk, &as);
-	for (int i = 0; as && i < as->cnt; i++) {
-		rd_kafka_topic_partition_t *tp = &as->elems[i];
-		int src = ing_parts_source(&s->parts, tp->topic, tp->partition);
-		int64_t pos = src < 0 ? RF_POSITION_UNKNOWN : s->parts.part[src].next_offset;
-		tp->offset = pos != RF_POSITION_UNKNOWN ? pos : start_offset(s);
-	}
-	if (as && as->cnt) {
-		/* Re-assigning restarts the fetchers at the given offsets; the
-		 * group is not involved. */
-		rd_kafka_resp_err_t e = rd_kafka_assign(rk, as);
-		if (!e)
-			rd_kafka_resume_partitions(rk, as);
-		if (e) {
-			rf_error("kafka: rewinding the assignment failed: %s", rd_kafka_err2str(e));
-			rd_kafka_topic_partition_list_destroy(as);
-			return -1;
-		}
-	}
-	rd_kafka_topic_partition_list_destroy(as);
-	s->parked = 0;
-	publish_reading(s);
-	rf_info("kafka: stages restarted; read on from checkpoint %llu", (unsigned long long)s->sent);
-	return 0;
 }
 
 int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
@@ -451,7 +296,7 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 
 	while (!rf_stop_requested && !src.fatal) {
 		if (rf_park_flag) {
-			if (park(&src, rk, q, msgs))
+			if (kafka_park(&src, rk, q, msgs))
 				break;
 			continue;
 		}
@@ -461,7 +306,7 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 			if (src.brokers_down && (!m->err || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)) {
 				/* A message or an end-of-partition event: fetching works. */
 				src.brokers_down = 0;
-				publish_reading(&src);
+				kafka_publish_reading(&src);
 				rf_stat_note(p->stats, "");
 				rf_info("kafka: brokers reachable again");
 			}
@@ -490,14 +335,14 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 		if (rf_park_flag)
 			continue;
 		ing_framer_flush(fr);
-		publish_positions(&src);
-		if (barrier_if_requested(&src)) {
+		kafka_publish_positions(&src);
+		if (kafka_barrier_if_requested(&src)) {
 			if (rf_park_flag)
 				continue;
 			rc = 1;
 			break;
 		}
-		commit_if_complete(&src, rk, 1);
+		kafka_commit_if_complete(&src, rk, 1);
 		rf_stat_add(p->stats, RF_ST_KAFKA_MESSAGES, src.messages);
 		src.messages = 0;
 		rf_stat_add(p->stats, RF_ST_KAFKA_ERRORS, src.errors - published_errors);
@@ -517,10 +362,10 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 		/* Graceful stop: the supervisor asked for the final checkpoint
 		 * before signalling us. */
 		ing_framer_flush(fr);
-		publish_positions(&src);
+		kafka_publish_positions(&src);
 		rf_info("kafka: stop requested, closing the consumer");
-		if (barrier_if_requested(&src) == 0 && rf_send_eos(fr->outs, fr->nouts, RF_EOS_STOP) == 0)
-			commit_final(&src, rk);
+		if (kafka_barrier_if_requested(&src) == 0 && rf_send_eos(fr->outs, fr->nouts, RF_EOS_STOP) == 0)
+			kafka_commit_final(&src, rk);
 		else
 			rc = 1;
 	}
