@@ -61,6 +61,7 @@ enum rf_stat {
 };
 
 #define RF_REJECT_MAX 32       /* >= transform's XF_RESULT_COUNT */
+#define RF_NOTE_MAX 160
 #define RF_LAG_PARTITIONS 64   /* partitions whose lag an ingest reports */
 
 struct rf_partition_lag {
@@ -79,7 +80,7 @@ struct rf_stats_slot {
 	/* Why the process is stuck right now ("" when it is not), for
 	 * `ringflowctl status`: a seqlock (odd seq = being written). */
 	_Atomic uint32_t note_seq;
-	char note[160];
+	_Atomic char note[RF_NOTE_MAX];
 };
 
 struct rf_stat_desc {
@@ -102,27 +103,29 @@ static inline void rf_stat_set(struct rf_stats_slot *s, enum rf_stat i, uint64_t
 	atomic_store_explicit(&s->c[i], v, memory_order_relaxed);
 }
 
-/* Owner only. text "" clears the note. */
+/* Owner only. text "" clears the note. Byte-wise atomics instead of
+ * fences keep the seqlock visible to TSan; notes change rarely. */
 static inline void rf_stat_note(struct rf_stats_slot *s, const char *text)
 {
 	uint32_t seq = atomic_load_explicit(&s->note_seq, memory_order_relaxed);
 	atomic_store_explicit(&s->note_seq, seq + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-	size_t n = strnlen(text, sizeof s->note - 1);
-	memcpy(s->note, text, n);
-	s->note[n] = '\0';
+	size_t n = strnlen(text, RF_NOTE_MAX - 1);
+	/* Release: no byte becomes visible before the odd sequence. */
+	for (size_t i = 0; i <= n; i++)
+		atomic_store_explicit(&s->note[i], i < n ? text[i] : '\0', memory_order_release);
 	atomic_store_explicit(&s->note_seq, seq + 2, memory_order_release);
 }
 
-/* Any reader: copies the note into buf (at least sizeof note bytes). */
+/* Any reader: copies the note into buf (len <= RF_NOTE_MAX). */
 static inline void rf_stat_read_note(const struct rf_stats_slot *s, char *buf, size_t len)
 {
 	for (int tries = 0; tries < 100; tries++) {
 		uint32_t a = atomic_load_explicit(&s->note_seq, memory_order_acquire);
 		if (a & 1)
 			continue;
-		memcpy(buf, s->note, len < sizeof s->note ? len : sizeof s->note);
-		atomic_thread_fence(memory_order_acquire);
+		/* Acquire: the second sequence load cannot move before these. */
+		for (size_t i = 0; i < len; i++)
+			buf[i] = atomic_load_explicit(&s->note[i], memory_order_acquire);
 		if (atomic_load_explicit(&s->note_seq, memory_order_relaxed) == a) {
 			buf[len - 1] = '\0';
 			return;
