@@ -40,7 +40,9 @@
  * is not a seq_cst read-modify-write uses shm_doorbell_ring(), which still
  * issues a seq_cst fence [F2] between it and the load of armed (the
  * fence-to-fence form of the same rules). The waiter's side is unchanged: it
- * only pays when it is about to sleep.
+ * only pays when it is about to sleep. The litmus test in
+ * tests/unit/test_ring.c checks the pair round by round, and it catches
+ * the loss of either barrier.
  *
  * Why a flag cleared by exchange and not a count of sleepers: a woken process
  * needs microseconds to run again, and with a count every publish in that

@@ -4,7 +4,7 @@
  * The supervisor runs init/create/reset; a producer process runs the reserve
  * family and commit; a consumer process runs peek/consume/release and
  * shm_rings_wait. The producer only writes bytes in [head, tail + capacity),
- * the consumer only reads bytes in [tail, head), and those two index stores
+ * the consumer only reads bytes in [tail, head), and those two index updates
  * are the only synchronisation: each is a seq_cst exchange (release half
  * paired with the other side's acquire load, named at each site; full
  * barrier for the doorbell protocol) made by the inline commit / release in

@@ -9,6 +9,15 @@
  * memory orders). Every frame is regenerated independently on the consumer
  * side and compared byte for byte, so a lost, duplicated, reordered or torn
  * frame fails the test.
+ *
+ * The ring's per-frame calls are inline fast paths in ring.h with slow paths
+ * in ring.c; a model test drives both through random operations against
+ * positions computed here. Lost wake-ups are looked for three ways: stress
+ * runs whose waits have no timeout (a lost wake-up hangs and a watchdog
+ * fails the test), a lock-step run where every wake-up is the only one the
+ * sleeper will get, and a litmus test that checks the doorbell's Dekker pair
+ * round by round without sleeping (it fails within a second when either
+ * side's full barrier is removed).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -1237,9 +1246,9 @@ struct lockstep {
 	char err[2][160];
 };
 
-static void short_delay(uint64_t *rs)
+static void short_delay(uint64_t *rs, unsigned max)
 {
-	unsigned n = (unsigned)(splitmix(rs) % 48);
+	unsigned n = (unsigned)(splitmix(rs) % max);
 	for (volatile unsigned i = 0; i < n; i++)
 		;
 }
@@ -1256,7 +1265,7 @@ static int lockstep_produce(struct lockstep *ls)
 					 (unsigned long long)i, strerror(errno));
 				return 2;
 			}
-			short_delay(&rs);
+			short_delay(&rs, 48);
 			uint32_t seq = shm_doorbell_prepare(h->prod_bell);
 			if ((p = shm_ring_try_reserve(h, LOCKSTEP_LEN, 1)) != NULL) {
 				shm_doorbell_cancel(h->prod_bell);
@@ -1286,7 +1295,7 @@ static int lockstep_consume(struct lockstep *ls)
 					 (unsigned long long)i, strerror(errno));
 				return 2;
 			}
-			short_delay(&rs);
+			short_delay(&rs, 48);
 			uint32_t seq = shm_doorbell_prepare(bell);
 			if (shm_ring_readable(h)) {
 				shm_doorbell_cancel(bell);
@@ -1479,20 +1488,27 @@ static int litmus_side(struct litmus *lt, int side)
 	uint16_t type;
 
 	for (uint64_t round = 0; round < LITMUS_ROUNDS; round++) {
-		litmus_barrier(sh, side, 2 * round + 1);
-		short_delay(&rs);
-		if (side == 0 && !lt->prod_side) {
-			/* Producer publishes one frame. */
-			if (shm_ring_try_reserve(prod, 8, 1) == NULL)
-				return 1;
-			shm_ring_commit(prod);
-		} else if (side == 0) {
-			/* Consumer frees one frame of the full ring. */
+		/* The notifier gets its frame ready before the barrier, so that
+		 * only the publication itself runs inside the race. */
+		if (side == 0 && !lt->prod_side && shm_ring_try_reserve(prod, 8, 1) == NULL)
+			return 1;
+		if (side == 0 && lt->prod_side) {
 			if (shm_ring_peek(cons, &len, &type) == NULL)
 				return 1;
 			shm_ring_consume(cons);
-			shm_ring_release(cons);
 		}
+		litmus_barrier(sh, side, 2 * round + 1);
+		/* The waiter has more to do before its critical load, so its
+		 * delays spread wider; two spreads in turn, because which one
+		 * finds the reordering window best varies from run to run. */
+		if (round & 1)
+			short_delay(&rs, side == 0 ? 16 : 64);
+		else
+			short_delay(&rs, side == 0 ? 1 : 200);
+		if (side == 0 && !lt->prod_side)
+			shm_ring_commit(prod);          /* publish one frame */
+		else if (side == 0)
+			shm_ring_release(cons);         /* free one frame of the full ring */
 		uint32_t seq = 0;
 		int saw = 0;
 		void *p = NULL;
