@@ -20,18 +20,10 @@
 #include "aggregate/engine.h"
 #include "aggregate/row.h"
 #include "aggregate/rule.h"
+#include "tests/lib/splitmix.h"
 
 #define S 1000000000LL
 #define FRAME_ROWS 1024
-
-static uint64_t rng_state = 42;
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 static double mono(void)
 {
@@ -162,6 +154,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+	rng_state = 42;
 	uint64_t n = 8000000;
 	if (argc > 2) {
 		usage();

@@ -39,21 +39,13 @@
 #include "aggregate/engine.h"
 #include "aggregate/row.h"
 #include "aggregate/rule.h"
+#include "tests/lib/splitmix.h"
 #include "common/ckpt_store.h"
 
 #include <unistd.h>
 
 #define S 1000000000LL
 #define FRAME_ROWS 1024
-
-static uint64_t rng_state = 42;
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 static double mono(void)
 {
@@ -292,6 +284,7 @@ static int run_case(const char *name, int kind, uint32_t nkeys, int repeats)
 
 int main(int argc, char **argv)
 {
+	rng_state = 42;
 	int repeats = 21;
 	const char *only = argc == 3 ? argv[2] : "";
 	if (argc > 3 || (argc >= 2 && ((repeats = atoi(argv[1])) < 1 || repeats > 100000))) {

@@ -23,15 +23,8 @@
 #include "aggregate/ddsketch.h"
 #include "aggregate/funcs.h"
 #include "aggregate/hll.h"
+#include "tests/lib/splitmix.h"
 
-static uint64_t rng_state;
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 static double rnd01(void) { return ((double)(rnd() >> 11) + 0.5) / 9007199254740992.0; }
 static double rnd_normal(void) { return sqrt(-2 * log(rnd01())) * cos(2 * M_PI * rnd01()); }
 
