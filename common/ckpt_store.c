@@ -317,6 +317,29 @@ static int walk_id(MDB_txn *txn, MDB_dbi dbi, uint64_t id, walk_fn fn, void *arg
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* Runs walk_id over checkpoint id of dbi in a read transaction. An entry
+ * callback returning -2 means a malformed entry; `what` names the kind. */
+static int read_walk(struct ckpt_store *st, MDB_dbi dbi, uint64_t id, walk_fn entry, void *w,
+		     const char *what, char *err, size_t errlen)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return fail(err, errlen, st, "begin", rc);
+	int cb_rc;
+	rc = walk_id(txn, dbi, id, entry, w, &cb_rc);
+	mdb_txn_abort(txn);
+	if (rc) {
+		char op[48];
+		snprintf(op, sizeof op, "read %s", what);
+		return fail(err, errlen, st, op, rc);
+	}
+	if (cb_rc == -2)
+		snprintf(err, errlen, "checkpoint store %s: malformed %s entry in checkpoint %llu: start with "
+			 "--reset-state to discard it", st->path, what, (unsigned long long)id);
+	return cb_rc;
+}
+
 struct offset_walk {
 	ckpt_offset_fn fn;
 	void *arg;
@@ -333,20 +356,8 @@ static int offset_entry(void *arg, const MDB_val *k, const MDB_val *v)
 
 int ckpt_each_offset(struct ckpt_store *st, uint64_t id, ckpt_offset_fn fn, void *arg, char *err, size_t errlen)
 {
-	MDB_txn *txn;
-	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
-	if (rc)
-		return fail(err, errlen, st, "begin", rc);
 	struct offset_walk w = { fn, arg };
-	int cb_rc;
-	rc = walk_id(txn, st->offsets, id, offset_entry, &w, &cb_rc);
-	mdb_txn_abort(txn);
-	if (rc)
-		return fail(err, errlen, st, "read offsets", rc);
-	if (cb_rc == -2)
-		snprintf(err, errlen, "checkpoint store %s: malformed offset entry in checkpoint %llu: start with "
-			 "--reset-state to discard it", st->path, (unsigned long long)id);
-	return cb_rc;
+	return read_walk(st, st->offsets, id, offset_entry, &w, "offsets", err, errlen);
 }
 
 struct state_walk {
@@ -364,20 +375,8 @@ static int state_entry(void *arg, const MDB_val *k, const MDB_val *v)
 
 int ckpt_each_state(struct ckpt_store *st, uint64_t id, ckpt_state_fn fn, void *arg, char *err, size_t errlen)
 {
-	MDB_txn *txn;
-	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
-	if (rc)
-		return fail(err, errlen, st, "begin", rc);
 	struct state_walk w = { fn, arg };
-	int cb_rc;
-	rc = walk_id(txn, st->state, id, state_entry, &w, &cb_rc);
-	mdb_txn_abort(txn);
-	if (rc)
-		return fail(err, errlen, st, "read window state", rc);
-	if (cb_rc == -2)
-		snprintf(err, errlen, "checkpoint store %s: malformed state key in checkpoint %llu: start with "
-			 "--reset-state to discard it", st->path, (unsigned long long)id);
-	return cb_rc;
+	return read_walk(st, st->state, id, state_entry, &w, "window state", err, errlen);
 }
 
 /* Deletes every entry of dbi whose checkpoint id is in [lo, hi]. */
