@@ -37,11 +37,10 @@ cleanup() {
 trap cleanup EXIT
 
 kafka_start "$dir/kafka" sflow:4
-sed -e "s|@DIR@|$dir|g; s|@SRCDIR@|$PWD|g" \
-    -e "s|@INPUT@|type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = recovery\nstart = earliest\nkafka.session.timeout.ms = 6000${RECOVERY_KAFKA_EXTRA:-}|" \
-    -e "s|@OUTPUT@|type = file\npath = /dev/null|" \
-    -e "s|^log_level .*|log_level = info\ncheckpoint_interval = $INTERVAL|" \
-    tests/integration/rules.ini > "$dir/rf.ini"
+rules_conf "$dir" \
+	"type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = recovery\nstart = earliest\nkafka.session.timeout.ms = 6000${RECOVERY_KAFKA_EXTRA:-}" \
+	"type = file\npath = /dev/null" \
+	"s|^log_level .*|log_level = info\ncheckpoint_interval = $INTERVAL|" > "$dir/rf.ini"
 RF_SOCK=$dir/run/it.sock
 ctl() { "$BIN/ringflowctl" -s "$RF_SOCK" "$@"; }
 start_ringflow() {

@@ -157,11 +157,9 @@ echo "e2e kcat: $lines lines ($(fdiv "$bytes" 1000000 1) MB CSV) in ${kcat_s} s 
 
 # (b) ringflow: the integration pipeline (GeoIP, 4 rules), one process per
 # stage on this 2-core machine, a fresh consumer group, from the beginning.
-sed -e "s|@DIR@|$dir|g; s|@SRCDIR@|$PWD|g" \
-	-e "s|@INPUT@|type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = bench-$$-$RANDOM\nstart = earliest|" \
-	-e "s|@OUTPUT@|type = influxdb\nurl = $INFLUX_URL\ndatabase = rf_bench\nretention = 1d\nbatch_points = 5000|" \
-	-e "s|^transform *=.*|transform = 1|; s|^aggregate *=.*|aggregate = 1|" \
-	tests/integration/rules.ini >"$dir/rf.ini"
+rules_conf "$dir" "type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = bench-$$-$RANDOM\nstart = earliest" \
+	"type = influxdb\nurl = $INFLUX_URL\ndatabase = rf_bench\nretention = 1d\nbatch_points = 5000" \
+	"s|^transform *=.*|transform = 1|; s|^aggregate *=.*|aggregate = 1|" >"$dir/rf.ini"
 "$BIN/ringflow" -t -c "$dir/rf.ini" >/dev/null
 RF_SOCK=$dir/run/it.sock
 

@@ -56,3 +56,16 @@ wait_exit() {
 	done
 	wait "$pid"
 }
+
+# rules_conf DIR INPUT OUTPUT [SED_EXPR...]: tests/integration/rules.ini on
+# stdout with @DIR@, @SRCDIR@ (the repo), @INPUT@ and @OUTPUT@ filled (the
+# two sections' bodies, lines separated by \n), then each extra sed
+# expression applied.
+rules_conf() {
+	local d=$1 input=$2 output=$3 e
+	shift 3
+	local extra=()
+	for e in "$@"; do extra+=(-e "$e"); done
+	sed -e "s|@DIR@|$d|g; s|@SRCDIR@|$PWD|g" -e "s|@INPUT@|$input|" -e "s|@OUTPUT@|$output|" \
+	    "${extra[@]}" tests/integration/rules.ini
+}

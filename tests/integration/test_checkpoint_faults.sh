@@ -43,11 +43,10 @@ lines=$(wc -l < "$dir/data.csv")
 
 # A restarted consumer waits for its dead predecessor's session to time
 # out (docs/TESTING-KAFKA.md): keep that short.
-sed -e "s|@DIR@|$dir|g; s|@SRCDIR@|$PWD|g" \
-    -e "s|@INPUT@|type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = faults\nstart = earliest\nkafka.session.timeout.ms = 6000|" \
-    -e "s|@OUTPUT@|type = influxdb\nurl = $INFLUX_URL\ndatabase = rf_faults\nretention = 1d\nbatch_points = 2000|" \
-    -e "s|^checkpoint_interval.*||; s|^log_level .*|log_level = info\ncheckpoint_interval = 1s|" \
-    tests/integration/rules.ini > "$dir/rf.ini"
+rules_conf "$dir" \
+	"type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = faults\nstart = earliest\nkafka.session.timeout.ms = 6000" \
+	"type = influxdb\nurl = $INFLUX_URL\ndatabase = rf_faults\nretention = 1d\nbatch_points = 2000" \
+	"s|^checkpoint_interval.*||; s|^log_level .*|log_level = info\ncheckpoint_interval = 1s|" > "$dir/rf.ini"
 "$BIN/ringflow" -t -c "$dir/rf.ini" > /dev/null
 RF_SOCK=$dir/run/it.sock
 runs=0

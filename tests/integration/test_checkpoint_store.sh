@@ -31,11 +31,11 @@ kafka_start "$dir/kafka" sflow:2
 
 # make_conf STATE_DIR: the integration rules, file output, 500 ms checkpoints.
 make_conf() {
-	sed -e "s|@DIR@|$dir|g; s|@SRCDIR@|$PWD|g; s|^state_dir .*|state_dir = $1|" \
-	    -e "s|@INPUT@|type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = store\nstart = earliest\nkafka.session.timeout.ms = 6000|" \
-	    -e "s|@OUTPUT@|type = file\npath = $dir/out.lp|" \
-	    -e "s|^log_level .*|log_level = info\ncheckpoint_interval = 500ms|" \
-	    tests/integration/rules.ini > "$dir/rf.ini"
+	rules_conf "$dir" \
+		"type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = store\nstart = earliest\nkafka.session.timeout.ms = 6000" \
+		"type = file\npath = $dir/out.lp" \
+		"s|^state_dir .*|state_dir = $1|" \
+		"s|^log_level .*|log_level = info\ncheckpoint_interval = 500ms|" > "$dir/rf.ini"
 }
 RF_SOCK=$dir/run/it.sock
 ctl() { "$BIN/ringflowctl" -s "$RF_SOCK" "$@"; }

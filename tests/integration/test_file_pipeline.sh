@@ -5,14 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${BIN:-$PWD/build/bin}
+source tests/integration/lib.sh
 dir=$(mktemp -d /tmp/rf-file-XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 
 "$BIN/gen-sflow" --seed 7 --records 120000 --rate 4000 --start 1700000000 \
 	--disorder 8 --junk 0.02 --counters 5 --sources 3000 > "$dir/data.csv"
-sed -e "s|@DIR@|$dir|g; s|@SRCDIR@|$PWD|g" \
-    -e "s|@INPUT@|type = file\npath = $dir/data.csv|" \
-    -e "s|@OUTPUT@|type = file\npath = $dir/out.lp|" tests/integration/rules.ini > "$dir/rf.ini"
+rules_conf "$dir" "type = file\npath = $dir/data.csv" "type = file\npath = $dir/out.lp" > "$dir/rf.ini"
 
 "$BIN/ringflow" -t -c "$dir/rf.ini"
 "$BIN/ringflow" -c "$dir/rf.ini" 2> "$dir/ringflow.log" || { cat "$dir/ringflow.log"; exit 1; }

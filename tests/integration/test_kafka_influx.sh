@@ -29,10 +29,8 @@ kafka_start "$dir/kafka" sflow:4
 	--disorder 8 --junk 0.02 --counters 5 --sources 2000 > "$dir/data.csv"
 lines=$(wc -l < "$dir/data.csv")
 
-sed -e "s|@DIR@|$dir|g; s|@SRCDIR@|$PWD|g" \
-    -e "s|@INPUT@|type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = it\nstart = earliest|" \
-    -e "s|@OUTPUT@|type = influxdb\nurl = $INFLUX_URL\ndatabase = rf_it\nretention = 1d\nbatch_points = 2000|" \
-    tests/integration/rules.ini > "$dir/rf.ini"
+rules_conf "$dir" "type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = it\nstart = earliest" \
+	"type = influxdb\nurl = $INFLUX_URL\ndatabase = rf_it\nretention = 1d\nbatch_points = 2000" > "$dir/rf.ini"
 "$BIN/ringflow" -t -c "$dir/rf.ini"
 "$BIN/ringflow" -c "$dir/rf.ini" 2> "$dir/ringflow.log" &
 rf_pid=$!

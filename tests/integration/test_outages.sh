@@ -61,12 +61,8 @@ rf_alive() {
 		END { exit bad }' || { ctl status >&2; fail "a process is not running"; }
 }
 
-# rfconf INPUT OUTPUT MMDB: tests/integration/rules.ini with its placeholders filled.
-rfconf() {
-	sed -e "s|@DIR@|$dir|g; s|@SRCDIR@|$PWD|g" \
-	    -e "s|@INPUT@|$1|" -e "s|@OUTPUT@|$2|" \
-	    -e "s|^country = .*|country = $3|" tests/integration/rules.ini
-}
+# rfconf INPUT OUTPUT MMDB: the test rules with the country database MMDB.
+rfconf() { rules_conf "$dir" "$1" "$2" "s|^country = .*|country = $3|"; }
 good_mmdb=$PWD/data/mmdb/GeoIP2-Country-Test.mmdb
 
 # --- 4a. A truncated country database: refused before anything starts. -------
