@@ -15,7 +15,8 @@
  * differently many aggregate processes included: the engine keeps the keys
  * this process owns now).
  *
- * The engine's clock (idle timeouts, quiet-stream advance) stands still
+ * The engine's duration clock (idle timeouts; CLOCK_MONOTONIC, so an NTP
+ * step marks nothing idle) stands still
  *  - while some ingest is not reading — joining the consumer group after a
  *    (re)start or rebalancing (Kafka input): input nobody reads is not
  *    quiet input, and restored windows must wait for the replay instead of
@@ -49,7 +50,8 @@ struct agg_proc {
 	struct agg_stats published;
 	int pausable;              /* Kafka input: the clock may stand still */
 	int64_t paused_ns;         /* time the clock stood still so far */
-	int64_t pause_since;       /* wall clock when it stopped, 0 if running */
+	int64_t pause_since;       /* monotonic time when it stopped, 0 if running */
+	uint64_t points_too_long;  /* points no frame could hold, dropped */
 	uint64_t frames_out;
 	struct rf_stage_input in;
 };
@@ -70,7 +72,7 @@ static void emit_window(void *arg, int rule, int64_t start_ns, int64_t end_ns, c
 		return;
 	/* One writer per window: its points stay together in one batch. */
 	struct shm_ring_handle *out = &a->outs[a->next_out];
-	int64_t t0 = rf_now_ns();
+	int64_t t0 = rf_mono_ns();
 	a->next_out = (a->next_out + 1) % a->nouts;
 	size_t cap = shm_ring_max_frame(out) - sizeof(struct rf_points_hdr);
 	if (cap > POINTS_FRAME_BYTES)
@@ -79,7 +81,20 @@ static void emit_window(void *arg, int rule, int64_t start_ns, int64_t end_ns, c
 		size_t n = len;
 		if (n > cap) {
 			const char *cut = memrchr(lp, '\n', cap);
-			n = cut ? (size_t)(cut - lp) + 1 : cap;
+			if (!cut) {
+				/* One point longer than any frame: dropped whole, counted. */
+				const char *nl = memchr(lp, '\n', len);
+				size_t skip = nl ? (size_t)(nl - lp) + 1 : len;
+				RF_LOG_RL(RF_LOG_WARN, "rule %s: a point of %zu bytes is longer than a ring frame "
+					  "(%zu bytes) and was dropped (points_too_long_total)",
+					  a->p->pl->conf.rules[rule].name, skip, cap);
+				a->points_too_long++;
+				npoints--;
+				lp += skip;
+				len -= skip;
+				continue;
+			}
+			n = (size_t)(cut - lp) + 1;
 		}
 		struct rf_points_hdr *h = shm_ring_reserve(out, (uint32_t)(sizeof *h + n), RF_FRAME_POINTS,
 							   &rf_stop_flag);
@@ -98,7 +113,7 @@ static void emit_window(void *arg, int rule, int64_t start_ns, int64_t end_ns, c
 		lp += n;
 		len -= n;
 	}
-	int64_t waited = rf_now_ns() - t0;
+	int64_t waited = rf_mono_ns() - t0;
 	if (waited > RF_NS_PER_MS)
 		a->paused_ns += waited;
 }
@@ -122,6 +137,16 @@ static void publish(struct agg_proc *a)
 	rf_stat_add(s, RF_ST_WINDOWS_EMITTED, c->windows_emitted - o->windows_emitted);
 	rf_stat_add(s, RF_ST_POINTS_EMITTED, c->points_emitted - o->points_emitted);
 	rf_stat_add(s, RF_ST_POINTS_EMPTY, c->points_empty - o->points_empty);
+	if (c->nomem > o->nomem)
+		RF_LOG_RL(RF_LOG_ERROR, "out of memory: %llu window update(s) lost (nomem_total)",
+			  (unsigned long long)(c->nomem - o->nomem));
+	rf_stat_add(s, RF_ST_NOMEM, c->nomem - o->nomem);
+	if (c->nonfinite > o->nonfinite)
+		RF_LOG_RL(RF_LOG_WARN, "%llu NaN or infinite aggregate input(s) skipped as missing "
+			  "(values_nonfinite_total)", (unsigned long long)(c->nonfinite - o->nonfinite));
+	rf_stat_add(s, RF_ST_VALUES_NONFINITE, c->nonfinite - o->nonfinite);
+	rf_stat_add(s, RF_ST_POINTS_TOO_LONG, a->points_too_long);
+	a->points_too_long = 0;
 	rf_stat_set(s, RF_ST_LIVE_KEYS, c->live_keys);
 	rf_stat_set(s, RF_ST_STATE_BYTES, c->bytes);
 	rf_stat_add(s, RF_ST_FRAMES_IN, a->in.frames);
@@ -130,10 +155,11 @@ static void publish(struct agg_proc *a)
 	*o = *c;
 }
 
-/* The engine's clock: wall clock minus the time no ingest could read. */
+/* The engine's duration clock: monotonic time minus the time no ingest
+ * could read. */
 static int64_t engine_clock(struct agg_proc *a)
 {
-	int64_t now = rf_now_ns();
+	int64_t now = rf_mono_ns();
 	if (!a->pausable)
 		return now - a->paused_ns;
 	int reading = rf_ckpt_input_reading(a->p);
@@ -207,7 +233,8 @@ static int on_frame(void *arg, int input, uint16_t type, const void *fr, uint32_
 		return 0;
 	}
 	const struct rf_rows_hdr *h = fr;
-	agg_engine_add_rows(a->eng, h->source, h->max_event_ns, h + 1, len - sizeof *h, h->nrows, engine_clock(a));
+	agg_engine_add_rows(a->eng, h->source, h->max_event_ns, h->flags, h + 1, len - sizeof *h, h->nrows,
+			    engine_clock(a));
 	return 0;
 }
 
@@ -249,7 +276,7 @@ int agg_run(const struct rf_proc *p)
 		int progress = rf_stage_input_turn(in, FRAMES_PER_TURN, on_frame, &a);
 		if (progress < 0)
 			return 1;
-		agg_engine_advance(a.eng, engine_clock(&a), 0, emit_window, &a);
+		agg_engine_advance(a.eng, engine_clock(&a), rf_now_ns(), 0, emit_window, &a);
 		publish(&a);
 		if (!progress && !rf_stage_input_done(in))
 			rf_stage_input_wait(in, 100 * RF_NS_PER_MS);
@@ -259,7 +286,7 @@ int agg_run(const struct rf_proc *p)
 	/* End of input closes every window; a stop keeps them for the
 	 * checkpoint (DESIGN.md §2). */
 	if (in->eos_kind == RF_EOS_END)
-		agg_engine_advance(a.eng, engine_clock(&a), 1, emit_window, &a);
+		agg_engine_advance(a.eng, engine_clock(&a), rf_now_ns(), 1, emit_window, &a);
 	publish(&a);
 	rf_send_eos(outr, nout, in->eos_kind);
 	agg_engine_destroy(a.eng);

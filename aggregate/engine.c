@@ -7,7 +7,9 @@
 #include "aggregate/watermark.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "shm/frames.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +22,7 @@ struct agg_engine {
 	struct agg_winstore **ws;
 	struct agg_watermark wm;
 	struct agg_row row;         /* decode scratch */
-	uint64_t rows, bad_rows;
+	uint64_t rows, bad_rows, nonfinite;
 	struct agg_stats stats;
 	uint64_t *walk;             /* agg_ws_walk bitmap (snapshot.c) */
 	size_t walk_words;
@@ -66,10 +68,39 @@ void agg_engine_destroy(struct agg_engine *e)
 	free(e);
 }
 
-void agg_engine_add_rows(struct agg_engine *e, uint32_t source, int64_t max_event_ns,
+/* NaN and infinite inputs (a product that overflowed, inf in the CSV) are
+ * no numbers to aggregate: every function skips them as missing, counted. */
+static void drop_nonfinite(struct agg_engine *e, struct agg_row *row, int nargs)
+{
+	for (int j = 0; j < nargs; j++)
+		if (row->vals[j].type == RF_V_FLOAT && !isfinite(row->vals[j].u.f)) {
+			row->vals[j].type = RF_V_MISSING;
+			e->nonfinite++;
+		}
+}
+
+/* The rule's watermark as of a row: what an advance just before the row
+ * would have used. Its partition's progress is the larger of what earlier
+ * frames showed and what came before it in this frame. */
+static int64_t row_watermark(int64_t source_max, int64_t others, const struct agg_row *row,
+			     int64_t lateness_ns)
+{
+	int64_t own = row->prior_max_ns > source_max ? row->prior_max_ns : source_max;
+	int64_t base = own < others ? own : others;
+	return base < INT64_MIN + lateness_ns ? INT64_MIN : base - lateness_ns;
+}
+
+void agg_engine_add_rows(struct agg_engine *e, uint32_t source, int64_t max_event_ns, uint32_t flags,
 			 const void *rows, size_t len, uint32_t nrows, int64_t now_ns)
 {
-	if (agg_wm_observe(&e->wm, source, max_event_ns, now_ns) < 0)
+	/* Progress before this frame, and of the other partitions: a row is
+	 * late when its window closed before it in its partition's order. */
+	int64_t source_max = agg_wm_source_max(&e->wm, source);
+	int64_t others = nrows ? agg_wm_others(&e->wm, source, now_ns) : INT64_MAX;
+	int rc = (flags & RF_LINES_ASSIGNED) ? agg_wm_assign(&e->wm, source, now_ns) : 0;
+	if (rc == 0)
+		rc = agg_wm_observe(&e->wm, source, max_event_ns, now_ns);
+	if (rc < 0)
 		RF_LOG_RL(RF_LOG_WARN, "aggregate: source %u out of range, its progress is ignored",
 			  source);
 	e->rows += nrows;
@@ -95,27 +126,29 @@ void agg_engine_add_rows(struct agg_engine *e, uint32_t source, int64_t max_even
 			continue;
 		}
 		off += e->row.len;
-		if (agg_route_row(&e->rules[e->row.rule], e->row.rule, e->row.key_hash, e->naggregates) != e->self) {
+		const struct agg_rule *r = &e->rules[e->row.rule];
+		if (agg_route_row(r, e->row.rule, e->row.key_hash, e->naggregates) != e->self) {
 			e->bad_rows++;
 			RF_LOG_RL(RF_LOG_WARN, "aggregate %u: row for rule %u routed to the wrong "
 				  "aggregate", e->self, e->row.rule);
 			continue;
 		}
-		agg_ws_add(e->ws[e->row.rule], &e->row);
+		drop_nonfinite(e, &e->row, r->nargs);
+		agg_ws_add(e->ws[e->row.rule], &e->row, row_watermark(source_max, others, &e->row, r->lateness_ns));
 	}
 	if (off != len)
 		RF_LOG_RL(RF_LOG_WARN, "aggregate: %zu stray bytes after %u rows", len - off, nrows);
 }
 
-int64_t agg_engine_watermark(const struct agg_engine *e, int64_t now_ns)
+int64_t agg_engine_watermark(const struct agg_engine *e, int64_t now_ns, int64_t wall_ns)
 {
-	return agg_wm_base(&e->wm, now_ns);
+	return agg_wm_base(&e->wm, now_ns, wall_ns);
 }
 
-void agg_engine_advance(struct agg_engine *e, int64_t now_ns, int flush_all,
+void agg_engine_advance(struct agg_engine *e, int64_t now_ns, int64_t wall_ns, int flush_all,
 			agg_emit_fn emit, void *arg)
 {
-	int64_t base = agg_wm_base(&e->wm, now_ns);
+	int64_t base = agg_wm_base(&e->wm, now_ns, wall_ns);
 	for (int i = 0; i < e->nrules; i++) {
 		int64_t lat = e->rules[i].lateness_ns;
 		int64_t wm = base < INT64_MIN + lat ? INT64_MIN : base - lat;
@@ -129,6 +162,7 @@ const struct agg_stats *agg_engine_stats(struct agg_engine *e)
 	memset(s, 0, sizeof *s);
 	s->rows = e->rows;
 	s->bad_rows = e->bad_rows;
+	s->nonfinite = e->nonfinite;
 	for (int i = 0; i < e->nrules; i++) {
 		const struct agg_ws_counters *c = agg_ws_counters(e->ws[i]);
 		s->aggregated += c->rows;

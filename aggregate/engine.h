@@ -39,6 +39,7 @@ struct agg_stats {
 	uint64_t points_emitted;
 	uint64_t points_empty;    /* points without any field (all values missing) */
 	uint64_t nomem;           /* updates or windows lost to a failed allocation */
+	uint64_t nonfinite;       /* NaN or infinite inputs skipped as missing */
 	uint64_t live_keys;       /* keys in open windows, now */
 	uint64_t bytes;           /* memory held by open windows, now */
 };
@@ -56,20 +57,30 @@ void agg_engine_destroy(struct agg_engine *e);
 
 /* rows: nrows concatenated rows (row.h) from one frame, len bytes in all.
  * source: partition id (< AGG_WM_MAX_SOURCES). max_event_ns: max event time
- * of the whole input batch the transform processed (INT64_MIN if none) —
- * every aggregate gets every batch's progress, even with no rows for it. */
-void agg_engine_add_rows(struct agg_engine *e, uint32_t source, int64_t max_event_ns,
+ * of the input frame the transform processed so far (INT64_MIN if none) —
+ * every aggregate gets every frame's progress, even with no rows for it.
+ * flags: RF_LINES_ASSIGNED when the partition was just assigned
+ * (watermark.h). Frames of one source must come in partition order.
+ *
+ * Lateness is judged per row: a row is late (counted, dropped) when the
+ * rule's watermark had passed its window's end before it — the watermark an
+ * advance would have used just before the row: its partition's progress up
+ * to the row (the row's prior_max_ns, row.h, and earlier frames), the other
+ * partitions' progress, minus lateness. So the result does not depend on
+ * where frames end. now_ns: the engine's duration clock (watermark.h). */
+void agg_engine_add_rows(struct agg_engine *e, uint32_t source, int64_t max_event_ns, uint32_t flags,
 			 const void *rows, size_t len, uint32_t nrows, int64_t now_ns);
 
 /* Emits every window the watermark has passed (every open window when
- * flush_all), rule by rule, each rule's windows in time order. */
-void agg_engine_advance(struct agg_engine *e, int64_t now_ns, int flush_all,
+ * flush_all), rule by rule, each rule's windows in time order. now_ns and
+ * wall_ns: the two clocks of watermark.h. */
+void agg_engine_advance(struct agg_engine *e, int64_t now_ns, int64_t wall_ns, int flush_all,
 			agg_emit_fn emit, void *arg);
 
 /* Current counters (live_keys and bytes computed now). */
 const struct agg_stats *agg_engine_stats(struct agg_engine *e);
 /* The base watermark (watermark.h) the engine would use at now_ns. */
-int64_t agg_engine_watermark(const struct agg_engine *e, int64_t now_ns);
+int64_t agg_engine_watermark(const struct agg_engine *e, int64_t now_ns, int64_t wall_ns);
 
 /* ---- checkpoints (snapshot.c; format documented there) ---- */
 

@@ -74,7 +74,7 @@ static const char *key_text(const struct rf_value *v, char *tmp, size_t tmpcap, 
 }
 
 size_t agg_row_encode(const struct agg_rule *r, uint16_t rule_idx, const struct rf_value *outs,
-		      int64_t time_ns, void *buf, size_t cap, uint64_t *key_hash)
+		      int64_t time_ns, int64_t prior_max_ns, void *buf, size_t cap, uint64_t *key_hash)
 {
 	uint8_t *base = buf, *p = base + sizeof(struct agg_row_hdr), *end = base + cap;
 	if (cap < sizeof(struct agg_row_hdr))
@@ -141,11 +141,17 @@ size_t agg_row_encode(const struct agg_rule *r, uint16_t rule_idx, const struct 
 		.key_len = key_len,
 		.key_hash = rf_hash64(key, key_len, rule_idx),
 		.time_ns = time_ns,
+		.prior_max_ns = prior_max_ns,
 	};
 	memcpy(base, &h, sizeof h);
 	if (key_hash)
 		*key_hash = h.key_hash;
 	return padded;
+}
+
+static int is_number(unsigned t)
+{
+	return t == RF_V_INT || t == RF_V_FLOAT;
 }
 
 int agg_key_field(const uint8_t *key, uint16_t key_len, int i, const char **val, uint16_t *len)
@@ -221,7 +227,8 @@ int agg_row_decode(const struct agg_rule *rules, int nrules, const void *buf, si
 		uint8_t type = *p++;
 		enum rf_vtype want = r->arg_types[j];
 		if (type >= RF_V_TYPE_COUNT ||
-		    (type != RF_V_MISSING && want != AGG_TYPE_ANY && type != want)) {
+		    (type != RF_V_MISSING && want != AGG_TYPE_ANY && type != want &&
+		     !(is_number(type) && is_number(want)))) {
 			snprintf(err, errlen, "value %d has type %u", j, type);
 			return -1;
 		}
@@ -265,6 +272,7 @@ int agg_row_decode(const struct agg_rule *rules, int nrules, const void *buf, si
 	out->key_len = h.key_len;
 	out->key_hash = h.key_hash;
 	out->time_ns = h.time_ns;
+	out->prior_max_ns = h.prior_max_ns;
 	out->key = key;
 	return 0;
 trunc:

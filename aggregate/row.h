@@ -4,7 +4,7 @@
  *
  * A row is 8-byte aligned and self-describing in length:
  *
- *   struct agg_row_hdr                       24 bytes
+ *   struct agg_row_hdr                       32 bytes
  *   key section   (key_len bytes)            per key field: uint16 len + text
  *   value section                            per arg field, in arg_fields order:
  *                                            uint8 type + payload
@@ -38,9 +38,15 @@ struct agg_row_hdr {
 	uint16_t key_len;  /* bytes of the key section */
 	uint64_t key_hash; /* rf_hash64(key section, key_len, seed = rule index) */
 	int64_t time_ns;
+	/* Largest event time of the records before this one in the same
+	 * input frame (INT64_MIN for the first): with the progress the
+	 * aggregate has from earlier frames of the partition, it tells the
+	 * watermark as of this record, so lateness is judged per record in
+	 * partition order, not per frame (engine.h). */
+	int64_t prior_max_ns;
 };
 
-_Static_assert(sizeof(struct agg_row_hdr) == 24, "row header is 24 bytes");
+_Static_assert(sizeof(struct agg_row_hdr) == 32, "row header is 32 bytes");
 
 /* Which aggregate process owns a key: the high 32 bits of the hash scaled to
  * n (the window store indexes with the low bits, so the two stay
@@ -65,7 +71,7 @@ static inline uint32_t agg_route_row(const struct agg_rule *r, uint16_t rule_idx
  * flushes its frame and retries. *key_hash gets the header's hash. buf must
  * be 8-byte aligned. */
 size_t agg_row_encode(const struct agg_rule *r, uint16_t rule_idx, const struct rf_value *outs,
-		      int64_t time_ns, void *buf, size_t cap, uint64_t *key_hash);
+		      int64_t time_ns, int64_t prior_max_ns, void *buf, size_t cap, uint64_t *key_hash);
 
 /* A decoded row; pointers point into the row. */
 struct agg_row {
@@ -74,6 +80,7 @@ struct agg_row {
 	uint16_t key_len;
 	uint64_t key_hash;
 	int64_t time_ns;
+	int64_t prior_max_ns;
 	const uint8_t *key;
 	struct rf_value vals[CONF_MAX_AGGS];   /* per arg field of the rule */
 };
@@ -81,7 +88,9 @@ struct agg_row {
 /* Decodes the row at buf, of which avail bytes remain in the frame.
  * Returns 0, or -1 with err (hdr_ok says whether the header's len can still
  * be trusted to skip to the next row). The key hash is recomputed and must
- * match. */
+ * match. A number of the other numeric type than the rule's argument (an
+ * int expression that overflowed to float) is accepted as it is: the
+ * aggregate functions fold it as float, as they do on int64 overflow. */
 int agg_row_decode(const struct agg_rule *rules, int nrules, const void *buf, size_t avail,
 		   struct agg_row *out, int *hdr_ok, char *err, size_t errlen);
 

@@ -318,10 +318,10 @@ int agg_engine_snapshot(struct agg_engine *e, struct agg_blob *b)
 	put_svarint(b, wm->max_event_ns);
 	uint32_t nsrc = 0;
 	for (uint32_t s = 0; s < wm->nsources; s++)
-		nsrc += wm->src[s].seen != 0;
+		nsrc += wm->src[s].tracked != 0;
 	put_varint(b, nsrc);
 	for (uint32_t s = 0; s < wm->nsources; s++) {
-		if (!wm->src[s].seen)
+		if (!wm->src[s].tracked)
 			continue;
 		put_varint(b, s);
 		put_svarint(b, wm->src[s].max_event_ns);

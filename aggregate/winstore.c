@@ -234,8 +234,9 @@ static int64_t floor_to(int64_t t, int64_t step)
 	return t - m;
 }
 
-int agg_ws_add(struct agg_winstore *ws, const struct agg_row *row)
+int agg_ws_add(struct agg_winstore *ws, const struct agg_row *row, int64_t watermark)
 {
+	int64_t closed = watermark > ws->closed_upto ? watermark : ws->closed_upto;
 	const struct agg_rule *r = ws->rule;
 	int64_t t = row->time_ns;
 	if (t <= -WS_TIME_LIMIT || t >= WS_TIME_LIMIT) {
@@ -246,7 +247,7 @@ int agg_ws_add(struct agg_winstore *ws, const struct agg_row *row)
 	/* Newest window first: start = floor(t / every) * every, then back by
 	 * every while the window still contains t. */
 	for (int64_t start = floor_to(t, r->every_ns); start > t - r->window_ns; start -= r->every_ns) {
-		if (start + r->window_ns <= ws->closed_upto) {
+		if (start + r->window_ns <= closed) {
 			ws->c.late++;
 			continue;
 		}

@@ -26,8 +26,9 @@
  * could not be told apart.
  *
  * A record whose window has already been emitted (its end <= the watermark
- * the rule was last advanced to) is dropped and counted late; with hopping
- * windows the count is per (record, window) dropped.
+ * the rule was last advanced to, or the watermark as of the record) is
+ * dropped and counted late; with hopping windows the count is per (record,
+ * window) dropped.
  *
  * One process, one thread; not shared.
  */
@@ -64,9 +65,11 @@ struct agg_winstore *agg_ws_create(const struct agg_rule *rule, uint16_t rule_id
 				   uint32_t nshards);
 void agg_ws_destroy(struct agg_winstore *ws);
 
-/* Applies one decoded row (of this rule). Returns 0, or -1 when the row's
- * time is outside +-2^62 ns (counted in bad_time). */
-int agg_ws_add(struct agg_winstore *ws, const struct agg_row *row);
+/* Applies one decoded row (of this rule). watermark: the rule's watermark
+ * as of this row (engine.c); a window ending at or before it, or before the
+ * last advance's, is closed for the row (late). Returns 0, or -1 when the
+ * row's time is outside +-2^62 ns (counted in bad_time). */
+int agg_ws_add(struct agg_winstore *ws, const struct agg_row *row, int64_t watermark);
 
 /* Emits, in order, every open window whose end <= watermark (every window
  * when flush_all), frees it and calls emit once per window. */

@@ -24,7 +24,8 @@ int kafka_barrier_if_requested(struct kafka_src *s)
 	if (id <= s->sent)
 		return 0;
 	int64_t t0 = rf_mono_ns();
-	ing_framer_flush(s->fr);
+	if (ing_framer_flush(s->fr))
+		return -1;
 	const struct ckpt_offset *offs;
 	int n = ing_parts_snapshot(&s->parts, id, &offs);
 	char err[512];
@@ -145,6 +146,11 @@ int kafka_park(struct kafka_src *s, rd_kafka_t *rk, rd_kafka_queue_t *q, rd_kafk
 	}
 	rd_kafka_topic_partition_list_destroy(as);
 	s->parked = 0;
+	/* The restarted aggregates know only the partitions in the
+	 * checkpoint; every owned one holds windows back again. */
+	kafka_announce_owned(s);
+	if (s->ring_error)
+		return -1;
 	kafka_publish_reading(s);
 	rf_info("kafka: stages restarted; read on from checkpoint %llu", (unsigned long long)s->sent);
 	return 0;

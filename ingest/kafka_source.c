@@ -121,6 +121,29 @@ static void assign(struct kafka_src *s, rd_kafka_topic_partition_list_t *parts)
 	}
 }
 
+/* Every partition this ingest owns holds windows back from now on, until it
+ * delivers or is quiet for idle_timeout (framer.h): without this the first
+ * partition of a backlog to arrive would close every window. An announce
+ * fails only when a park, stop or abort interrupts a wait for room; a park
+ * announces again after its rewind, a stop or abort ends the process. */
+void kafka_announce_owned(struct kafka_src *s)
+{
+	/* Parked: the rings are off limits; the rewind announces. */
+	if (s->parked || rf_abort_flag)
+		return;
+	if (ing_framer_flush(s->fr)) {
+		s->ring_error = 1;
+		return;
+	}
+	for (int i = 0; i < s->parts.nused; i++) {
+		int src = s->parts.used[i];
+		if (s->parts.part[src].owned && ing_framer_announce(s->fr, (uint32_t)src)) {
+			s->ring_error = !rf_park_flag;
+			return;
+		}
+	}
+}
+
 static void set_assigned(struct kafka_src *s, int on)
 {
 	s->assigned = on;
@@ -135,6 +158,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		assign(s, parts);
 		rf_info("kafka: assigned %d partition(s)", parts->cnt);
 		rd_kafka_assign(rk, parts);
+		kafka_announce_owned(s);
 		set_assigned(s, 1);
 	} else {
 		/* Lines already framed belong to the old assignment: publish
@@ -142,7 +166,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		 * the next owner continues from there. (Not when aborting:
 		 * the data plane restarts from the checkpoint anyway.) */
 		if (!rf_abort_flag && !s->parked) {
-			ing_framer_flush(s->fr);
+			if (ing_framer_flush(s->fr))
+				s->ring_error = 1;
 			kafka_publish_positions(s);
 		}
 		set_assigned(s, 0);
@@ -294,7 +319,7 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 	int64_t last_lag = 0;
 	int rc = 0;
 
-	while (!rf_stop_requested && !src.fatal) {
+	while (!rf_stop_requested && !src.fatal && !src.ring_error) {
 		if (rf_park_flag) {
 			if (kafka_park(&src, rk, q, msgs))
 				break;
@@ -334,7 +359,10 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 		}
 		if (rf_park_flag)
 			continue;
-		ing_framer_flush(fr);
+		if (ing_framer_flush(fr)) {
+			src.ring_error = 1;
+			break;
+		}
 		kafka_publish_positions(&src);
 		if (kafka_barrier_if_requested(&src)) {
 			if (rf_park_flag)
@@ -355,16 +383,18 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 	}
 	if (src.fatal) {
 		rc = CONF_EXIT_CONFIG;
+	} else if (src.ring_error) {
+		rc = 1;
 	} else if (rf_abort_flag || src.parked) {
 		rf_info("kafka: data plane restart, leaving the consumer group");
 		rc = 1;
 	} else if (!rc) {
 		/* Graceful stop: the supervisor asked for the final checkpoint
 		 * before signalling us. */
-		ing_framer_flush(fr);
+		int flushed = ing_framer_flush(fr);
 		kafka_publish_positions(&src);
 		rf_info("kafka: stop requested, closing the consumer");
-		if (kafka_barrier_if_requested(&src) == 0 && rf_send_eos(fr->outs, fr->nouts, RF_EOS_STOP) == 0)
+		if (flushed == 0 && kafka_barrier_if_requested(&src) == 0 && rf_send_eos(fr->outs, fr->nouts, RF_EOS_STOP) == 0)
 			kafka_commit_final(&src, rk);
 		else
 			rc = 1;

@@ -27,6 +27,7 @@ struct kafka_src {
 	int fatal;            /* a partition without a source id: exit 78 */
 	int parked;           /* rings are off limits (checkpoint.h rewind) */
 	int assigned;         /* has its partitions (the group is stable) */
+	int ring_error;       /* a frame could not be published: exit, restart */
 	int brokers_down;     /* librdkafka: all brokers down, until data or EOF */
 	uint64_t errors, messages;
 };
@@ -34,6 +35,8 @@ struct kafka_src {
 /* kafka_source.c */
 void kafka_publish_reading(struct kafka_src *s);
 void kafka_publish_positions(struct kafka_src *s);
+/* Announces every owned partition downstream (framer.h); sets ring_error on failure. */
+void kafka_announce_owned(struct kafka_src *s);
 int64_t kafka_start_offset(const struct kafka_src *s);
 void kafka_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
 		     void *opaque);

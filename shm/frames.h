@@ -30,15 +30,24 @@ enum rf_frame_type {
 #define RF_PARTITIONS_PER_TOPIC 1024
 #define RF_MAX_SOURCES 4096
 
+/* Frame flags (lines and rows). ASSIGNED: the source was just assigned to
+ * an ingest; the frame holds no lines, and the aggregates hold windows back
+ * for the source from now on (aggregate/watermark.h). */
+#define RF_LINES_ASSIGNED 1u
+
 struct rf_lines_hdr {
 	uint32_t source;
 	uint32_t nlines;
+	uint32_t flags;         /* RF_LINES_* */
+	uint32_t pad;
 };
 
 struct rf_rows_hdr {
 	uint32_t source;
 	uint32_t nrows;
-	int64_t max_event_ns;   /* newest event time in the input batch; INT64_MIN if none */
+	int64_t max_event_ns;   /* newest event time of the input frame so far; INT64_MIN if none */
+	uint32_t flags;         /* RF_LINES_* of the input frame */
+	uint32_t pad;
 };
 
 struct rf_points_hdr {

@@ -31,6 +31,7 @@ enum rf_stat {
 	RF_ST_RECORDS_FILTERED,
 	RF_ST_RECORDS_REJECTED, /* sum of the per-reason counters */
 	RF_ST_ROWS_OUT,
+	RF_ST_ROWS_TOO_LONG,    /* rows larger than the row format allows, dropped */
 	RF_ST_DIV_BY_ZERO,
 	RF_ST_GEOIP_UNKNOWN,
 	RF_ST_GEOIP_ERROR,
@@ -46,6 +47,9 @@ enum rf_stat {
 	RF_ST_POINTS_EMPTY,
 	RF_ST_LIVE_KEYS,        /* gauge */
 	RF_ST_STATE_BYTES,      /* gauge */
+	RF_ST_NOMEM,            /* window updates or windows lost to a failed allocation */
+	RF_ST_VALUES_NONFINITE, /* NaN or infinite aggregate inputs skipped */
+	RF_ST_POINTS_TOO_LONG,  /* points longer than a ring frame, dropped */
 	/* writer */
 	RF_ST_POINTS_IN,
 	RF_ST_POINTS_WRITTEN,

@@ -4,9 +4,14 @@
  * Reads LINES frames from every ingest, runs each line through the compiled
  * plan (parse, filter, expressions, GeoIP), and for every rule encodes a row
  * that goes to the aggregate process owning the row's key
- * (agg_route_row: by hash of rule + key; rules with `top` to one process). For each input frame every aggregate gets
- * one ROWS frame, even an empty one: it carries the batch's newest event
- * time, so every aggregate learns every partition's progress.
+ * (agg_route_row: by hash of rule + key; rules with `top` to one process).
+ * For each input frame every aggregate gets at least one ROWS frame, even
+ * an empty one: it carries the frame's newest event time, so every
+ * aggregate learns every partition's progress. Each row also carries the
+ * newest event time before it in its frame (row.h), so the aggregates judge
+ * lateness per record. A partition's frames all come through one transform
+ * (ingest/framer.h), so its rows keep partition order. An ASSIGNED frame
+ * (no lines) is passed on to every aggregate with its flag.
  *
  * Rows are built in a local buffer per aggregate and copied into the ring
  * once per frame, so a full ring toward one aggregate never leaves a
@@ -42,21 +47,26 @@ struct xf_proc {
 	struct shm_ring_handle *rings;  /* the same rings, as one array */
 	int nouts;
 	struct rf_value *vals;
+	unsigned char *row;     /* one encoded row, as large as a rows frame */
+	size_t row_cap;
+	uint64_t rows_too_long;
 	uint64_t results[XF_RESULT_COUNT];
 	struct xf_counters published;
 	uint64_t rows_out, frames_out;
 	struct rf_stage_input in;
 };
 
-static int flush_out(struct xf_proc *x, struct agg_out *o, uint32_t source, int64_t max_event)
+static int flush_out(struct xf_proc *x, struct agg_out *o, const struct rf_lines_hdr *in, int64_t max_event)
 {
 	struct rf_rows_hdr *h = shm_ring_reserve(o->ring, (uint32_t)(sizeof *h + o->used), RF_FRAME_ROWS,
 						 &rf_stop_flag);
 	if (!h)
 		return -1;
-	h->source = source;
+	h->source = in->source;
 	h->nrows = o->nrows;
 	h->max_event_ns = max_event;
+	h->flags = in->flags;
+	h->pad = 0;
 	memcpy(h + 1, o->buf, o->used);
 	shm_ring_commit(o->ring);
 	x->rows_out += o->nrows;
@@ -84,7 +94,6 @@ static int process_lines(struct xf_proc *x, const struct rf_lines_hdr *h, const 
 	const struct rf_pipeline *pl = x->p->pl;
 	int64_t now = rf_now_ns();
 	int64_t max_event = INT64_MIN;
-	unsigned char row[8192];
 	uint64_t rejected = 0;
 	const char *sample = NULL;     /* the frame's first rejected line */
 	size_t sample_len = 0;
@@ -104,21 +113,23 @@ static int process_lines(struct xf_proc *x, const struct rf_lines_hdr *h, const 
 		text += n + 1;
 		if (r != XF_OK)
 			continue;
+		int64_t prior_max = max_event;
 		if (t > max_event)
 			max_event = t;
 		for (int k = 0; k < pl->nrules; k++) {
 			uint64_t hash;
-			size_t rl = agg_row_encode(&pl->rules[k], (uint16_t)k, x->vals, t, row, sizeof row, &hash);
+			size_t rl = agg_row_encode(&pl->rules[k], (uint16_t)k, x->vals, t, prior_max, x->row,
+						   x->row_cap, &hash);
 			if (rl == 0) {
-				RF_LOG_RL(RF_LOG_WARN, "rule %s: row larger than %zu bytes dropped (counted as rows_bad)",
-					  pl->conf.rules[k].name, sizeof row);
-				rf_stat_add(x->p->stats, RF_ST_ROWS_BAD, 1);
+				RF_LOG_RL(RF_LOG_WARN, "rule %s: row larger than a ring frame (%zu bytes) dropped "
+					  "(rows_too_long_total)", pl->conf.rules[k].name, x->row_cap);
+				x->rows_too_long++;
 				continue;
 			}
 			struct agg_out *o = &x->outs[agg_route_row(&pl->rules[k], (uint16_t)k, hash, (uint32_t)x->nouts)];
-			if (o->used + rl > o->cap && flush_out(x, o, h->source, max_event))
+			if (o->used + rl > o->cap && flush_out(x, o, h, max_event))
 				return -1;
-			memcpy(o->buf + o->used, row, rl);
+			memcpy(o->buf + o->used, x->row, rl);
 			o->used += rl;
 			o->nrows++;
 		}
@@ -126,7 +137,7 @@ static int process_lines(struct xf_proc *x, const struct rf_lines_hdr *h, const 
 	if (rejected)
 		log_rejected(rejected, sample_why, sample, sample_len);
 	for (int a = 0; a < x->nouts; a++)
-		if (flush_out(x, &x->outs[a], h->source, max_event))
+		if (flush_out(x, &x->outs[a], h, max_event))
 			return -1;
 	return 0;
 }
@@ -163,6 +174,8 @@ static void publish(struct xf_proc *x)
 	rf_stat_add(s, RF_ST_SCRATCH_OVERFLOW, c->scratch_overflow - x->published.scratch_overflow);
 	x->published = *c;
 	rf_stat_add(s, RF_ST_ROWS_OUT, x->rows_out);
+	rf_stat_add(s, RF_ST_ROWS_TOO_LONG, x->rows_too_long);
+	x->rows_too_long = 0;
 	rf_stat_add(s, RF_ST_FRAMES_OUT, x->frames_out);
 	rf_stat_add(s, RF_ST_FRAMES_IN, x->in.frames);
 	x->rows_out = x->frames_out = x->in.frames = 0;
@@ -212,10 +225,17 @@ int xf_run(const struct rf_proc *p)
 		if (x.outs[a].cap > ROWS_FRAME_BYTES)
 			x.outs[a].cap = ROWS_FRAME_BYTES;
 		x.outs[a].buf = malloc(x.outs[a].cap);
+		x.row_cap = x.outs[a].cap;
 		if (!x.outs[a].buf || !x.vals) {
 			rf_error("out of memory");
 			return 1;
 		}
+	}
+	/* Any row up to a whole frame: the row format allows 64 KiB keys. */
+	x.row = aligned_alloc(8, (x.row_cap + 7) & ~(size_t)7);
+	if (!x.row) {
+		rf_error("out of memory");
+		return 1;
 	}
 	while (!rf_stage_input_done(in)) {
 		if (rf_stop_requested)
@@ -230,6 +250,7 @@ int xf_run(const struct rf_proc *p)
 	rf_send_eos(outr, nout, in->eos_kind);
 	xf_ctx_destroy(x.ctx);
 	free(x.vals);
+	free(x.row);
 	for (int a = 0; a < nout; a++)
 		free(x.outs[a].buf);
 	return 0;

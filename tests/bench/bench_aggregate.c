@@ -95,7 +95,7 @@ static int run_case(const char *name, uint32_t nkeys, uint64_t nrecords)
 		outs[0] = (struct rf_value){ .type = RF_V_STR, .len = klen[k], .u.s = keys + (size_t)k * 17 };
 		outs[1] = (struct rf_value){ .type = RF_V_INT, .u.i = (int64_t)(rnd() % 1500) };
 		uint64_t h;
-		size_t n = agg_row_encode(&rules[0], 0, outs, 960 * S + (int64_t)(i % 50) * S, rows + len, cap - len, &h);
+		size_t n = agg_row_encode(&rules[0], 0, outs, 960 * S + (int64_t)(i % 50) * S, INT64_MIN, rows + len, cap - len, &h);
 		if (!n) {
 			fprintf(stderr, "bench: row buffer too small\n");
 			return 1;
@@ -108,7 +108,7 @@ static int run_case(const char *name, uint32_t nkeys, uint64_t nrecords)
 	double t0 = mono();
 	for (size_t f = 0; f < nframes; f++) {
 		uint32_t nrows = (uint32_t)(f + 1 < nframes ? FRAME_ROWS : nrecords - f * FRAME_ROWS);
-		agg_engine_add_rows(e, 0, 1000 * S, rows + frame_off[f], frame_off[f + 1] - frame_off[f], nrows, 0);
+		agg_engine_add_rows(e, 0, 1000 * S, 0, rows + frame_off[f], frame_off[f + 1] - frame_off[f], nrows, 0);
 	}
 	double t1 = mono();
 	const struct agg_stats *st = agg_engine_stats(e);
@@ -123,7 +123,7 @@ static int run_case(const char *name, uint32_t nkeys, uint64_t nrecords)
 	printf("aggregate %s: %llu records in %.3f s = %.2f M records/s (%.1f ns/record), %.1f bytes/key\n",
 	       name, (unsigned long long)nrecords, secs, nrecords / secs / 1e6, secs * 1e9 / nrecords, per_key);
 	double t2 = mono();
-	agg_engine_advance(e, 0, 1, sink, NULL);
+	agg_engine_advance(e, 0, 0, 1, sink, NULL);
 	double t3 = mono();
 	printf("aggregate %s emit: %llu points, %.1f MB line protocol in %.3f s (%.0f ns/point)\n", name,
 	       (unsigned long long)emitted_points, emitted_bytes / 1e6, t3 - t2, (t3 - t2) * 1e9 / emitted_points);

@@ -163,7 +163,7 @@ static int run_case(const char *name, int kind, uint32_t nkeys, int repeats)
 			{ .type = RF_V_INT, .u.i = val },
 		};
 		uint64_t h;
-		size_t n = agg_row_encode(&rules[0], 0, outs, 960 * S + (int64_t)(i % 50) * S,
+		size_t n = agg_row_encode(&rules[0], 0, outs, 960 * S + (int64_t)(i % 50) * S, INT64_MIN,
 					  frame + len, sizeof frame - len, &h);
 		if (!n) {
 			fprintf(stderr, "bench: frame too small\n");
@@ -175,7 +175,7 @@ static int run_case(const char *name, int kind, uint32_t nkeys, int repeats)
 			k = 0, j++;
 		if (++nrows == FRAME_ROWS) {
 			double t = mono();
-			agg_engine_add_rows(e, 0, 1000 * S, frame, len, nrows, 0);
+			agg_engine_add_rows(e, 0, 1000 * S, 0, frame, len, nrows, 0);
 			fill += mono() - t;
 			len = 0;
 			nrows = 0;
@@ -183,7 +183,7 @@ static int run_case(const char *name, int kind, uint32_t nkeys, int repeats)
 	}
 	if (nrows) {
 		double t = mono();
-		agg_engine_add_rows(e, 0, 1000 * S, frame, len, nrows, 0);
+		agg_engine_add_rows(e, 0, 1000 * S, 0, frame, len, nrows, 0);
 		fill += mono() - t;
 	}
 	free(ndist);

@@ -53,7 +53,7 @@ static uint64_t frame_add(struct frame *f, const struct agg_rule *rules, int ri,
 	struct rf_value o[NOUT];
 	rec_outs(r, o);
 	uint64_t h;
-	size_t n = agg_row_encode(&rules[ri], (uint16_t)ri, o, r->t, f->buf + f->len, sizeof f->buf - f->len, &h);
+	size_t n = agg_row_encode(&rules[ri], (uint16_t)ri, o, r->t, INT64_MIN, f->buf + f->len, sizeof f->buf - f->len, &h);
 	assert_true(n > 0);
 	f->len += n;
 	f->n++;
@@ -206,15 +206,15 @@ static void test_end_to_end_tumbling(void **state)
 		frame_reset(&f);
 		for (int j = i; j < i + 100; j++)
 			frame_add(&f, rules, 0, &recs[j]);
-		agg_engine_add_rows(e, 0, f.maxev, f.buf, f.len, f.n, now);
-		agg_engine_advance(e, now, 0, capture, &cap);
+		agg_engine_add_rows(e, 0, f.maxev, 0, f.buf, f.len, f.n, now);
+		agg_engine_advance(e, now, now, 0, capture, &cap);
 	}
 	/* Lateness 2 s covers the 1 s disorder: [100,110) and [110,120) are
 	 * out, [120,130) still open, nothing late. */
 	assert_int_equal(cap.n, 2);
 	const struct agg_stats *st = agg_engine_stats(e);
 	assert_true(st->live_keys > 0 && st->bytes > 0);
-	agg_engine_advance(e, now, 1, capture, &cap);
+	agg_engine_advance(e, now, now, 1, capture, &cap);
 	assert_int_equal(cap.n, 3);
 	uint64_t points = 0;
 	for (int w = 0; w < 3; w++) {
@@ -254,9 +254,9 @@ static void test_hopping(void **state)
 	frame_reset(&f);
 	for (int i = 0; i < 3000; i++)
 		frame_add(&f, rules, 0, &recs[i]);
-	agg_engine_add_rows(e, 0, f.maxev, f.buf, f.len, f.n, 0);
+	agg_engine_add_rows(e, 0, f.maxev, 0, f.buf, f.len, f.n, 0);
 	struct captured cap = { 0 };
-	agg_engine_advance(e, 0, 1, capture, &cap);
+	agg_engine_advance(e, 0, 0, 1, capture, &cap);
 	/* Windows start every 5 s; each record is in exactly two of them. */
 	int64_t lo = (1000 - 7 - 5) * S, hi = (1000 + 33) * S;
 	int expect_windows = 0;
@@ -308,15 +308,15 @@ static void test_late_records(void **state)
 	for (int i = 0; i < 5; i++)
 		r = mk(0, (1 + i) * S, 1), frame_add(&f, rules, 0, &r);
 	r = mk(0, 11 * S, 1), frame_add(&f, rules, 0, &r);
-	agg_engine_add_rows(e, 0, f.maxev, f.buf, f.len, f.n, 0);
-	agg_engine_advance(e, 0, 0, capture, &cap);
+	agg_engine_add_rows(e, 0, f.maxev, 0, f.buf, f.len, f.n, 0);
+	agg_engine_advance(e, 0, 0, 0, capture, &cap);
 	/* Watermark 11 - 2 = 9 s: [0,10) waits for late records. */
 	assert_int_equal(cap.n, 0);
 	frame_reset(&f);
 	r = mk(0, 9 * S, 1), frame_add(&f, rules, 0, &r);           /* late but within lateness */
 	r = mk(0, 12 * S, 1), frame_add(&f, rules, 0, &r);          /* watermark -> 10 s */
-	agg_engine_add_rows(e, 0, f.maxev, f.buf, f.len, f.n, 0);
-	agg_engine_advance(e, 0, 0, capture, &cap);
+	agg_engine_add_rows(e, 0, f.maxev, 0, f.buf, f.len, f.n, 0);
+	agg_engine_advance(e, 0, 0, 0, capture, &cap);
 	assert_int_equal(cap.n, 1);
 	assert_string_equal(cap.w[0].lp, "late,country=DE flows=6i 0\n");
 	/* Now [0,10) is gone: a record for it is late and dropped. */
@@ -324,12 +324,12 @@ static void test_late_records(void **state)
 	r = mk(0, 3 * S, 1), frame_add(&f, rules, 0, &r);
 	r = mk(1, 9999999999LL, 1), frame_add(&f, rules, 0, &r);
 	r = mk(1, 10 * S, 1), frame_add(&f, rules, 0, &r);
-	agg_engine_add_rows(e, 0, f.maxev, f.buf, f.len, f.n, 0);
+	agg_engine_add_rows(e, 0, f.maxev, 0, f.buf, f.len, f.n, 0);
 	const struct agg_stats *st = agg_engine_stats(e);
 	assert_int_equal(st->late, 2);
 	assert_int_equal(st->rows, 11);   /* received, late ones included */
 	assert_int_equal(st->aggregated, 9);
-	agg_engine_advance(e, 0, 1, capture, &cap);
+	agg_engine_advance(e, 0, 0, 1, capture, &cap);
 	assert_int_equal(cap.n, 2);
 	char *want[] = { strdup("late,country=DE flows=2i 10000000000"), strdup("late,country=FR flows=1i 10000000000") };
 	assert_same_lines(cap.w[1].lp, want, 2);
@@ -357,29 +357,29 @@ static void test_partitions_out_of_step(void **state)
 		struct rec r = mk(0, i * S, 1);
 		frame_add(&f, rules, 0, &r);
 	}
-	agg_engine_add_rows(e, 0, f.maxev, f.buf, f.len, f.n, now);
+	agg_engine_add_rows(e, 0, f.maxev, 0, f.buf, f.len, f.n, now);
 	/* Partition 1 is slow: its first event is at 5 s. */
 	frame_reset(&f);
 	struct rec r1 = mk(1, 5 * S, 1);
 	frame_add(&f, rules, 0, &r1);
-	agg_engine_add_rows(e, 1, f.maxev, f.buf, f.len, f.n, now);
-	agg_engine_advance(e, now, 0, capture, &cap);
+	agg_engine_add_rows(e, 1, f.maxev, 0, f.buf, f.len, f.n, now);
+	agg_engine_advance(e, now, now, 0, capture, &cap);
 	assert_int_equal(cap.n, 0);   /* partition 1 at 5 s holds everything */
 	/* Partition 1 catches up second by second; none of its records is late. */
 	for (int s = 6; s < 25; s++) {
 		frame_reset(&f);
 		struct rec r = mk(1, s * S, 1);
 		frame_add(&f, rules, 0, &r);
-		agg_engine_add_rows(e, 1, f.maxev, f.buf, f.len, f.n, now + s);
-		agg_engine_advance(e, now + s, 0, capture, &cap);
+		agg_engine_add_rows(e, 1, f.maxev, 0, f.buf, f.len, f.n, now + s);
+		agg_engine_advance(e, now + s, now + s, 0, capture, &cap);
 	}
 	assert_int_equal(agg_engine_stats(e)->late, 0);
 	assert_int_equal(cap.n, 2);   /* [0,10) and [10,20) */
 	assert_string_equal(cap.w[0].lp, "p flows=15i 0\n");            /* 10 from p0 + 5 from p1 */
 	assert_string_equal(cap.w[1].lp, "p flows=20i 10000000000\n");
 	/* A batch with no events from a partition changes nothing. */
-	agg_engine_add_rows(e, 2, INT64_MIN, NULL, 0, 0, now + 30);
-	agg_engine_advance(e, now + 30, 0, capture, &cap);
+	agg_engine_add_rows(e, 2, INT64_MIN, 0, NULL, 0, 0, now + 30);
+	agg_engine_advance(e, now + 30, now + 30, 0, capture, &cap);
 	assert_int_equal(cap.n, 2);
 	captured_free(&cap);
 	agg_engine_destroy(e);
@@ -403,17 +403,17 @@ static void test_idle_input_wall_clock(void **state)
 	frame_add(&f, rules, 0, &r);
 	r = mk(0, t0 + 3 * S, 1);
 	frame_add(&f, rules, 0, &r);
-	agg_engine_add_rows(e, 0, f.maxev, f.buf, f.len, f.n, t0 + 3 * S);
+	agg_engine_add_rows(e, 0, f.maxev, 0, f.buf, f.len, f.n, t0 + 3 * S);
 	int64_t start = t0 - t0 % (10 * S);
 	/* The stream goes quiet. Until idle_timeout the last event time holds. */
-	agg_engine_advance(e, t0 + 12 * S, 0, capture, &cap);
+	agg_engine_advance(e, t0 + 12 * S, t0 + 12 * S, 0, capture, &cap);
 	assert_int_equal(cap.n, 0);
 	/* Idle: the base follows the wall clock; the window closes once
 	 * now - lateness passes its end. */
 	int64_t end = start + 10 * S;
-	agg_engine_advance(e, end + 5 * S - 1, 0, capture, &cap);
+	agg_engine_advance(e, end + 5 * S - 1, end + 5 * S - 1, 0, capture, &cap);
 	assert_int_equal(cap.n, 0);
-	agg_engine_advance(e, end + 5 * S, 0, capture, &cap);
+	agg_engine_advance(e, end + 5 * S, end + 5 * S, 0, capture, &cap);
 	assert_int_equal(cap.n, 1);
 	assert_true(cap.w[0].start == start);
 	assert_int_equal(cap.w[0].npoints, 1);
@@ -457,11 +457,11 @@ static void test_max_keys_overflow(void **state)
 	char line[128];
 	snprintf(line, sizeof line, "mk,overflow=true,shard=0 flows=18i,bytes=%" PRId64 "i 0", ov);
 	want[nw++] = strdup(line);
-	agg_engine_add_rows(e, 0, f.maxev, f.buf, f.len, f.n, 0);
+	agg_engine_add_rows(e, 0, f.maxev, 0, f.buf, f.len, f.n, 0);
 	const struct agg_stats *st = agg_engine_stats(e);
 	assert_int_equal(st->overflow, 18);
 	assert_int_equal(st->live_keys, 7);   /* 6 keys + the overflow series */
-	agg_engine_advance(e, 0, 1, capture, &cap);
+	agg_engine_advance(e, 0, 0, 1, capture, &cap);
 	assert_int_equal(cap.n, 1);
 	assert_same_lines(cap.w[0].lp, want, nw);
 	for (int i = 0; i < nw; i++)
@@ -512,7 +512,7 @@ static void test_max_keys_split(void **state)
 			rec_outs(&r, o);
 			_Alignas(8) uint8_t b[256];
 			uint64_t h;
-			assert_true(agg_row_encode(&rules[0], 0, o, S, b, sizeof b, &h) > 0);
+			assert_true(agg_row_encode(&rules[0], 0, o, S, INT64_MIN, b, sizeof b, &h) > 0);
 			owner[c][a] = (int)agg_route(h, 2);
 		}
 	for (int z = 0; z < 2; z++)
@@ -576,7 +576,7 @@ static void test_max_keys_split(void **state)
 	strcat(tp_want, line);
 
 	for (int z = 0; z < 2; z++)
-		agg_engine_add_rows(e[z], 0, 3 * S, f[z].buf, f[z].len, f[z].n, 0);
+		agg_engine_add_rows(e[z], 0, 3 * S, 0, f[z].buf, f[z].len, f[z].n, 0);
 	int64_t overflowed = 0;
 	for (int z = 0; z < 2; z++) {
 		const struct agg_stats *st = agg_engine_stats(e[z]);
@@ -586,7 +586,7 @@ static void test_max_keys_split(void **state)
 	assert_int_equal(overflowed, ovf[0] + ovf[1] + tovf);
 	for (int z = 0; z < 2; z++) {
 		struct captured cap = { 0 };
-		agg_engine_advance(e[z], 0, 1, capture, &cap);
+		agg_engine_advance(e[z], 0, 0, 1, capture, &cap);
 		for (int w = 0; w < cap.n; w++) {
 			if (cap.w[w].rule == 0)
 				assert_same_lines(cap.w[w].lp, want[z], nw[z]);
@@ -635,8 +635,8 @@ static void test_top_n(void **state)
 		struct rec r = { .c = 0, .asn = k, .bytes = best, .pkt = 1, .t = 5 * S };
 		frame_add(&f, rules, 0, &r);
 	}
-	agg_engine_add_rows(e, 0, f.maxev, f.buf, f.len, f.n, 0);
-	agg_engine_advance(e, 0, 1, capture, &cap);
+	agg_engine_add_rows(e, 0, f.maxev, 0, f.buf, f.len, f.n, 0);
+	agg_engine_advance(e, 0, 0, 1, capture, &cap);
 	assert_int_equal(cap.n, 1);
 	assert_int_equal(cap.w[0].npoints, 5);
 	/* Naive: sort keys by (sum desc, key text asc), take 5, in that order. */
@@ -700,8 +700,8 @@ static void test_empty_points_and_bad_rows(void **state)
 	size_t at = f.len;
 	struct rec r = { .c = 0, .asn = 1, .bytes = 1, .pkt = 1, .t = S };
 	frame_add(&f, rules, 1, &r);
-	f.buf[at + 24 + 2] ^= 0x20;          /* key byte: hash no longer matches */
-	agg_engine_add_rows(e, 0, f.maxev, f.buf, f.len, f.n, 0);
+	f.buf[at + sizeof(struct agg_row_hdr) + 2] ^= 0x20;         /* key byte: hash no longer matches */
+	agg_engine_add_rows(e, 0, f.maxev, 0, f.buf, f.len, f.n, 0);
 	const struct agg_stats *st = agg_engine_stats(e);
 	assert_int_equal(st->bad_rows, (uint64_t)theirs + 1);
 	assert_int_equal(st->rows, 6);
@@ -711,15 +711,15 @@ static void test_empty_points_and_bad_rows(void **state)
 	frame_add(&f, rules, 1, &r);
 	frame_add(&f, rules, 1, &r);
 	f.buf[0] = 3;
-	agg_engine_add_rows(e, 0, f.maxev, f.buf, f.len, f.n, 0);
+	agg_engine_add_rows(e, 0, f.maxev, 0, f.buf, f.len, f.n, 0);
 	assert_int_equal(agg_engine_stats(e)->bad_rows, (uint64_t)theirs + 3);
 	/* Claims more rows than bytes: the missing ones are counted bad. */
 	frame_reset(&f);
 	frame_add(&f, rules, 1, &r);
-	agg_engine_add_rows(e, 0, f.maxev, f.buf, f.len, 3, 0);
+	agg_engine_add_rows(e, 0, f.maxev, 0, f.buf, f.len, 3, 0);
 	assert_int_equal(agg_engine_stats(e)->bad_rows, (uint64_t)theirs + 5);
 
-	agg_engine_advance(e, 0, 1, capture, &cap);
+	agg_engine_advance(e, 0, 0, 1, capture, &cap);
 	st = agg_engine_stats(e);
 	/* Rule m: the key with only missing bytes has no field -> skipped. */
 	int m_points = 0, empty = 0;
@@ -732,7 +732,7 @@ static void test_empty_points_and_bad_rows(void **state)
 		rec_outs(&rr, o);
 		_Alignas(8) uint8_t b[256];
 		uint64_t h;
-		agg_row_encode(&rules[0], 0, o, S, b, sizeof b, &h);
+		agg_row_encode(&rules[0], 0, o, S, INT64_MIN, b, sizeof b, &h);
 		if (agg_route(h, 2) == 0 && c == 2)
 			empty = 1;
 	}
@@ -757,7 +757,7 @@ static void test_many_keys_memory(void **state)
 			struct rec r = { .c = 0, .asn = k, .bytes = k, .pkt = 1, .t = S };
 			frame_add(&f, rules, 0, &r);
 		}
-		agg_engine_add_rows(e, 0, f.maxev, f.buf, f.len, f.n, 0);
+		agg_engine_add_rows(e, 0, f.maxev, 0, f.buf, f.len, f.n, 0);
 	}
 	const struct agg_stats *st = agg_engine_stats(e);
 	assert_int_equal(st->live_keys, keys);
@@ -765,7 +765,7 @@ static void test_many_keys_memory(void **state)
 	print_message("    %d keys: %.1f bytes/key\n", keys, per_key);
 	assert_true(per_key <= 128);
 	struct captured cap = { 0 };
-	agg_engine_advance(e, 0, 1, capture, &cap);
+	agg_engine_advance(e, 0, 0, 1, capture, &cap);
 	assert_int_equal(cap.w[0].npoints, keys);
 	assert_int_equal(agg_engine_stats(e)->bytes < 4096, 1);
 	captured_free(&cap);
@@ -793,7 +793,7 @@ static void test_percentile_keys_memory(void **state)
 				struct rec r = { .c = 0, .asn = k, .bytes = v, .pkt = 1, .t = S };
 				frame_add(&f, rules, 0, &r);
 			}
-			agg_engine_add_rows(e, 0, f.maxev, f.buf, f.len, f.n, 0);
+			agg_engine_add_rows(e, 0, f.maxev, 0, f.buf, f.len, f.n, 0);
 		}
 	const struct agg_stats *st = agg_engine_stats(e);
 	assert_int_equal(st->live_keys, keys);
@@ -801,7 +801,7 @@ static void test_percentile_keys_memory(void **state)
 	print_message("    %d keys with 3 values and p50, p95: %.1f bytes/key\n", keys, per_key);
 	assert_true(per_key <= 192);
 	struct captured cap = { 0 };
-	agg_engine_advance(e, 0, 1, capture, &cap);
+	agg_engine_advance(e, 0, 0, 1, capture, &cap);
 	assert_int_equal(cap.w[0].npoints, keys);
 	/* Spot checks: the middle value and, for p95, rank floor(0.95 * 2) = 1
 	 * of the sorted three, i.e. the middle one as well. */

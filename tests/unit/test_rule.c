@@ -256,7 +256,7 @@ static void test_row_roundtrip(void **state)
 
 	_Alignas(8) uint8_t buf[512];
 	uint64_t h;
-	size_t len = agg_row_encode(r, 3, outs, 123456789, buf, sizeof buf, &h);
+	size_t len = agg_row_encode(r, 3, outs, 123456789, INT64_MIN, buf, sizeof buf, &h);
 	assert_true(len > 0 && len % 8 == 0);
 	const char *kv[] = { "DE", "-64512", "10.1.2.3", "0.1" };
 	uint8_t want[128];
@@ -266,13 +266,13 @@ static void test_row_roundtrip(void **state)
 	assert_int_equal(hdr.len, len);
 	assert_int_equal(hdr.rule, 3);
 	assert_int_equal(hdr.key_len, kl);
-	assert_memory_equal(buf + 24, want, kl);
+	assert_memory_equal(buf + sizeof(struct agg_row_hdr), want, kl);
 	assert_true(hdr.key_hash == rf_hash64(want, kl, 3) && h == hdr.key_hash);
 	assert_true(hdr.time_ns == 123456789);
 	/* Too small a buffer: 0 at every size below the row. */
 	for (size_t c = 0; c < len; c++)
-		assert_int_equal(agg_row_encode(r, 3, outs, 1, buf + 0, c, &h), 0);
-	len = agg_row_encode(r, 3, outs, 123456789, buf, sizeof buf, &h);
+		assert_int_equal(agg_row_encode(r, 3, outs, 1, INT64_MIN, buf + 0, c, &h), 0);
+	len = agg_row_encode(r, 3, outs, 123456789, INT64_MIN, buf, sizeof buf, &h);
 
 	struct agg_rule rules[4];
 	for (int i = 0; i < 4; i++)
@@ -307,12 +307,12 @@ static void test_row_roundtrip(void **state)
 	outs[2].type = RF_V_IP;
 	inet_pton(AF_INET6, "0030:0000:0000:0000:0000:0001:0001:0001", outs[2].u.ip);
 	outs[5] = (struct rf_value){ .type = RF_V_FLOAT, .u.f = 1e300 };
-	len = agg_row_encode(r, 0, outs, -5, buf, sizeof buf, &h);
+	len = agg_row_encode(r, 0, outs, -5, INT64_MIN, buf, sizeof buf, &h);
 	const char *kv2[] = { "", "", "30::1:1:1", "1e+300" };
 	kl = key_bytes(want, kv2, 4);
 	memcpy(&hdr, buf, sizeof hdr);
 	assert_int_equal(hdr.key_len, kl);
-	assert_memory_equal(buf + 24, want, kl);
+	assert_memory_equal(buf + sizeof(struct agg_row_hdr), want, kl);
 	assert_int_equal(agg_row_decode(rules, 4, buf, len, &row, &hdr_ok, err, sizeof err), 0);
 	assert_true(row.time_ns == -5);
 }
@@ -331,7 +331,7 @@ static void test_row_long_strings(void **state)
 	size_t cap = 300000;
 	uint8_t *buf = aligned_alloc(8, cap);
 	uint64_t h;
-	size_t len = agg_row_encode(r, 0, outs, 1, buf, cap, &h);
+	size_t len = agg_row_encode(r, 0, outs, 1, INT64_MIN, buf, cap, &h);
 	assert_true(len > 0);
 	static struct agg_row row;
 	int hdr_ok;
@@ -361,7 +361,7 @@ static void test_row_corrupt(void **state)
 	outs[6] = (struct rf_value){ .type = RF_V_STR, .len = 5, .u.s = "hello" };
 	_Alignas(8) uint8_t buf[256], bad[256];
 	uint64_t h;
-	size_t len = agg_row_encode(r, 0, outs, 1, buf, sizeof buf, &h);
+	size_t len = agg_row_encode(r, 0, outs, 1, INT64_MIN, buf, sizeof buf, &h);
 	static struct agg_row row;
 	int hdr_ok;
 	char err[128];
@@ -380,15 +380,21 @@ static void test_row_corrupt(void **state)
 	assert_int_equal(hdr_ok, 0);
 	/* Key byte flipped: hash mismatch. */
 	memcpy(bad, buf, len);
-	bad[27] ^= 1;
+	bad[sizeof(struct agg_row_hdr) + 3] ^= 1;
 	assert_int_equal(agg_row_decode(r, 1, bad, len, &row, &hdr_ok, err, sizeof err), -1);
 	assert_non_null(strstr(err, "hash"));
 	/* Value of the wrong type for a typed field. */
 	memcpy(bad, buf, len);
 	struct agg_row_hdr hdr;
 	memcpy(&hdr, buf, sizeof hdr);
-	bad[24 + hdr.key_len] = RF_V_FLOAT;   /* bytes is int */
+	bad[sizeof hdr + hdr.key_len] = RF_V_IP;   /* bytes is int */
 	assert_int_equal(agg_row_decode(r, 1, bad, len, &row, &hdr_ok, err, sizeof err), -1);
+	/* A float where the rule's field is int (an int expression that
+	 * overflowed) is a number: decoded as float, folded as float. */
+	memcpy(bad, buf, len);
+	bad[sizeof hdr + hdr.key_len] = RF_V_FLOAT;
+	assert_int_equal(agg_row_decode(r, 1, bad, len, &row, &hdr_ok, err, sizeof err), 0);
+	assert_int_equal(row.vals[0].type, RF_V_FLOAT);
 	/* Every single-byte corruption either decodes or is refused; never
 	 * reads outside the row (asan checks). */
 	for (size_t pos = 0; pos < len; pos++)

@@ -110,7 +110,7 @@ static void pipe_feed(struct pipe *p, uint32_t source, const struct rec *recs, i
 		for (int ri = 0; ri < p->nrules; ri++) {
 			_Alignas(8) uint8_t row[512];
 			uint64_t h;
-			size_t len = agg_row_encode(&p->rules[ri], (uint16_t)ri, o, recs[i].t, row, sizeof row, &h);
+			size_t len = agg_row_encode(&p->rules[ri], (uint16_t)ri, o, recs[i].t, INT64_MIN, row, sizeof row, &h);
 			assert_true(len > 0);
 			struct frame *f = &frames[agg_route_row(&p->rules[ri], (uint16_t)ri, h, (uint32_t)p->n)];
 			assert_true(f->len + len <= sizeof f->buf);
@@ -120,7 +120,7 @@ static void pipe_feed(struct pipe *p, uint32_t source, const struct rec *recs, i
 		}
 	}
 	for (int a = 0; a < p->n; a++)
-		agg_engine_add_rows(p->e[a], source, maxev, frames[a].buf, frames[a].len, frames[a].n, now);
+		agg_engine_add_rows(p->e[a], source, maxev, 0, frames[a].buf, frames[a].len, frames[a].n, now);
 }
 
 /* ---- captured lines ---- */
@@ -319,14 +319,14 @@ static void feed_all(struct pipe *p, const struct rec *recs, int n, struct lines
 	for (int i = 0; i < n; i += 100) {
 		pipe_feed(p, 0, recs + i, n - i < 100 ? n - i : 100, NOW);
 		for (int a = 0; a < p->n; a++)
-			agg_engine_advance(p->e[a], NOW, 0, collect, out);
+			agg_engine_advance(p->e[a], NOW, NOW, 0, collect, out);
 	}
 }
 
 static void flush_all(struct pipe *p, struct lines *out)
 {
 	for (int a = 0; a < p->n; a++)
-		agg_engine_advance(p->e[a], NOW, 1, collect, out);
+		agg_engine_advance(p->e[a], NOW, NOW, 1, collect, out);
 }
 
 /* Restores every engine of from into every engine of to, as the lead does
@@ -392,7 +392,7 @@ static void test_reshard_2_to_3(void **state)
 	assert_int_equal(st.rules_discarded, 0);
 	assert_true(st.windows > 0);
 	for (int a = 0; a < 3; a++)
-		assert_int_equal(agg_engine_watermark(three.e[a], NOW), agg_engine_watermark(one.e[0], NOW));
+		assert_int_equal(agg_engine_watermark(three.e[a], NOW, NOW), agg_engine_watermark(one.e[0], NOW, NOW));
 
 	feed_all(&one, recs + N1, N2, &want);
 	feed_all(&three, recs + N1, N2, &got);
@@ -476,7 +476,7 @@ static void test_roundtrip_overflow(void **state)
 	for (int z = 0; z < 3; z++) {
 		struct lines cz = { 0 };
 		char tag[64];
-		agg_engine_advance(c.e[z], NOW, 1, collect, &cz);
+		agg_engine_advance(c.e[z], NOW, NOW, 1, collect, &cz);
 		snprintf(tag, sizeof tag, "mk,overflow=true,shard=%d ", z);
 		for (size_t i = 0; i < cz.n; i++) {
 			if (strncmp(cz.v[i], "mk,overflow=", 12) == 0)
@@ -767,7 +767,7 @@ static void test_late_after_restore(void **state)
 	struct lines out = { 0 };
 	struct rec r[4] = { mkrec(0, 1 * S), mkrec(0, 5 * S), mkrec(0, 11 * S), mkrec(0, 14 * S) };
 	pipe_feed(&a, 0, r, 4, NOW);
-	agg_engine_advance(a.e[0], NOW, 0, collect, &out);
+	agg_engine_advance(a.e[0], NOW, NOW, 0, collect, &out);
 	/* Watermark 14 - 2 = 12 s: [0,10) emitted, [10,20) open. */
 	assert_int_equal(out.n, 1);
 	assert_string_equal(out.v[0], "late,country=DE flows=2i 0");
@@ -780,9 +780,9 @@ static void test_late_after_restore(void **state)
 	assert_int_equal(st->aggregated, 1);
 	assert_int_equal(st->rows, 2);
 	/* The restored watermark (14 s) does not close [10,20) yet. */
-	agg_engine_advance(b.e[0], NOW, 0, collect, &out);
+	agg_engine_advance(b.e[0], NOW, NOW, 0, collect, &out);
 	assert_int_equal(out.n, 1);
-	agg_engine_advance(b.e[0], NOW, 1, collect, &out);
+	agg_engine_advance(b.e[0], NOW, NOW, 1, collect, &out);
 	assert_int_equal(out.n, 2);
 	assert_string_equal(out.v[1], "late,country=DE flows=3i 10000000000");
 	lines_free(&out);
@@ -802,25 +802,25 @@ static void test_watermark_restore(void **state)
 	struct agg_engine *a = agg_engine_create(rules, 1, conf, 0, 1);
 	struct agg_engine *b = agg_engine_create(rules, 1, conf, 0, 1);
 	int64_t now = 1000 * S;
-	agg_engine_add_rows(a, 1025, 100 * S, NULL, 0, 0, now);
-	agg_engine_add_rows(a, 3, 50 * S, NULL, 0, 0, now);
-	agg_engine_add_rows(a, 7, INT64_MIN, NULL, 0, 0, now);   /* never saw events */
-	assert_int_equal(agg_engine_watermark(a, now), 50 * S);
+	agg_engine_add_rows(a, 1025, 100 * S, 0, NULL, 0, 0, now);
+	agg_engine_add_rows(a, 3, 50 * S, 0, NULL, 0, 0, now);
+	agg_engine_add_rows(a, 7, INT64_MIN, 0, NULL, 0, 0, now);   /* never saw events */
+	assert_int_equal(agg_engine_watermark(a, now, now), 50 * S);
 	struct agg_blob blob = { 0 };
 	char err[128];
 	assert_int_equal(agg_engine_snapshot(a, &blob), 0);
 	/* Restored much later: both count as active from the restore on. */
 	int64_t later = now + 3600 * S;
 	assert_int_equal(agg_engine_restore(b, blob.p, blob.len, later, NULL, err, sizeof err), 0);
-	assert_int_equal(agg_engine_watermark(b, later), 50 * S);
-	assert_int_equal(agg_engine_watermark(b, later + 29 * S), 50 * S);
+	assert_int_equal(agg_engine_watermark(b, later, later), 50 * S);
+	assert_int_equal(agg_engine_watermark(b, later + 29 * S, later + 29 * S), 50 * S);
 	/* Partition 3 replays and moves on; 1025 still holds at 100 s. */
-	agg_engine_add_rows(b, 3, 200 * S, NULL, 0, 0, later + 1 * S);
-	assert_int_equal(agg_engine_watermark(b, later + 2 * S), 100 * S);
+	agg_engine_add_rows(b, 3, 200 * S, 0, NULL, 0, 0, later + 1 * S);
+	assert_int_equal(agg_engine_watermark(b, later + 2 * S, later + 2 * S), 100 * S);
 	/* Once 1025 is quiet for idle_timeout it stops holding back. */
-	assert_int_equal(agg_engine_watermark(b, later + 30 * S), 200 * S);
+	assert_int_equal(agg_engine_watermark(b, later + 30 * S, later + 30 * S), 200 * S);
 	/* All idle: wall clock. */
-	assert_int_equal(agg_engine_watermark(b, later + 40 * S), later + 40 * S);
+	assert_int_equal(agg_engine_watermark(b, later + 40 * S, later + 40 * S), later + 40 * S);
 	agg_blob_free(&blob);
 	agg_engine_destroy(a);
 	agg_engine_destroy(b);
@@ -868,7 +868,7 @@ static int fuzz_one(struct fuzz *f, const struct agg_blob *seed, const void *p, 
 	assert_int_equal(rc, 0);
 	f->ok++;
 	struct lines out = { 0 };
-	agg_engine_advance(f->e, NOW, 1, collect, &out);
+	agg_engine_advance(f->e, NOW, NOW, 1, collect, &out);
 	lines_free(&out);
 	fuzz_reset(f, seed);
 	return 0;
@@ -972,7 +972,7 @@ static void test_bad_blobs(void **state)
 		struct pipe p = { .rules = f.rules, .nrules = 4, .n = 1, .e = { src } };
 		for (int i = 0; i < nr; i += 100)
 			pipe_feed(&p, 0, r + i, nr - i < 100 ? nr - i : 100, NOW);
-		agg_engine_add_rows(src, 9, 50 * S, NULL, 0, 0, NOW);
+		agg_engine_add_rows(src, 9, 50 * S, 0, NULL, 0, 0, NOW);
 		assert_true(agg_engine_stats(src)->overflow > 0);
 		assert_int_equal(agg_engine_snapshot(src, &good), 0);
 		fuzz_blob(&f, &good, round == 0 ? 0 : 1000);
@@ -998,7 +998,7 @@ static void test_empty_and_reuse(void **state)
 	assert_int_equal(agg_engine_snapshot(a.e[0], &blob), 0);
 	assert_int_equal(agg_engine_restore(b.e[0], blob.p, blob.len, NOW, NULL, err, sizeof err), 0);
 	assert_int_equal(agg_engine_stats(b.e[0])->live_keys, 0);
-	assert_int_equal(agg_engine_watermark(b.e[0], NOW), INT64_MIN);
+	assert_int_equal(agg_engine_watermark(b.e[0], NOW, NOW), INT64_MIN);
 	rng_state = 16;
 	gen(recs, N1, 100 * S, 6 * S);
 	struct lines out = { 0 };

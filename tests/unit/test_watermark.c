@@ -21,23 +21,23 @@ static void test_min_over_partitions(void **state)
 	struct agg_watermark *w = malloc(sizeof *w);
 	agg_wm_init(w, 30 * S);
 	int64_t now = 1000 * S;
-	assert_true(agg_wm_base(w, now) == INT64_MIN);   /* nothing seen yet */
+	assert_true(agg_wm_base(w, now, now) == INT64_MIN);   /* nothing seen yet */
 	/* A batch without events is no progress. */
 	assert_int_equal(agg_wm_observe(w, 0, INT64_MIN, now), 0);
-	assert_true(agg_wm_base(w, now) == INT64_MIN);
+	assert_true(agg_wm_base(w, now, now) == INT64_MIN);
 
 	agg_wm_observe(w, 0, 500 * S, now);
 	agg_wm_observe(w, 7, 200 * S, now);     /* lagging partition, sparse id */
-	assert_true(agg_wm_base(w, now) == 200 * S);
+	assert_true(agg_wm_base(w, now, now) == 200 * S);
 	assert_int_equal(agg_wm_active(w, now), 2);
 	/* Partition 0 runs far ahead: the base stays at partition 7's time. */
 	agg_wm_observe(w, 0, 5000 * S, now + S);
-	assert_true(agg_wm_base(w, now + S) == 200 * S);
+	assert_true(agg_wm_base(w, now + S, now + S) == 200 * S);
 	/* Event times never go backwards per partition. */
 	agg_wm_observe(w, 7, 100 * S, now + S);
-	assert_true(agg_wm_base(w, now + S) == 200 * S);
+	assert_true(agg_wm_base(w, now + S, now + S) == 200 * S);
 	agg_wm_observe(w, 7, 260 * S, now + 2 * S);
-	assert_true(agg_wm_base(w, now + 2 * S) == 260 * S);
+	assert_true(agg_wm_base(w, now + 2 * S, now + 2 * S) == 260 * S);
 	/* Out-of-range source refused. */
 	assert_int_equal(agg_wm_observe(w, AGG_WM_MAX_SOURCES, 1, now), -1);
 	free(w);
@@ -55,13 +55,13 @@ static void test_idle_partition(void **state)
 	for (int64_t k = 1; k <= 40; k++)
 		agg_wm_observe(w, 0, (100 + k) * S, t0 + k * S);
 	/* 29 s after its last batch partition 1 still holds the base... */
-	assert_true(agg_wm_base(w, t0 + 29 * S) == 50 * S);
+	assert_true(agg_wm_base(w, t0 + 29 * S, t0 + 29 * S) == 50 * S);
 	/* ...at 30 s it is idle and partition 0 alone decides. */
-	assert_true(agg_wm_base(w, t0 + 30 * S) == 140 * S);  /* 0 has seen up to 140 s */
+	assert_true(agg_wm_base(w, t0 + 30 * S, t0 + 30 * S) == 140 * S);  /* 0 has seen up to 140 s */
 	assert_int_equal(agg_wm_active(w, t0 + 30 * S), 1);
 	/* It comes back with old data: active again, holds the base again. */
 	agg_wm_observe(w, 1, 60 * S, t0 + 41 * S);
-	assert_true(agg_wm_base(w, t0 + 41 * S) == 60 * S);
+	assert_true(agg_wm_base(w, t0 + 41 * S, t0 + 41 * S) == 60 * S);
 	free(w);
 }
 
@@ -73,15 +73,15 @@ static void test_all_idle_wall_clock(void **state)
 	int64_t t0 = 1000 * S;
 	agg_wm_observe(w, 0, 990 * S, t0);
 	agg_wm_observe(w, 1, 995 * S, t0);
-	assert_true(agg_wm_base(w, t0 + 9 * S) == 990 * S);
+	assert_true(agg_wm_base(w, t0 + 9 * S, t0 + 9 * S) == 990 * S);
 	/* Everything quiet for idle_timeout: the wall clock drives the base. */
-	assert_true(agg_wm_base(w, t0 + 10 * S) == t0 + 10 * S);
-	assert_true(agg_wm_base(w, t0 + 60 * S) == t0 + 60 * S);
+	assert_true(agg_wm_base(w, t0 + 10 * S, t0 + 10 * S) == t0 + 10 * S);
+	assert_true(agg_wm_base(w, t0 + 60 * S, t0 + 60 * S) == t0 + 60 * S);
 	assert_int_equal(agg_wm_active(w, t0 + 60 * S), 0);
 	/* Event times ahead of the wall clock (replayed future data or a skewed
 	 * clock) are not undone by going idle. */
 	agg_wm_observe(w, 2, 5000 * S, t0 + 61 * S);
-	assert_true(agg_wm_base(w, t0 + 100 * S) == 5000 * S);
+	assert_true(agg_wm_base(w, t0 + 100 * S, t0 + 100 * S) == 5000 * S);
 	free(w);
 }
 
