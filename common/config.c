@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 enum key_kind { K_STR, K_DURATION, K_SIZE, K_INT, K_BOOL, K_PROCS, K_CUSTOM };
@@ -41,7 +42,10 @@ static const struct key_def ringflow_keys[] = {
 	{ "state_dir", K_STR, "/var/lib/ringflow", "LMDB environment (checkpoints)", OFF(ringflow.state_dir) },
 	{ "run_dir", K_STR, "/run/ringflow", "control socket <run_dir>/<name>.sock", OFF(ringflow.run_dir) },
 	{ "log_level", K_CUSTOM, "info", "error|warn|info|debug", OFF(ringflow.log_level) },
-	{ "checkpoint_interval", K_DURATION, "5s", "time between checkpoints", OFF(ringflow.checkpoint_interval_ns) },
+	{ "checkpoint_interval", K_DURATION, "5s",
+	  "time between checkpoints (Kafka input), 100ms to 1d; 0 is refused, not \"never\": it would "
+	  "checkpoint back to back (to checkpoint less often, make it longer)",
+	  OFF(ringflow.checkpoint_interval_ns) },
 	{ NULL, 0, NULL, NULL, 0 }
 };
 
@@ -50,7 +54,8 @@ static const struct key_def processes_keys[] = {
 	{ "transform", K_PROCS, "auto", "transform processes (or auto)", OFF(processes.transform) },
 	{ "aggregate", K_PROCS, "auto", "aggregate processes (or auto)", OFF(processes.aggregate) },
 	{ "writer", K_PROCS, "1", "writer processes (or auto)", OFF(processes.writer) },
-	{ "ring_size", K_SIZE, "4M", "bytes per ring", OFF(processes.ring_size) },
+	{ "ring_size", K_SIZE, "4M", "bytes per ring: a power of two from 64K to 1G (a frame is ring_size / 4)",
+	  OFF(processes.ring_size) },
 	{ NULL, 0, NULL, NULL, 0 }
 };
 
@@ -127,7 +132,7 @@ static const struct section_def fixed_sections[] = {
 	{ "input", input_keys, "where records come from" },
 	{ "geoip", geoip_keys, "GeoIP databases" },
 	{ "output", output_keys, "where aggregates go" },
-	{ "alerts", alerts_keys, "alert sinks" },
+	{ "alerts", alerts_keys, "alert sinks (accepted, not acted on yet: analyzers are not built in this version)" },
 	{ NULL, NULL, NULL }
 };
 
@@ -147,6 +152,34 @@ static char *xstrdup(const char *s)
 	if (!p)
 		abort();
 	return p;
+}
+
+/* ns as the largest unit that divides it evenly ("90s", "1500ms"), for
+ * messages that quote computed bounds. */
+static const char *fmt_ns(char *buf, size_t len, int64_t ns)
+{
+	static const struct { const char *unit; int64_t ns; } units[] = {
+		{ "d", 86400 * RF_NS_PER_SEC }, { "h", 3600 * RF_NS_PER_SEC }, { "m", 60 * RF_NS_PER_SEC },
+		{ "s", RF_NS_PER_SEC }, { "ms", RF_NS_PER_MS }, { "us", 1000 }, { "ns", 1 },
+	};
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (ns != 0 && ns % units[i].ns == 0) {
+			snprintf(buf, len, "%lld%s", (long long)(ns / units[i].ns), units[i].unit);
+			return buf;
+		}
+	snprintf(buf, len, "0s");
+	return buf;
+}
+
+static void warn(struct rf_config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct rf_config *c, const char *fmt, ...)
+{
+	if (c->nwarnings >= CONF_MAX_WARNINGS)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->warnings[c->nwarnings++], CONF_WARNING_MAX, fmt, ap);
+	va_end(ap);
 }
 
 static char *trim(char *s)
@@ -177,13 +210,18 @@ static int auto_processes(const char *role)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	if (cores < 1)
 		cores = 1;
+	long n = 1;
 	if (strcmp(role, "transform") == 0)
-		return cores / 3 > 1 ? (int)(cores / 3) : 1;
-	if (strcmp(role, "aggregate") == 0)
-		return cores / 4 > 1 ? (int)(cores / 4) : 1;
-	if (strcmp(role, "ingest") == 0)
-		return cores / 16 > 1 ? (int)(cores / 16) : 1;
-	return 1;
+		n = cores / 3;
+	else if (strcmp(role, "aggregate") == 0)
+		n = cores / 4;
+	else if (strcmp(role, "ingest") == 0)
+		n = cores / 16;
+	/* The layout has room for CONF_MAX_PROCESSES per role: a 256-core
+	 * host must not size past it. */
+	if (n > CONF_MAX_PROCESSES)
+		n = CONF_MAX_PROCESSES;
+	return n > 1 ? (int)n : 1;
 }
 
 static int parse_bool(const char *v, int *out)
@@ -358,8 +396,9 @@ static int set_key(struct rf_config *c, const char *sec, const struct key_def *k
 			*(int *)dst = auto_processes(k->key);
 			return 0;
 		}
-		if (parse_int(v, 1, 64, &x))
-			return fail(err, errlen, "[%s] %s: '%s' is not auto or a count from 1 to 64", sec, k->key, v);
+		if (parse_int(v, 1, CONF_MAX_PROCESSES, &x))
+			return fail(err, errlen, "[%s] %s: '%s' is not auto or a count from 1 to %d", sec, k->key, v,
+				    CONF_MAX_PROCESSES);
 		*(int *)dst = (int)x;
 		return 0;
 	}
@@ -465,6 +504,29 @@ static int parse_key_list(struct conf_rule *r, const char *sec, const char *v, c
 	return rc;
 }
 
+/* The CONF_MAX_WINDOWS_PER_RECORD and CONF_MAX_OPEN_WINDOWS bounds
+ * (config.h says why); every divides window when this runs. */
+static int window_bounds(const struct conf_rule *r, const char *sec, char *err, size_t errlen)
+{
+	char w[32], e[32], l[32];
+	fmt_ns(w, sizeof w, r->window_ns);
+	fmt_ns(e, sizeof e, r->every_ns);
+	int64_t per_record = r->window_ns / r->every_ns;
+	if (per_record > CONF_MAX_WINDOWS_PER_RECORD)
+		return fail(err, errlen,
+			    "[%s] every: window %s / every %s = %lld windows per record, at most %d "
+			    "(each record updates every window containing it; use a longer every or a shorter window)",
+			    sec, w, e, (long long)per_record, CONF_MAX_WINDOWS_PER_RECORD);
+	/* Windows whose end is within lateness of the newest event stay open. */
+	int64_t open = per_record + r->lateness_ns / r->every_ns + (r->lateness_ns % r->every_ns != 0);
+	if (open > CONF_MAX_OPEN_WINDOWS)
+		return fail(err, errlen,
+			    "[%s] lateness: window %s + lateness %s keeps %lld windows of every %s open at once, at most %d "
+			    "(each holds a record per key and at least 64 KiB; use a shorter lateness or a longer every)",
+			    sec, w, fmt_ns(l, sizeof l, r->lateness_ns), (long long)open, e, CONF_MAX_OPEN_WINDOWS);
+	return 0;
+}
+
 static int load_rule(dictionary *d, const char *sec, struct rf_config *c, char *err, size_t errlen)
 {
 	const char *rname = sec + strlen("aggregate.");
@@ -559,6 +621,8 @@ static int load_rule(dictionary *d, const char *sec, struct rf_config *c, char *
 		fail(err, errlen, "[%s] every: must divide the window evenly", sec);
 		goto bad;
 	}
+	if (window_bounds(r, sec, err, errlen))
+		goto bad;
 	if (r->naggs == 0) {
 		fail(err, errlen, "[%s]: no aggregates (add e.g. flows = count())", sec);
 		goto bad;
@@ -712,6 +776,31 @@ static int copy_without_section_comments(const char *path, char *err, size_t err
 	return fd;
 }
 
+/* What the start would refuse about [ringflow]: the control socket path
+ * must fit sun_path (supervisor/control.c) and the checkpoint store's
+ * "<state_dir>/<name>.mdb-lock" its path buffer (common/ckpt_store.c,
+ * CONF_STATE_PATH_MAX), or it would open a truncated path. */
+#define CONF_STATE_PATH_MAX 512
+static int ringflow_checks(const struct rf_config *c, char *err, size_t errlen)
+{
+	const struct conf_ringflow *rc = &c->ringflow;
+	char e[32], lo[32], hi[32];
+	if (rc->checkpoint_interval_ns < CONF_CHECKPOINT_MIN_NS || rc->checkpoint_interval_ns > CONF_CHECKPOINT_MAX_NS)
+		return fail(err, errlen, "[ringflow] checkpoint_interval: %s is outside %s to %s",
+			    fmt_ns(e, sizeof e, rc->checkpoint_interval_ns), fmt_ns(lo, sizeof lo, CONF_CHECKPOINT_MIN_NS),
+			    fmt_ns(hi, sizeof hi, CONF_CHECKPOINT_MAX_NS));
+	size_t sun_max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+	size_t sock_len = strlen(rc->run_dir) + 1 + strlen(rc->name) + strlen(".sock");
+	if (sock_len > sun_max)
+		return fail(err, errlen, "[ringflow] run_dir: the control socket '%s/%s.sock' is %zu characters, "
+			    "a unix socket path holds at most %zu", rc->run_dir, rc->name, sock_len, sun_max);
+	size_t store_len = strlen(rc->state_dir) + 1 + strlen(rc->name) + strlen(".mdb-lock");
+	if (store_len >= CONF_STATE_PATH_MAX)
+		return fail(err, errlen, "[ringflow] state_dir: '%s/%s.mdb-lock' is %zu characters, at most %d",
+			    rc->state_dir, rc->name, store_len, CONF_STATE_PATH_MAX - 1);
+	return 0;
+}
+
 static int cross_checks(struct rf_config *c, const char *time_field, char *err, size_t errlen)
 {
 	struct conf_input *in = &c->input;
@@ -727,6 +816,9 @@ static int cross_checks(struct rf_config *c, const char *time_field, char *err, 
 	}
 	if (in->type == CONF_INPUT_KAFKA && (!in->topics || !*in->topics))
 		return fail(err, errlen, "[input] topic: missing (type = kafka needs a topic)");
+	/* ingest/partitions.c splits on commas and blanks. */
+	if (in->type == CONF_INPUT_KAFKA && !in->topics[strspn(in->topics, ", \t")])
+		return fail(err, errlen, "[input] topic: '%s' names no topic", in->topics);
 	if (in->type == CONF_INPUT_FILE && (!in->path || !*in->path))
 		return fail(err, errlen, "[input] path: missing (type = file needs a path, or - for stdin)");
 	if (in->type == CONF_INPUT_FILE && strcmp(in->path, "-") && access(in->path, R_OK))
@@ -764,13 +856,12 @@ static int cross_checks(struct rf_config *c, const char *time_field, char *err, 
 	}
 	if (c->nrules == 0)
 		return fail(err, errlen, "[aggregate.NAME]: no aggregate rule (add e.g. [aggregate.total] with window and an aggregate)");
-	if (c->processes.ring_size < 64 * 1024 || c->processes.ring_size > (1ULL << 31))
-		return fail(err, errlen, "[processes] ring_size: must be between 64K and 2G");
-	if ((c->processes.ring_size & (c->processes.ring_size - 1)) != 0)
-		return fail(err, errlen, "[processes] ring_size: must be a power of two (e.g. 1M, 4M)");
+	/* [processes] ring_size is checked against the ring's own limits by the
+	 * segment layout (supervisor/layout.c, rf_layout_plan), which -t runs
+	 * too: shm/ owns those bounds. */
 	if (!valid_name(c->ringflow.name))
 		return fail(err, errlen, "[ringflow] name: '%s' is not a valid instance name", c->ringflow.name);
-	return 0;
+	return ringflow_checks(c, err, errlen);
 }
 
 int conf_load(const char *path, struct rf_config *c, char *err, size_t errlen)
@@ -834,6 +925,18 @@ int conf_load(const char *path, struct rf_config *c, char *err, size_t errlen)
 	}
 	if (cross_checks(c, time_field, err, errlen))
 		goto out;
+	/* DESIGN.md §5 sections that this version parses and validates but
+	 * does not run: say so rather than let an operator wait for alerts. */
+	if (c->nanalyzers == 1)
+		warn(c, "[analyzer.%s]: accepted but not acted on yet: analyzers are not built in this version, "
+		     "so it will not run", c->analyzers[0].name);
+	else if (c->nanalyzers > 1)
+		warn(c, "[analyzer.%s] and %d more [analyzer.*] sections: accepted but not acted on yet: "
+		     "analyzers are not built in this version, so none will run", c->analyzers[0].name,
+		     c->nanalyzers - 1);
+	if (iniparser_find_entry(d, "alerts"))
+		warn(c, "[alerts]: accepted but not acted on yet: analyzers are not built in this version, "
+		     "so no alert is sent");
 	rc = 0;
 out:
 	free(time_field);
@@ -890,6 +993,10 @@ void conf_print_keys(FILE *out)
 	}
 	fprintf(out, "[transform]  ; filter = EXPR, then NAME = EXPR output fields in order\n\n");
 	fprintf(out, "[aggregate.NAME]  ; measurement, window, every, lateness, key, max_keys, top = N by FIELD,\n"
-		     "                  ; then NAME = FUNC(field) aggregates\n\n");
-	fprintf(out, "[analyzer.NAME]  ; exec, args, input\n");
+		     "                  ; then NAME = FUNC(field) aggregates\n"
+		     "                  ; window and every >= 1ms, every divides window; window / every <= %d\n"
+		     "                  ; (windows a record updates); window / every + ceil(lateness / every) <= %d\n"
+		     "                  ; (windows open at once)\n\n",
+		CONF_MAX_WINDOWS_PER_RECORD, CONF_MAX_OPEN_WINDOWS);
+	fprintf(out, "[analyzer.NAME]  ; exec, args, input (accepted, not run yet: analyzers are not built in this version)\n");
 }

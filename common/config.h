@@ -23,6 +23,38 @@
 #define CONF_MAX_KV 64        /* kafka.* passthrough pairs */
 #define CONF_MAX_ANALYZERS 32
 #define CONF_EXIT_CONFIG 78   /* EX_CONFIG: fatal config error, never respawn */
+#define CONF_MAX_PROCESSES 64 /* per role, also for `auto` (supervisor/proc.h RF_MAX_PER_ROLE) */
+#define CONF_MAX_WARNINGS 8
+#define CONF_WARNING_MAX 256
+
+/*
+ * Bounds of [aggregate.*] windows (checked by conf_load, listed by
+ * `ringflow --keys`).
+ *
+ * A record updates every window that contains it: window / every of them
+ * (aggregate/winstore.c walks them one by one, a hash lookup and an update
+ * of every aggregate each). Above 1000 the per-record cost dwarfs parsing
+ * and routing (a 1 ms hop over a 10-year window would be 3*10^11 updates
+ * per record); a long sliding view is better built from short tumbling
+ * windows summed at query time.
+ *
+ * A window stays open until the watermark (newest event time - lateness)
+ * passes its end, so window / every + ceil(lateness / every) windows are
+ * open at once per rule in every aggregate process, each holding a record
+ * for each of its keys plus at least one 64 KiB arena chunk
+ * (aggregate/arena.h), and every checkpoint serialises all of them.
+ * 10000 open windows is already >= 625 MiB per rule and process before any
+ * key data.
+ */
+#define CONF_MAX_WINDOWS_PER_RECORD 1000
+#define CONF_MAX_OPEN_WINDOWS 10000
+
+/* checkpoint_interval: 0 would checkpoint back to back (one LMDB sync
+ * after another, barriers through every ring all the time); more than a
+ * day means a crash replays more than a day of Kafka and lag tools see the
+ * group's commits a day late. */
+#define CONF_CHECKPOINT_MIN_NS (100 * 1000000LL)
+#define CONF_CHECKPOINT_MAX_NS (86400 * 1000000000LL)
 
 enum conf_input_type { CONF_INPUT_KAFKA = 0, CONF_INPUT_FILE, CONF_INPUT_TYPE_COUNT };
 enum conf_output_type { CONF_OUTPUT_INFLUXDB = 0, CONF_OUTPUT_FILE, CONF_OUTPUT_TYPE_COUNT };
@@ -148,6 +180,11 @@ struct rf_config {
 	struct conf_analyzer analyzers[CONF_MAX_ANALYZERS];
 	int nanalyzers;
 	struct conf_alerts alerts;
+	/* Accepted, but worth telling the operator: `ringflow -t` prints them
+	 * on stderr and the start logs them (e.g. sections that do nothing in
+	 * this version). One line each; at most CONF_MAX_WARNINGS are kept. */
+	char warnings[CONF_MAX_WARNINGS][CONF_WARNING_MAX];
+	int nwarnings;
 };
 
 /*

@@ -10,7 +10,13 @@
 #define RF_NS_PER_SEC 1000000000LL
 #define RF_NS_PER_MS  1000000LL
 
-int64_t rf_now_ns(void);  /* CLOCK_REALTIME: event-time comparisons */
+/* CLOCK_REALTIME: event time and emitted timestamps only; durations use
+ * rf_mono_ns(). Test hook: when the environment names a file in
+ * RINGFLOW_TEST_WALL_STEP_FILE, its content (whole seconds, may be
+ * negative; read at most once a second) is added, so a test steps the wall
+ * clock this process sees as NTP would, without touching other processes
+ * or libraries. */
+int64_t rf_now_ns(void);
 int64_t rf_mono_ns(void); /* CLOCK_MONOTONIC: timeouts, rates */
 
 /* "250ms", "10s", "5m", "2h", "30d"; a bare number is seconds.

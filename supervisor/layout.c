@@ -2,13 +2,95 @@
  * layout.c — carves the shared segment: doorbells, stats slots and one SPSC
  * ring per (producer, consumer) pair of adjacent roles. Runs in the
  * supervisor before fork; children only attach.
+ *
+ * rf_layout_plan() is the one place that decides whether [processes] can
+ * be laid out (ring_size against the ring's limits, counts against the
+ * layout's tables) and how big the segment is; rf_pipeline_load() runs it,
+ * so `ringflow -t` refuses exactly what rf_layout_create() would.
  */
 #include "supervisor/checkpoint.h"
+#include "supervisor/pipeline.h"
 #include "supervisor/proc.h"
 #include "shm/frames.h"
 
 #include <stdio.h>
 #include <string.h>
+
+_Static_assert(CONF_MAX_PROCESSES <= RF_MAX_PER_ROLE, "config allows more processes than the layout holds");
+_Static_assert(RF_RING_SIZE_MIN >= SHM_RING_MIN_CAPACITY && RF_RING_SIZE_MAX == SHM_RING_MAX_CAPACITY,
+	       "ring_size bounds are the ring's");
+/* The largest point an ordinary rule writes (CONF_MAX_KEYS tags with 64-byte
+ * values, CONF_MAX_AGGS 24-digit fields, names of CONF_NAME_MAX, a
+ * measurement of 2 * CONF_NAME_MAX, a timestamp) fits one frame of the
+ * smallest ring, with the headers; so does an sflowtool line (~300 bytes)
+ * many times over. */
+#define RF_ORDINARY_POINT (2 * CONF_NAME_MAX + CONF_MAX_KEYS * (CONF_NAME_MAX + 2 + 64) + \
+			   CONF_MAX_AGGS * (CONF_NAME_MAX + 2 + 24) + 24)
+_Static_assert(RF_ORDINARY_POINT + sizeof(struct rf_points_hdr) + SHM_FRAME_HEADER <= RF_RING_SIZE_MIN / 4,
+	       "the smallest ring's frames must hold an ordinary point");
+
+/* "64K", "1G", or bytes when not a whole K. */
+static const char *fmt_size(char *buf, size_t len, uint64_t v)
+{
+	static const char units[] = "KMGTPE";
+	int u = -1;
+	while (v >= 1024 && v % 1024 == 0 && u + 1 < (int)sizeof units - 1) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+	else
+		snprintf(buf, len, "%llu%c", (unsigned long long)v, units[u]);
+	return buf;
+}
+
+int rf_layout_plan(const struct rf_config *conf, size_t *bytes, char *err, size_t errlen)
+{
+	uint64_t rs = conf->processes.ring_size;
+	char a[32];
+	if (rs == 0 || (rs & (rs - 1)) != 0) {
+		snprintf(err, errlen, "[processes] ring_size: %s is not a power of two (e.g. 1M, 4M)",
+			 fmt_size(a, sizeof a, rs));
+		return -1;
+	}
+	if (rs < RF_RING_SIZE_MIN) {
+		snprintf(err, errlen, "[processes] ring_size: %s is below the minimum of 64K: a frame is ring_size / 4, "
+			 "and frames under 16K would reject ordinary input lines, rows and points",
+			 fmt_size(a, sizeof a, rs));
+		return -1;
+	}
+	if (rs > RF_RING_SIZE_MAX) {
+		snprintf(err, errlen, "[processes] ring_size: %s is above the largest ring, 1G",
+			 fmt_size(a, sizeof a, rs));
+		return -1;
+	}
+	size_t ring_bytes = shm_ring_footprint((size_t)rs);
+	if (!ring_bytes) {
+		snprintf(err, errlen, "[processes] ring_size: %s is not a usable ring size", fmt_size(a, sizeof a, rs));
+		return -1;
+	}
+	const int n[RF_ROLE_COUNT] = { conf->processes.ingest, conf->processes.transform,
+				       conf->processes.aggregate, conf->processes.writer };
+	size_t rings = 0, procs = 0;
+	for (int r = 0; r < RF_ROLE_COUNT; r++) {
+		/* The config refuses other counts; this guards the tables. */
+		if (n[r] < 1 || n[r] > RF_MAX_PER_ROLE) {
+			snprintf(err, errlen, "[processes] %s: %d is not a count from 1 to %d", rf_role_names[r], n[r],
+				 RF_MAX_PER_ROLE);
+			return -1;
+		}
+		procs += (size_t)n[r];
+		if (r + 1 < RF_ROLE_COUNT)
+			rings += (size_t)n[r] * (size_t)n[r + 1];
+	}
+	size_t total = 1 << 20;
+	total += rings * (ring_bytes + 128);
+	total += procs * (2 * (sizeof(struct shm_doorbell) + 64) + sizeof(struct rf_stats_slot) + 64);
+	total += sizeof(struct rf_ckpt_ctl) + 64;
+	*bytes = total;
+	return 0;
+}
 
 const char *const rf_role_names[RF_ROLE_COUNT] = { "ingest", "transform", "aggregate", "writer" };
 const char *const rf_proc_state_names[RF_PS_STATE_COUNT] = { "down", "running", "exited", "crashed" };
@@ -29,23 +111,9 @@ struct shm_segment *rf_layout_create(const struct rf_config *conf, struct rf_lay
 	lay->n[RF_ROLE_WRITER] = conf->processes.writer;
 	lay->ring_size = conf->processes.ring_size;
 
-	size_t rings = 0, procs = 0;
-	for (int r = 0; r < RF_ROLE_COUNT; r++) {
-		procs += (size_t)lay->n[r];
-		if (r + 1 < RF_ROLE_COUNT)
-			rings += (size_t)lay->n[r] * (size_t)lay->n[r + 1];
-	}
-	size_t ring_bytes = shm_ring_footprint(lay->ring_size);
-	if (!ring_bytes) {
-		snprintf(err, errlen, "[processes] ring_size: %llu is not a usable ring size",
-			 (unsigned long long)lay->ring_size);
+	size_t total;
+	if (rf_layout_plan(conf, &total, err, errlen))
 		return NULL;
-	}
-	size_t total = 1 << 20;
-	total += rings * (ring_bytes + 128);
-	total += procs * (2 * (sizeof(struct shm_doorbell) + 64) + sizeof(struct rf_stats_slot) + 64);
-	total += sizeof(struct rf_ckpt_ctl) + 64;
-
 	struct shm_segment *seg = shm_segment_create(total, err, errlen);
 	if (!seg)
 		return NULL;

@@ -3,8 +3,10 @@
 #include "aggregate/rule.h"
 #include "ingest/ingest.h"
 #include "transform/plan.h"
+#include "writer/output.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,9 @@ int rf_pipeline_load(const char *path, struct rf_pipeline *pl, char *err, size_t
 	memset(pl, 0, sizeof *pl);
 	if (conf_load(path, &pl->conf, err, errlen))
 		return -1;
+	size_t seg_bytes;
+	if (rf_layout_plan(&pl->conf, &seg_bytes, err, errlen))
+		goto fail;
 	if (pl->conf.input.type == CONF_INPUT_KAFKA && ing_kafka_check(&pl->conf.input, err, errlen))
 		goto fail;
 	pl->plan = xf_plan_compile(&pl->conf, err, errlen);
@@ -78,6 +83,69 @@ int rf_pipeline_check_dirs(const struct rf_pipeline *pl, char *err, size_t errle
 	if (dir_usable("[ringflow] state_dir", pl->conf.ringflow.state_dir, err, errlen))
 		return -1;
 	return dir_usable("[ringflow] run_dir", pl->conf.ringflow.run_dir, err, errlen);
+}
+
+/* The writer opens the file with O_APPEND|O_CREAT: it must be writable, or
+ * creatable in a writable directory. Creates nothing. */
+static int output_file_usable(const char *path, char *err, size_t errlen)
+{
+	if (!strcmp(path, "-"))
+		return 0;
+	if (access(path, F_OK) == 0) {
+		struct stat st;
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "[output] path: '%s' is a directory", path);
+			return -1;
+		}
+		if (access(path, W_OK)) {
+			snprintf(err, errlen, "[output] path: cannot write '%s': %s", path, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	char copy[4096];
+	snprintf(copy, sizeof copy, "%s", path);
+	const char *dir = dirname(copy);
+	if (access(dir, W_OK | X_OK)) {
+		snprintf(err, errlen, "[output] path: cannot create '%s': directory '%s': %s", path, dir,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int rf_pipeline_check_start(const struct rf_pipeline *pl, char *err, size_t errlen)
+{
+	if (rf_pipeline_check_dirs(pl, err, errlen))
+		return -1;
+	const struct conf_output *oc = &pl->conf.output;
+	if (oc->type == CONF_OUTPUT_FILE) {
+		if (output_file_usable(oc->path, err, errlen))
+			return -1;
+	} else {
+		struct wr_output *out = wr_output_open(oc, err, errlen);
+		if (!out)
+			return -1;
+		wr_output_close(out);
+	}
+	/* The segment start maps: the kernel may refuse its size (overcommit
+	 * policy, RLIMIT_AS) where arithmetic cannot tell. Anonymous shared
+	 * memory is only committed when touched, so the trial is cheap. */
+	struct rf_layout *lay = calloc(1, sizeof *lay);
+	if (!lay) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	char why[512];
+	struct shm_segment *seg = rf_layout_create(&pl->conf, lay, why, sizeof why);
+	free(lay);
+	if (!seg) {
+		snprintf(err, errlen, "[processes] ring_size: the shared memory for these rings cannot be mapped: %s",
+			 why);
+		return -1;
+	}
+	shm_segment_destroy(seg);
+	return 0;
 }
 
 void rf_pipeline_free(struct rf_pipeline *pl)

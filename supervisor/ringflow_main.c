@@ -85,21 +85,26 @@ int main(int argc, char **argv)
 	}
 	if (test_only) {
 		/* Everything that can be checked offline: also open the GeoIP
-		 * databases the way a transform will, and the directories. */
+		 * databases the way a transform will, the directories, the output
+		 * and the shared memory start would map. */
 		struct xf_ctx *ctx = xf_ctx_create(pl.plan, err, sizeof err);
-		int bad = !ctx || rf_pipeline_check_dirs(&pl, err, sizeof err);
+		int bad = !ctx || rf_pipeline_check_start(&pl, err, sizeof err);
 		xf_ctx_destroy(ctx);
 		if (bad) {
 			fprintf(stderr, "ringflow: %s: %s\n", conf_path, err);
 			rf_pipeline_free(&pl);
 			return CONF_EXIT_CONFIG;
 		}
+		for (int i = 0; i < pl.conf.nwarnings; i++)
+			fprintf(stderr, "ringflow: %s: warning: %s\n", conf_path, pl.conf.warnings[i]);
 		printf("ringflow: configuration %s is ok (%d rules, %d output fields)\n", conf_path, pl.nrules,
 		       xf_plan_nout(pl.plan));
 		rf_pipeline_free(&pl);
 		return 0;
 	}
 	rf_log_set_level((enum rf_log_level)pl.conf.ringflow.log_level);
+	for (int i = 0; i < pl.conf.nwarnings; i++)
+		rf_warn("%s: %s", conf_path, pl.conf.warnings[i]);
 	rf_proctitle_init(argc, argv);
 	int rc = sup_run(&pl, reset_state);
 	rf_pipeline_free(&pl);

@@ -21,6 +21,11 @@
  * start and before any checkpoint completed, means the pipeline cannot run
  * at all: ringflow gives up with a message.
  *
+ * Signals to the children: see "Signals between the supervisor and its
+ * children" below; in short, children obey only the supervisor's own
+ * realtime control signals, so a stop by process group (systemd) is the
+ * same as a stop of the supervisor alone.
+ *
  * Exit 0 from a pipeline process means "my input ended and I passed EOS
  * on"; when every process has exited 0 the run is over.
  */
@@ -28,6 +33,7 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "supervisor/checkpoint.h"
+#include "supervisor/ctl_server.h"
 #include "supervisor/proctitle.h"
 
 #include <errno.h>
@@ -51,14 +57,87 @@
 const char *const sup_state_names[SUP_STATE_COUNT] = { "running", "restarting", "backoff", "stopping",
 							 "rewinding" };
 
-static void child_on_signal(int sig)
+/*
+ * Signals between the supervisor and its children.
+ *
+ * systemd (KillMode=control-group), `kill -- -PGID` and Ctrl-C signal
+ * every process of the group at once. The supervisor gets the same signal
+ * and runs the graceful stop in its order: final checkpoint requested,
+ * then "stop" to the ingests, which end their input with the final barrier
+ * and EOS, which drains the other stages. A stage acting on its own copy
+ * would break that order (an ingest stopping before the final checkpoint
+ * was requested, a transform exiting before it drained), so children act
+ * only on the supervisor's own control signals, realtime ones: those are
+ * queued one by one with their sender, while a standard signal already
+ * pending (the group's SIGTERM) would swallow the supervisor's SIGTERM
+ * and its sender with it. SIGTERM, SIGUSR1 and SIGUSR2 from anyone are
+ * noted in the log and ignored; SIGINT and SIGHUP are ignored.
+ */
+#define SIG_STOP (SIGRTMIN + 1)   /* ingest: stop consuming, drain; others: stop */
+#define SIG_ABORT (SIGRTMIN + 2)  /* ingest: crash restart, leave the group now */
+#define SIG_PARK (SIGRTMIN + 3)   /* ingest: park, rewind later (checkpoint.h) */
+
+/* The supervisor, as the child saw it at fork. */
+static pid_t child_sup_pid;
+static volatile sig_atomic_t child_foreign_logged;
+static char child_log_prefix[96];
+
+/* async-signal-safe: the decimal digits of v into buf; returns the count. */
+static size_t fmt_uint(char *buf, size_t len, unsigned long v)
 {
-	if (sig == SIGUSR2) {
+	char tmp[24];
+	size_t n = 0;
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) && n < sizeof tmp);
+	size_t k = 0;
+	while (n && k < len)
+		buf[k++] = tmp[--n];
+	return k;
+}
+
+static size_t put(char *line, size_t n, size_t cap, const char *s)
+{
+	while (*s && n < cap)
+		line[n++] = *s++;
+	return n;
+}
+
+/* The first ignored signal, once per process, straight to stderr with
+ * write(2) (rf_log is not async-signal-safe), in rf_log's line format. */
+static void child_note_foreign(int sig, pid_t from)
+{
+	if (child_foreign_logged)
+		return;
+	child_foreign_logged = 1;
+	char line[256];
+	size_t n = put(line, 0, sizeof line, child_log_prefix);
+	const char *name = sig == SIGTERM   ? "SIGTERM"
+			   : sig == SIGUSR1 ? "SIGUSR1"
+			   : sig == SIGUSR2 ? "SIGUSR2"
+					    : "a control signal";
+	n = put(line, n, sizeof line, name);
+	n = put(line, n, sizeof line, " from pid ");
+	n += fmt_uint(line + n, sizeof line - n, (unsigned long)from);
+	n = put(line, n, sizeof line, " ignored: only the supervisor stops the pipeline "
+				      "(it got the signal too if it went to the process group)\n");
+	ssize_t w = write(STDERR_FILENO, line, n);
+	(void)w;
+}
+
+static void child_on_signal(int sig, siginfo_t *si, void *uctx)
+{
+	(void)uctx;
+	if ((sig != SIG_STOP && sig != SIG_ABORT && sig != SIG_PARK) || si->si_pid != child_sup_pid) {
+		child_note_foreign(sig, si->si_pid);
+		return;
+	}
+	if (sig == SIG_PARK) {
 		rf_park_flag = 1;
 		rf_interrupt_flag = 1;
 		return;
 	}
-	if (sig == SIGUSR1) {
+	if (sig == SIG_ABORT) {
 		rf_abort_flag = 1;
 		rf_interrupt_flag = 1;
 	}
@@ -79,6 +158,26 @@ static void describe_status(int status, char *buf, size_t len)
 /* In the child, right after fork. Never returns. */
 static void child_main(struct sup *s, struct sup_child *c, pid_t parent)
 {
+	char role[48];
+	snprintf(role, sizeof role, "%s %d", rf_role_names[c->role], c->index);
+	snprintf(child_log_prefix, sizeof child_log_prefix, "ringflow[%d] %s: info: ", (int)getpid(), role);
+	child_sup_pid = parent;
+	/* Handlers first, then unblock: the supervisor's mask (inherited)
+	 * holds back whatever arrives in between, where the default action
+	 * would kill us and look like a crash. */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = child_on_signal;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	const int handled[] = { SIG_STOP, SIG_ABORT, SIG_PARK, SIGTERM, SIGUSR1, SIGUSR2 };
+	for (size_t i = 0; i < sizeof handled / sizeof handled[0]; i++)
+		sigaction(handled[i], &sa, NULL);
+	/* Ctrl-C reaches the whole process group; only the supervisor decides. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
 	/* Die with the supervisor; and if it died before prctl, go now. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
@@ -86,21 +185,10 @@ static void child_main(struct sup *s, struct sup_child *c, pid_t parent)
 	sigset_t all;
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = child_on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGUSR2, &sa, NULL);
-	/* Ctrl-C reaches the whole process group; only the supervisor decides. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGCHLD, SIG_DFL);
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
-	char role[48];
-	snprintf(role, sizeof role, "%s %d", rf_role_names[c->role], c->index);
+	if (s->ctl)
+		sup_ctl_server_close_fds(s->ctl);
 	rf_log_set_role(role);
 	rf_proctitle_set("ringflow: %s", role);
 
@@ -140,10 +228,35 @@ static int start_child(struct sup *s, struct sup_child *c)
 	return 0;
 }
 
+/* Full waits children[i]'s output rings counted since their last reset. */
+static uint64_t ring_waits_now(const struct sup *s, int i)
+{
+	const struct sup_child *c = &s->children[i];
+	if (c->role + 1 >= RF_ROLE_COUNT)
+		return 0;
+	uint64_t n = 0;
+	for (int j = 0; j < s->lay.n[c->role + 1]; j++)
+		n += shm_ring_full_waits(shm_at(s->seg, s->lay.edge[c->role][c->index][j]));
+	return n;
+}
+
+uint64_t sup_ring_full_waits(const struct sup *s, int i)
+{
+	return s->ring_waits_base[i] + ring_waits_now(s, i);
+}
+
+/* Resetting the rings zeroes their counters: keep what they counted. */
+static void reset_rings(struct sup *s)
+{
+	for (int i = 0; i < s->nchildren; i++)
+		s->ring_waits_base[i] += ring_waits_now(s, i);
+	rf_layout_reset_rings(s->seg, &s->lay);
+}
+
 static void start_plane(struct sup *s)
 {
 	char err[512];
-	rf_layout_reset_rings(s->seg, &s->lay);
+	reset_rings(s);
 	if (sup_ckpt_plane_start(s, err, sizeof err)) {
 		rf_error("%s", err);
 		s->exit_code = RF_EXIT_STATE;
@@ -172,14 +285,14 @@ static void signal_all(struct sup *s, int sig)
 }
 
 /* Crash restart: every stage dies now; ingests get ABORT_GRACE_NS to leave
- * the consumer group (SIGUSR1), so their successors are assigned at once
+ * the consumer group (SIG_ABORT), so their successors are assigned at once
  * instead of after the group's session timeout. */
 static void abort_plane(struct sup *s)
 {
 	for (int i = 0; i < s->nchildren; i++) {
 		struct sup_child *c = &s->children[i];
 		if (c->pid > 0)
-			kill(c->pid, c->role == RF_ROLE_INGEST ? SIGUSR1 : SIGKILL);
+			kill(c->pid, c->role == RF_ROLE_INGEST ? SIG_ABORT : SIGKILL);
 	}
 	s->abort_deadline_ns = rf_mono_ns() + ABORT_GRACE_NS;
 }
@@ -200,7 +313,7 @@ static void rewind_plane(struct sup *s)
 	for (int i = 0; i < s->nchildren; i++) {
 		struct sup_child *ch = &s->children[i];
 		if (ch->pid > 0)
-			kill(ch->pid, ch->role == RF_ROLE_INGEST ? SIGUSR2 : SIGKILL);
+			kill(ch->pid, ch->role == RF_ROLE_INGEST ? SIG_PARK : SIGKILL);
 	}
 	s->state = SUP_REWINDING;
 	s->abort_deadline_ns = rf_mono_ns() + ABORT_GRACE_NS;
@@ -212,7 +325,7 @@ static void finish_rewind(struct sup *s)
 {
 	char err[512];
 	struct rf_ckpt_ctl *c = shm_at(s->seg, s->lay.ckpt);
-	rf_layout_reset_rings(s->seg, &s->lay);
+	reset_rings(s);
 	if (sup_ckpt_plane_start(s, err, sizeof err)) {
 		rf_error("%s", err);
 		abort_plane(s);
@@ -265,7 +378,7 @@ void sup_request_stop(struct sup *s, const char *why)
 	s->stop_deadline_ns = rf_mono_ns() + STOP_TIMEOUT_NS;
 	for (int i = 0; i < s->nchildren; i++)
 		if (s->children[i].role == RF_ROLE_INGEST && s->children[i].pid > 0)
-			kill(s->children[i].pid, SIGTERM);
+			kill(s->children[i].pid, SIG_STOP);
 }
 
 static void on_child_exit(struct sup *s, struct sup_child *c, int status)
@@ -452,7 +565,22 @@ int sup_run(struct rf_pipeline *pl, int reset_state)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	/* The default action of these would end the supervisor (kill -USR1
+	 * -- -PGID); blocked here, they also reach a new child only once its
+	 * handler is in (the mask is inherited, see child_main). */
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
+	sigaddset(&mask, SIG_STOP);
+	sigaddset(&mask, SIG_ABORT);
+	sigaddset(&mask, SIG_PARK);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
+	/* signalfd only sees a signal whose action is not "ignore": a shell
+	 * starts background commands with SIGINT ignored, nohup SIGHUP. We
+	 * handle each of them in the loop, as a daemon does whoever started
+	 * it (they are blocked, so the default action never runs). */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&mask, sig) == 1 && sig != SIGCHLD)
+			signal(sig, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
@@ -486,10 +614,13 @@ int sup_run(struct rf_pipeline *pl, int reset_state)
 	start_plane(&s);
 
 	while (!s.done) {
-		struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = s.listen_fd, .events = POLLIN } };
+		struct pollfd pfd[2 + SUP_CTL_MAX_CLIENTS] = { { .fd = sfd, .events = POLLIN } };
+		int nctl = sup_control_pollfds(&s, pfd + 1, SUP_CTL_MAX_CLIENTS + 1);
 		/* Poll faster while a checkpoint waits for its last acks or the
-		 * ingests for the restarted stages. */
-		int n = poll(pfd, 2, s.ckpt.inflight || s.ckpt.final || s.state == SUP_REWINDING ? 5 : 200);
+		 * ingests for the restarted stages; and no later than the next
+		 * control connection deadline. */
+		int ms = s.ckpt.inflight || s.ckpt.final || s.state == SUP_REWINDING ? 5 : 200;
+		int n = poll(pfd, (nfds_t)(1 + nctl), sup_control_timeout_ms(&s, ms));
 		if (n < 0 && errno != EINTR) {
 			rf_error("poll() failed: %s", strerror(errno));
 			break;
@@ -501,12 +632,15 @@ int sup_run(struct rf_pipeline *pl, int reset_state)
 					reap(&s);
 				else if (si.ssi_signo == SIGHUP)
 					rf_warn("SIGHUP: reload is not supported in this version; restart ringflow to apply a new config");
-				else
+				else if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
 					sup_request_stop(&s, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+				else
+					RF_LOG_RL(RF_LOG_WARN, "signal %u (%s) from pid %u ignored", si.ssi_signo,
+						  strsignal((int)si.ssi_signo), si.ssi_pid);
 			}
 		}
-		if (n > 0 && (pfd[1].revents & POLLIN))
-			sup_control_accept(&s);
+		/* Also on n == 0: the connection deadlines. */
+		sup_control_serve(&s, n > 0 ? pfd + 1 : NULL, n > 0 ? nctl : 0);
 		reap(&s);
 		tick(&s);
 	}

@@ -5,10 +5,13 @@
 #ifndef SUP_SUPERVISOR_H
 #define SUP_SUPERVISOR_H
 
+#include <poll.h>
 #include <sys/types.h>
 
 #include "common/ckpt_store.h"
 #include "supervisor/proc.h"
+
+struct sup_ctl_server;
 
 enum sup_state {
 	SUP_RUNNING = 0,   /* data plane up */
@@ -54,6 +57,7 @@ struct sup {
 	int nchildren;
 	enum sup_state state;
 	int listen_fd;
+	struct sup_ctl_server *ctl;   /* the control socket's connections */
 	char sock_path[108];
 	int64_t started_ns, plane_started_ns, backoff_until_ns, stop_deadline_ns;
 	int64_t backoff_ns;
@@ -68,6 +72,9 @@ struct sup {
 	struct sup_rate rate[RF_ROLE_COUNT * RF_MAX_PER_ROLE];
 	int64_t last_rate_ns;
 	struct sup_ckpt ckpt;
+	/* Full waits counted by each producer's output rings before they were
+	 * last reset (a data-plane restart zeroes the rings' counters). */
+	uint64_t ring_waits_base[RF_ROLE_COUNT * RF_MAX_PER_ROLE];
 };
 
 extern const char *const sup_state_names[SUP_STATE_COUNT];
@@ -75,11 +82,20 @@ extern const char *const sup_state_names[SUP_STATE_COUNT];
 /* Runs until stopped; returns the process exit status. */
 int sup_run(struct rf_pipeline *pl, int reset_state);
 
-/* supervisor/control.c */
-int sup_control_open(struct sup *s, char *err, size_t errlen);
-void sup_control_accept(struct sup *s);
-void sup_control_close(struct sup *s);
+/* Times children[i] found one of its output rings full, since start. */
+uint64_t sup_ring_full_waits(const struct sup *s, int i);
 void sup_request_stop(struct sup *s, const char *why);
+
+/* supervisor/control.c: the control socket, served from the loop without
+ * blocking (ctl_server.h). */
+int sup_control_open(struct sup *s, char *err, size_t errlen);
+/* The descriptors to poll (at most max; 1 + SUP_CTL_MAX_CLIENTS suffice). */
+int sup_control_pollfds(struct sup *s, struct pollfd *pfd, int max);
+/* After poll: serve the entries sup_control_pollfds added, run deadlines. */
+void sup_control_serve(struct sup *s, const struct pollfd *pfd, int n);
+/* ms, shortened so that poll returns by the next connection deadline. */
+int sup_control_timeout_ms(const struct sup *s, int ms);
+void sup_control_close(struct sup *s);
 
 /* supervisor/coordinator.c */
 int sup_ckpt_open(struct sup *s, int reset_state, char *err, size_t errlen);

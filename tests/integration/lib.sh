@@ -69,3 +69,64 @@ rules_conf() {
 	sed -e "s|@DIR@|$d|g; s|@SRCDIR@|$PWD|g" -e "s|@INPUT@|$input|" -e "s|@OUTPUT@|$output|" \
 	    "${extra[@]}" tests/integration/rules.ini
 }
+
+# rf_start LOG ARGS...: starts "$BIN/ringflow" ARGS in the background in a
+# session and process group of its own (setsid), as systemd starts a
+# service, stderr appended to LOG. Sets rf_pid, which is also the process
+# group id; returns once the group exists.
+rf_start() {
+	local log=$1
+	shift
+	setsid "$BIN/ringflow" "$@" 2>> "$log" &
+	rf_pid=$!
+	local deadline=$((SECONDS + 10))
+	until [ "$(ps -o pgid= -p "$rf_pid" 2>/dev/null | tr -d ' ')" = "$rf_pid" ]; do
+		if ! kill -0 "$rf_pid" 2>/dev/null; then
+			echo "rf_start: ringflow (pid $rf_pid) exited at once; log:" >&2
+			tail -n 20 "$log" >&2
+			return 1
+		fi
+		if [ $SECONDS -ge $deadline ]; then
+			echo "rf_start: pid $rf_pid did not become a process group leader (setsid forked?)" >&2
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
+# rf_group_left PGID: prints the processes left in process group PGID;
+# true when there are none.
+rf_group_left() {
+	local left
+	left=$(pgrep -g "$1" -a 2>/dev/null || true)
+	[ -z "$left" ] && return 0
+	printf '%s\n' "$left"
+	return 1
+}
+
+# rf_stop_group [SIGNAL] [SECONDS]: stops ringflow the way systemd does
+# (KillMode=control-group: SIGNAL, default TERM, to every process of its
+# group at once), waits for the supervisor and returns its exit status;
+# fails if any process of the group is left. Clears rf_pid.
+rf_stop_group() {
+	local sig=${1:-TERM} secs=${2:-60} pgid=$rf_pid rc=0
+	kill -s "$sig" -- "-$pgid"
+	wait_exit "$pgid" "$secs" || rc=$?
+	rf_pid=
+	if ! rf_group_left "$pgid" > /dev/null; then
+		echo "rf_stop_group: processes left in group $pgid after the supervisor exited:" >&2
+		rf_group_left "$pgid" >&2
+		kill -9 -- "-$pgid" 2>/dev/null
+		return 1
+	fi
+	return $rc
+}
+
+# rf_kill_group: for cleanup traps: SIGKILL to ringflow's whole group.
+rf_kill_group() {
+	[ -n "${rf_pid:-}" ] || return 0
+	kill -9 -- "-$rf_pid" 2>/dev/null
+	wait "$rf_pid" 2>/dev/null
+	rf_pid=
+	return 0
+}

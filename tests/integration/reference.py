@@ -167,8 +167,14 @@ def finish(func, vals, count):
     raise ValueError(func)
 
 
-def expected(path, geo):
+def expected(path, geo, lateness=None):
+    """With lateness (ns), the input is one partition read in file order: a
+    (record, window) pair is late, and dropped, when the window's end is at or
+    before the largest event time of the ok records before it minus lateness
+    (DESIGN: a record is late exactly when its window was emitted before it
+    in its partition's order)."""
     stats = collections.Counter()
+    prior_max = None
     groups = {r: collections.defaultdict(lambda: collections.defaultdict(list)) for r in RULES}
     counts = {r: collections.Counter() for r in RULES}
     with open(path, encoding="utf-8", errors="surrogateescape", newline="\n") as f:
@@ -187,9 +193,14 @@ def expected(path, geo):
                 continue
             stats["ok"] += 1
             t = rec["timestamp"] * S
+            closed = None if lateness is None or prior_max is None else prior_max - lateness
+            prior_max = t if prior_max is None else max(prior_max, t)
             for name, rule in RULES.items():
                 key = tuple(out[k] for k in rule["key"])
                 for w in windows(t, rule["window"], rule["every"]):
+                    if closed is not None and w + rule["window"] <= closed:
+                        stats["late"] += 1
+                        continue
                     g = groups[name][(w, key)]
                     counts[name][(w, key)] += 1
                     for agg, (func, field) in rule["aggs"].items():
@@ -324,15 +335,18 @@ def main():
     ap.add_argument("--influx")
     ap.add_argument("--db")
     ap.add_argument("--stats", help="write the expected record counts here as JSON")
+    ap.add_argument("--lateness", type=float,
+                    help="seconds; judge lateness per record in file order (one partition)")
     a = ap.parse_args()
-    points, stats = expected(a.data, Geo(a.geo))
+    points, stats = expected(a.data, Geo(a.geo), None if a.lateness is None else int(a.lateness * S))
     if a.stats:
         json.dump(dict(stats), open(a.stats, "w"))
     got = actual_from_lp(a.lp) if a.lp else actual_from_influx(a.influx, a.db)
     errors = compare(points, got)
     npoints = sum(len(s) for r in points.values() for s in r.values())
     print(f"reference: {stats['lines']} lines, {stats['ok']} ok, {stats['filtered']} filtered, "
-          f"{stats['rejected']} rejected; {npoints} expected points")
+          f"{stats['rejected']} rejected, {stats['late']} late (record, window) pairs; "
+          f"{npoints} expected points")
     for e in errors[:40]:
         print("MISMATCH", e)
     if errors:

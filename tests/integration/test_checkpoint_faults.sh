@@ -8,8 +8,9 @@
 #      starts ringflow again;
 #   3. stops influxd for 30 s: no checkpoint may complete while points wait,
 #      then starts it again on the same port and data;
-#   4. stops ringflow with SIGTERM (exit 0, final checkpoint) and starts it
-#      again with 3 aggregate processes instead of 2 (state re-sharded).
+#   4. stops ringflow with SIGTERM to its process group, as systemd does
+#      (exit 0, final checkpoint, no process left) and starts it again with
+#      3 aggregate processes instead of 2 (state re-sharded).
 # Then the points in InfluxDB must equal reference.py's independent
 # computation over the whole input: same series, times and values, nothing
 # counted twice, nothing missing.
@@ -25,8 +26,7 @@ rf_pid= prod_pid=
 cleanup() {
 	set +e   # a failing kill must not cut the cleanup short
 	[ -n "$prod_pid" ] && kill "$prod_pid" 2>/dev/null
-	[ -n "$rf_pid" ] && kill -9 "$rf_pid" 2>/dev/null
-	pkill -9 -f "ringflow: .*$dir" 2>/dev/null || true
+	rf_kill_group
 	kafka_stop || true
 	influxd_stop || true
 	[ -n "${KEEP:-}" ] || rm -rf "$dir"
@@ -52,8 +52,7 @@ RF_SOCK=$dir/run/it.sock
 runs=0
 start_ringflow() {
 	runs=$((runs + 1))
-	"$BIN/ringflow" -c "$dir/rf.ini" 2>> "$dir/ringflow.log" &
-	rf_pid=$!
+	rf_start "$dir/ringflow.log" -c "$dir/rf.ini"
 	wait_for "control socket" 20 "$BIN/ringflowctl" -s "$RF_SOCK" help > /dev/null
 }
 ctl() { "$BIN/ringflowctl" -s "$RF_SOCK" "$@"; }
@@ -133,8 +132,7 @@ echo "influxd back; checkpoint $(ckpt_id) completed"
 # 4. Graceful stop and start.
 note_lines
 ctl status | sed -n '/last checkpoint/,$p'
-kill -TERM "$rf_pid"
-wait_exit "$rf_pid" 60 || { echo "SIGTERM: ringflow did not exit 0" >&2; exit 1; }
+rf_stop_group TERM 60 || { echo "SIGTERM to the process group: ringflow did not exit 0" >&2; exit 1; }
 grep -q "stopped cleanly" "$dir/ringflow.log"
 # ... and start again with 3 aggregate processes instead of 2: the state
 # of 2 is re-sharded by key hash over 3.

@@ -18,7 +18,7 @@ rf_pid= prod_pid= mounted=
 cleanup() {
 	set +e   # a failing kill must not cut the cleanup short
 	[ -n "$prod_pid" ] && { pkill -P "$prod_pid" 2>/dev/null; kill "$prod_pid" 2>/dev/null; wait "$prod_pid" 2>/dev/null; }
-	[ -n "$rf_pid" ] && { kill -9 "$rf_pid" 2>/dev/null; wait "$rf_pid" 2>/dev/null; }
+	rf_kill_group
 	[ -n "$mounted" ] && umount "$dir/small" 2>/dev/null
 	kafka_stop || true
 	[ -n "${KEEP:-}" ] || rm -rf "$dir"
@@ -42,14 +42,12 @@ ctl() { "$BIN/ringflowctl" -s "$RF_SOCK" "$@"; }
 stat1() { ctl stats | awk -v m="ringflow_$1" '$1 == m { print $2 }'; }
 ckpt_after() { local id; id=$(stat1 checkpoint_last_id) && [ -n "$id" ] && [ "$id" -gt "$1" ]; }
 start_ringflow() {
-	"$BIN/ringflow" -c "$dir/rf.ini" "$@" 2>> "$dir/ringflow.log" &
-	rf_pid=$!
+	rf_start "$dir/ringflow.log" -c "$dir/rf.ini" "$@"
 	wait_for "control socket" 20 ctl help > /dev/null
 }
+# As systemd stops a service: SIGTERM to the whole process group.
 stop_ringflow() {
-	ctl stop > /dev/null
-	wait_exit "$rf_pid" 60
-	rf_pid=
+	rf_stop_group TERM 60
 }
 # expect_refusal WHAT: ringflow must exit 65 (not a signal) naming the file
 # and --reset-state.

@@ -15,7 +15,7 @@ dir=$(mktemp -d /tmp/rf-kafka-XXXXXX)
 rf_pid=
 cleanup() {
 	set +e   # a failing kill must not cut the cleanup short
-	[ -n "$rf_pid" ] && kill -9 "$rf_pid" 2>/dev/null
+	rf_kill_group
 	kafka_stop || true
 	influxd_stop || true
 	[ -n "${KEEP:-}" ] || rm -rf "$dir"
@@ -32,8 +32,7 @@ lines=$(wc -l < "$dir/data.csv")
 rules_conf "$dir" "type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = it\nstart = earliest" \
 	"type = influxdb\nurl = $INFLUX_URL\ndatabase = rf_it\nretention = 1d\nbatch_points = 2000" > "$dir/rf.ini"
 "$BIN/ringflow" -t -c "$dir/rf.ini"
-"$BIN/ringflow" -c "$dir/rf.ini" 2> "$dir/ringflow.log" &
-rf_pid=$!
+rf_start "$dir/ringflow.log" -c "$dir/rf.ini"
 RF_SOCK=$dir/run/it.sock
 wait_for "control socket" 20 test -S "$RF_SOCK"
 
@@ -58,9 +57,9 @@ windows_done() {
 wait_for "all windows emitted and written" 120 windows_done
 "$BIN/ringflowctl" -s "$RF_SOCK" status
 "$BIN/ringflowctl" -s "$RF_SOCK" stats > "$dir/stats.txt"
-"$BIN/ringflowctl" -s "$RF_SOCK" stop
-wait_exit "$rf_pid" 60
-rf_pid=
+# Stopped as systemd stops a service: SIGTERM to the whole process group.
+rf_stop_group TERM 60
+grep -q "stopped cleanly" "$dir/ringflow.log"
 
 python3 tests/integration/reference.py --data "$dir/data.csv" --stats "$dir/expected.json" \
 	--geo "$PWD/data/mmdb/GeoIP2-Country-Test.json" --influx "$INFLUX_URL" --db rf_it

@@ -31,7 +31,7 @@ cleanup() {
 	set +e
 	# The generator subshell's children (gen-sflow, tee, kafka-produce) first.
 	[ -n "$gen_pid" ] && kill $(ps -o pid= --ppid "$gen_pid") "$gen_pid" 2>/dev/null
-	[ -n "$rf_pid" ] && kill -9 "$rf_pid" 2>/dev/null
+	rf_kill_group
 	kafka_stop
 	influxd_stop
 	[ -n "${KEEP:-}" ] || rm -rf "$dir"
@@ -102,8 +102,7 @@ mkfifo "$dir/geo.fifo"
 rfconf "type = file\npath = $dir/geo.fifo" "type = file\npath = $dir/geo.lp" \
 	"$PWD/data/mmdb/bad-data/MaxMind-DB-test-broken-pointers-24.mmdb" > "$dir/geo.ini"
 rf_log=$dir/geo.log
-"$BIN/ringflow" -c "$dir/geo.ini" 2> "$rf_log" &
-rf_pid=$!
+rf_start "$rf_log" -c "$dir/geo.ini"
 WAIT_FOR_PID=$rf_pid
 RF_SOCK=$dir/run/it.sock
 # Read-write: the open never blocks, even if ringflow failed before opening
@@ -139,8 +138,7 @@ rfconf "type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = outages\n
 say "1. Kafka down before ringflow starts"
 kafka_down
 rf_log=$dir/ringflow.log
-"$BIN/ringflow" -c "$dir/rf.ini" 2> "$rf_log" &
-rf_pid=$!
+rf_start "$rf_log" -c "$dir/rf.ini"
 WAIT_FOR_PID=$rf_pid
 down_at=$SECONDS
 RF_SOCK=$dir/run/it.sock
@@ -243,9 +241,10 @@ windows_done() {
 wait_for "all windows emitted and written" 120 windows_done
 rf_alive
 ctl stats > "$dir/stats.txt"
-ctl stop > /dev/null
-wait_exit "$rf_pid" 60 || fail "ringflow did not stop cleanly"
-rf_pid= WAIT_FOR_PID=
+# Stopped as systemd stops a service: SIGTERM to the whole process group.
+WAIT_FOR_PID=
+rf_stop_group TERM 60 || fail "SIGTERM to the process group: ringflow did not stop cleanly"
+grep -q "stopped cleanly" "$rf_log" || fail "no 'stopped cleanly' after SIGTERM to the process group"
 
 python3 tests/integration/reference.py --data "$dir/data.csv" --stats "$dir/expected.json" \
 	--geo "$PWD/data/mmdb/GeoIP2-Country-Test.json" --influx "$INFLUX_URL" --db rf_outages ||

@@ -210,6 +210,7 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(c->alerts.log, 1);
 	assert_int_equal(c->alerts.state_changes_only, 0);
 	assert_int_equal(c->nanalyzers, 0);
+	assert_int_equal(c->nwarnings, 0);
 
 	/* A rule with only a window is tumbling, on time, over the whole stream. */
 	assert_int_equal(c->nrules, 1);
@@ -409,6 +410,7 @@ static void test_full_values(void **state)
 	assert_string_equal(cf->alerts.webhook, "https://example.org/hook");
 	assert_string_equal(cf->alerts.measurement, "ringflow_alerts");
 	assert_int_equal(cf->alerts.state_changes_only, 1);
+	assert_int_equal(cf->nwarnings, 2);
 
 	/* The compiled side: outputs, keys and the top aggregate resolved. */
 	assert_int_equal(xf_plan_nout(pl->plan), 5);
@@ -487,6 +489,61 @@ static void test_v2_output_processing_time(void **state)
 	unload(pl);
 }
 
+/* The largest and smallest values each bound allows load, and plan a
+ * segment (rf_layout_plan, part of rf_pipeline_load): what -t passes,
+ * start can lay out. tests/integration/test_config_edges.sh runs them. */
+static void test_boundaries_accepted(void **state)
+{
+	static const struct ini cases[] = {
+		{ .processes = "ring_size = 64K\n" },
+		{ .processes = "ring_size = 1G\n" },
+		{ .ringflow = "name = unit\nstate_dir = @DIR@/state\nrun_dir = @DIR@/run\ncheckpoint_interval = 100ms\n" },
+		{ .ringflow = "name = unit\nstate_dir = @DIR@/state\nrun_dir = @DIR@/run\ncheckpoint_interval = 1d\n" },
+		/* window / every = 1000, open windows 1000 + 9000 = 10000 */
+		{ .rules = "[aggregate.total]\nwindow = 1000s\nevery = 1s\nlateness = 9000s\nflows = count()\n" },
+		/* 1 + ceil(9998.5) = 10000 */
+		{ .rules = "[aggregate.total]\nwindow = 1s\nlateness = 9998500ms\nflows = count()\n" },
+		{ .rules = "[aggregate.total]\nwindow = 1000ms\nevery = 1ms\nflows = count()\n" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct rf_pipeline *pl = load_ok(&cases[i]);
+		size_t bytes = 0;
+		char err[512] = "";
+		if (rf_layout_plan(&pl->conf, &bytes, err, sizeof err))
+			fail_msg("case %zu: %s", i, err);
+		assert_true(bytes > pl->conf.processes.ring_size);
+		assert_int_equal(pl->conf.nwarnings, 0);
+		unload(pl);
+	}
+}
+
+/* [analyzer.*] and [alerts] parse but do nothing yet: one warning each,
+ * naming the section and saying analyzers are not built. */
+static void test_not_acted_on_warnings(void **state)
+{
+	struct rf_pipeline *pl = load_ok(&(struct ini){
+		.extra = "[analyzer.spikes]\nexec = deviation\n\n[analyzer.trend]\nexec = forecast\n\n"
+			 "[alerts]\nlog = yes\n",
+	});
+	assert_int_equal(pl->conf.nwarnings, 2);
+	assert_non_null(strstr(pl->conf.warnings[0], "[analyzer.spikes] and 1 more [analyzer.*] sections: "
+							"accepted but not acted on yet"));
+	assert_non_null(strstr(pl->conf.warnings[0], "analyzers are not built in this version"));
+	assert_non_null(strstr(pl->conf.warnings[1], "[alerts]: accepted but not acted on yet"));
+	unload(pl);
+
+	pl = load_ok(&(struct ini){ .extra = "[analyzer.spikes]\nexec = deviation\n" });
+	assert_int_equal(pl->conf.nwarnings, 1);
+	assert_non_null(strstr(pl->conf.warnings[0], "[analyzer.spikes]: accepted but not acted on yet"));
+	unload(pl);
+
+	/* An empty [alerts] section is still a section the operator wrote. */
+	pl = load_ok(&(struct ini){ .extra = "[alerts]\n" });
+	assert_int_equal(pl->conf.nwarnings, 1);
+	assert_non_null(strstr(pl->conf.warnings[0], "[alerts]: accepted but not acted on yet"));
+	unload(pl);
+}
+
 /* ----------------------------------------------------------------- bad */
 
 enum layer {
@@ -520,10 +577,37 @@ static const struct bad_case bad_cases[] = {
 	  { "[input] idle_timeout: empty value" } },
 	{ "bad size", CONF, { .processes = "ring_size = 4X\n" },
 	  { "[processes] ring_size: '4X' is not a size" } },
-	{ "ring_size not a power of two", CONF, { .processes = "ring_size = 3M\n" },
-	  { "[processes] ring_size: must be a power of two" } },
-	{ "ring_size too small", CONF, { .processes = "ring_size = 32K\n" },
-	  { "[processes] ring_size: must be between 64K and 2G" } },
+	/* ring_size is the ring's business (supervisor/layout.c), so it is
+	 * refused by rf_pipeline_load, which is what -t and start both run. */
+	{ "ring_size not a power of two", PIPE, { .processes = "ring_size = 3M\n" },
+	  { "[processes] ring_size: 3M is not a power of two" } },
+	{ "ring_size zero", PIPE, { .processes = "ring_size = 0\n" },
+	  { "[processes] ring_size: 0 is not a power of two" } },
+	{ "ring_size too small", PIPE, { .processes = "ring_size = 32K\n" },
+	  { "[processes] ring_size: 32K is below the minimum of 64K", "a frame is ring_size / 4" } },
+	{ "ring_size above the ring maximum", PIPE, { .processes = "ring_size = 2G\n" },
+	  { "[processes] ring_size: 2G is above the largest ring, 1G" } },
+	{ "checkpoint_interval zero", CONF, { .ringflow = "checkpoint_interval = 0\n" },
+	  { "[ringflow] checkpoint_interval: 0s is outside 100ms to 1d" } },
+	{ "checkpoint_interval too short", CONF, { .ringflow = "checkpoint_interval = 50ms\n" },
+	  { "[ringflow] checkpoint_interval: 50ms is outside 100ms to 1d" } },
+	{ "checkpoint_interval too long", CONF, { .ringflow = "checkpoint_interval = 25h\n" },
+	  { "[ringflow] checkpoint_interval: 25h is outside 100ms to 1d" } },
+	{ "control socket path too long", CONF,
+	  { .ringflow = "run_dir = /tmp/" "0123456789012345678901234567890123456789"
+			"01234567890123456789012345678901234567890123456789012345678901234567890123456789\n" },
+	  { "[ringflow] run_dir: the control socket '/tmp/0123", "a unix socket path holds at most 107" } },
+	{ "checkpoint store path too long", CONF,
+	  { .ringflow = "state_dir = /tmp/"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\n" },
+	  { "[ringflow] state_dir: '/tmp/0123", "ringflow.mdb-lock' is 523 characters, at most 511" } },
+	{ "topic list without a name", CONF,
+	  { .input = "topic = , ,\nfields = ts:int, src_ip:ip, bytes:int, proto\n" },
+	  { "[input] topic: ', ,' names no topic" } },
 	{ "process count zero", CONF, { .processes = "transform = 0\n" },
 	  { "[processes] transform: '0' is not auto or a count from 1 to 64" } },
 	{ "process count too big", CONF, { .processes = "aggregate = 65\n" },
@@ -610,6 +694,22 @@ static const struct bad_case bad_cases[] = {
 	{ "every not dividing the window", CONF,
 	  { .rules = "[aggregate.total]\nwindow = 10s\nevery = 3s\nflows = count()\n" },
 	  { "[aggregate.total] every: must divide the window evenly" } },
+	{ "too many windows per record", CONF,
+	  { .rules = "[aggregate.total]\nwindow = 1001s\nevery = 1s\nflows = count()\n" },
+	  { "[aggregate.total] every: window 1001s / every 1s = 1001 windows per record, at most 1000" } },
+	{ "a 1ms hop over a 10-year window", CONF,
+	  { .rules = "[aggregate.total]\nwindow = 3650d\nevery = 1ms\nflows = count()\n" },
+	  { "[aggregate.total] every: window 3650d / every 1ms = 315360000000 windows per record" } },
+	{ "too many open windows", CONF,
+	  { .rules = "[aggregate.total]\nwindow = 10s\nevery = 1s\nlateness = 10000s\nflows = count()\n" },
+	  { "[aggregate.total] lateness: window 10s + lateness 10000s keeps 10010 windows of every 1s open at once, "
+	    "at most 10000" } },
+	{ "lateness of years over short tumbling windows", CONF,
+	  { .rules = "[aggregate.total]\nwindow = 10s\nlateness = 3650d\nflows = count()\n" },
+	  { "[aggregate.total] lateness: window 10s + lateness 3650d keeps 31536001 windows" } },
+	{ "open windows rounded up", CONF,
+	  { .rules = "[aggregate.total]\nwindow = 1s\nlateness = 9999500ms\nflows = count()\n" },
+	  { "[aggregate.total] lateness: window 1s + lateness 9999500ms keeps 10001 windows" } },
 	{ "every longer than the window", CONF,
 	  { .rules = "[aggregate.total]\nwindow = 10s\nevery = 20s\nflows = count()\n" },
 	  { "[aggregate.total] every: longer than the window" } },
@@ -836,6 +936,8 @@ int main(void)
 		cmocka_unit_test(test_comment_after_section_name),
 		cmocka_unit_test(test_file_input),
 		cmocka_unit_test(test_v2_output_processing_time),
+		cmocka_unit_test(test_boundaries_accepted),
+		cmocka_unit_test(test_not_acted_on_warnings),
 		cmocka_unit_test(test_bad_cases),
 		cmocka_unit_test(test_broken_mmdb),
 		cmocka_unit_test(test_missing_file),

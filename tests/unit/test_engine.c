@@ -21,6 +21,10 @@
 #include "aggregate/row.h"
 #include "aggregate/rule.h"
 #include "tests/unit/agg_fixture.h"
+#include "tests/lib/splitmix.h"
+#include "shm/frames.h"
+
+#include <math.h>
 
 /* ---- frames ---- */
 
@@ -53,7 +57,10 @@ static uint64_t frame_add(struct frame *f, const struct agg_rule *rules, int ri,
 	struct rf_value o[NOUT];
 	rec_outs(r, o);
 	uint64_t h;
-	size_t n = agg_row_encode(&rules[ri], (uint16_t)ri, o, r->t, INT64_MIN, f->buf + f->len, sizeof f->buf - f->len, &h);
+	/* As the transform does: each row carries the frame's newest event
+	 * time before it. */
+	size_t n = agg_row_encode(&rules[ri], (uint16_t)ri, o, r->t, f->maxev, f->buf + f->len,
+				  sizeof f->buf - f->len, &h);
 	assert_true(n > 0);
 	f->len += n;
 	f->n++;
@@ -244,7 +251,8 @@ static void test_end_to_end_tumbling(void **state)
 static void test_hopping(void **state)
 {
 	(void)state;
-	const struct rule_def d = { "hop", 10 * S, 5 * S, 0, "", "flows=count();total=sum(bytes)", 0, 0, NULL };
+	/* Lateness covers the records' spread: every record counts. */
+	const struct rule_def d = { "hop", 10 * S, 5 * S, 60 * S, "", "flows=count();total=sum(bytes)", 0, 0, NULL };
 	struct agg_rule *rules = compile_rules(&d, 1);
 	struct agg_engine *e = agg_engine_create(rules, 1, NULL, 0, 1);
 	static struct frame f;
@@ -816,12 +824,211 @@ static void test_percentile_keys_memory(void **state)
 	agg_rules_free(rules);
 }
 
+/* ---- lateness per record ---- */
+
+#define LPR_N 3000
+#define LPR_WINDOWS 64
+
+/* Appends every captured line to one sorted, newline-joined string. */
+static char *captured_sorted(const struct captured *c)
+{
+	char *lines[8192];
+	int n = 0;
+	size_t total = 1;
+	char *copies[MAX_WINDOWS];
+	for (int i = 0; i < c->n; i++) {
+		copies[i] = strdup(c->w[i].lp);
+		for (char *tok = strtok(copies[i], "\n"); tok; tok = strtok(NULL, "\n")) {
+			assert_true(n < 8192);
+			lines[n++] = tok;
+			total += strlen(tok) + 1;
+		}
+	}
+	qsort(lines, (size_t)n, sizeof *lines, cmp_str);
+	char *out = malloc(total), *p = out;
+	for (int i = 0; i < n; i++)
+		p += sprintf(p, "%s\n", lines[i]);
+	*p = '\0';
+	for (int i = 0; i < c->n; i++)
+		free(copies[i]);
+	return out;
+}
+
+/* One partition with disorder and a clock turned back, fed in frames of
+ * `chunk` records (an advance after each, as the process does): the output
+ * and the late count must not depend on chunk, and must equal the naive
+ * per-record model — a record is late when its window ended at or before
+ * the largest earlier event time minus lateness. */
+static void test_late_per_record(void **state)
+{
+	(void)state;
+	const struct rule_def d = { "lpr", 10 * S, 0, 2 * S, "country", "flows=count()", 0, 0, NULL };
+	struct agg_rule *rules = compile_rules(&d, 1);
+	static struct rec recs[LPR_N];
+	rng_state = 42;
+	for (int i = 0; i < LPR_N; i++) {
+		/* 10 records per second, up to 5 s back; at 2/3 the clock steps back 60 s. */
+		int64_t t = (int64_t)i * S / 10 - (int64_t)(rnd() % (5 * 1000)) * 1000000;
+		if (i >= 2 * LPR_N / 3)
+			t -= 60 * S;
+		recs[i] = mk((int)(rnd() % 5), 1000 * S + t, 1);
+	}
+	/* The model. */
+	static int64_t counts[LPR_WINDOWS][5];
+	memset(counts, 0, sizeof counts);
+	uint64_t want_late = 0;
+	int64_t prior = INT64_MIN;
+	for (int i = 0; i < LPR_N; i++) {
+		int64_t start = recs[i].t / (10 * S) * (10 * S);
+		if (prior != INT64_MIN && start + 10 * S <= prior - 2 * S)
+			want_late++;
+		else
+			counts[(start - 1000 * S + 60 * S) / (10 * S)][recs[i].c]++;
+		if (recs[i].t > prior)
+			prior = recs[i].t;
+	}
+	char want[65536], *wp = want;
+	char *wl[LPR_WINDOWS * 5];
+	int nw = 0;
+	for (int w = 0; w < LPR_WINDOWS; w++)
+		for (int c = 0; c < 5; c++)
+			if (counts[w][c]) {
+				wl[nw] = wp;
+				wp += sprintf(wp, "lpr,country=%s flows=%" PRId64 "i %" PRId64, countries[c], counts[w][c],
+					      (int64_t)(1000 * S - 60 * S + (int64_t)w * 10 * S)) + 1;
+				nw++;
+			}
+	qsort(wl, (size_t)nw, sizeof *wl, cmp_str);
+	char joined[65536], *jp = joined;
+	for (int i = 0; i < nw; i++)
+		jp += sprintf(jp, "%s\n", wl[i]);
+	assert_true(want_late > 100);   /* the data does make records late */
+
+	const int chunks[] = { 1, 3, 64, 997, LPR_N };
+	for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
+		struct agg_engine *e = agg_engine_create(rules, 1, NULL, 0, 1);
+		static struct frame f;
+		struct captured cap = { 0 };
+		for (int i = 0; i < LPR_N; i += chunks[k]) {
+			frame_reset(&f);
+			for (int j = i; j < i + chunks[k] && j < LPR_N; j++)
+				frame_add(&f, rules, 0, &recs[j]);
+			agg_engine_add_rows(e, 0, f.maxev, 0, f.buf, f.len, f.n, 0);
+			agg_engine_advance(e, 0, 0, 0, capture, &cap);
+		}
+		agg_engine_advance(e, 0, 0, 1, capture, &cap);
+		char *got = captured_sorted(&cap);
+		if (strcmp(got, joined))
+			fail_msg("chunk %d:\ngot\n%s\nwant\n%s", chunks[k], got, joined);
+		assert_int_equal(agg_engine_stats(e)->late, want_late);
+		free(got);
+		captured_free(&cap);
+		agg_engine_destroy(e);
+	}
+	agg_rules_free(rules);
+}
+
+/* A partition announced as assigned holds every window back until it
+ * delivers, or until it has been quiet for idle_timeout — the first
+ * partition of a backlog cannot close windows the others still feed. */
+static void test_assigned_partition_holds(void **state)
+{
+	(void)state;
+	const struct rule_def d = { "held", 10 * S, 0, 0, "country", "flows=count()", 0, 0, NULL };
+	struct agg_rule *rules = compile_rules(&d, 1);
+	struct rf_config conf = { 0 };
+	conf.input.idle_timeout_ns = 30 * S;
+	struct agg_engine *e = agg_engine_create(rules, 1, &conf, 0, 1);
+	static struct frame f;
+	struct captured cap = { 0 };
+	int64_t now = 5000 * S;
+	/* Partitions 1 and 2 are assigned; only 0 delivers, far ahead. */
+	frame_reset(&f);
+	agg_engine_add_rows(e, 1, INT64_MIN, RF_LINES_ASSIGNED, f.buf, 0, 0, now);
+	agg_engine_add_rows(e, 2, INT64_MIN, RF_LINES_ASSIGNED, f.buf, 0, 0, now);
+	for (int i = 0; i < 100; i++) {
+		struct rec r = mk(0, (int64_t)i * S, 1);
+		frame_add(&f, rules, 0, &r);
+	}
+	agg_engine_add_rows(e, 0, f.maxev, 0, f.buf, f.len, f.n, now + S);
+	agg_engine_advance(e, now + S, now + S, 0, capture, &cap);
+	assert_int_equal(cap.n, 0);
+	/* Partition 1 delivers from the start of the range: nothing is late,
+	 * and 2 still holds. */
+	frame_reset(&f);
+	for (int i = 0; i < 50; i++) {
+		struct rec r = mk(1, (int64_t)i * S, 1);
+		frame_add(&f, rules, 0, &r);
+	}
+	agg_engine_add_rows(e, 1, f.maxev, 0, f.buf, f.len, f.n, now + 2 * S);
+	agg_engine_advance(e, now + 2 * S, now + 2 * S, 0, capture, &cap);
+	assert_int_equal(cap.n, 0);
+	assert_int_equal(agg_engine_stats(e)->late, 0);
+	/* 2 never delivers: after idle_timeout from its assignment it stops
+	 * holding; the base is then partition 1's 49 s. */
+	agg_engine_advance(e, now + 30 * S - 1, now + 30 * S, 0, capture, &cap);
+	assert_int_equal(cap.n, 0);
+	agg_engine_advance(e, now + 30 * S, now + 30 * S, 0, capture, &cap);
+	assert_int_equal(cap.n, 4);   /* [0,10) .. [30,40) */
+	/* A re-assignment (rebalance, restart) holds again. */
+	agg_engine_add_rows(e, 2, INT64_MIN, RF_LINES_ASSIGNED, f.buf, 0, 0, now + 31 * S);
+	agg_engine_advance(e, now + 40 * S, now + 40 * S, 0, capture, &cap);
+	assert_int_equal(cap.n, 4);
+	/* Once it too is quiet for idle_timeout, the whole input is idle and
+	 * the wall clock closes the rest. */
+	agg_engine_advance(e, now + 61 * S, now + 61 * S, 0, capture, &cap);
+	assert_int_equal(cap.n, 10);
+	captured_free(&cap);
+	agg_engine_destroy(e);
+	agg_rules_free(rules);
+}
+
+/* NaN and infinity are no numbers: skipped as missing and counted. A float
+ * where the rule's field is int (an int expression that overflowed) is
+ * folded as float, not refused. */
+static void test_nonfinite_inputs(void **state)
+{
+	(void)state;
+	const struct rule_def d = { "nf", 10 * S, 0, 0, "country", "b=sum(bytes);n=count()", 0, 0, NULL };
+	struct agg_rule *rules = compile_rules(&d, 1);
+	struct agg_engine *e = agg_engine_create(rules, 1, NULL, 0, 1);
+	static struct frame f;
+	struct captured cap = { 0 };
+	frame_reset(&f);
+	const double vals[] = { NAN, INFINITY, -INFINITY, 1e19, 5 };
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+		struct rf_value o[NOUT];
+		struct rec r = mk(0, S, 1);
+		rec_outs(&r, o);
+		o[2] = (struct rf_value){ .type = RF_V_FLOAT, .u.f = vals[i] };
+		uint64_t h;
+		size_t n = agg_row_encode(&rules[0], 0, o, S, f.maxev, f.buf + f.len, sizeof f.buf - f.len, &h);
+		assert_true(n > 0);
+		f.len += n;
+		f.n++;
+		f.maxev = S;
+	}
+	agg_engine_add_rows(e, 0, f.maxev, 0, f.buf, f.len, f.n, 0);
+	const struct agg_stats *st = agg_engine_stats(e);
+	assert_int_equal(st->nonfinite, 3);
+	assert_int_equal(st->bad_rows, 0);
+	agg_engine_advance(e, 0, 0, 1, capture, &cap);
+	assert_int_equal(cap.n, 1);
+	assert_string_equal(cap.w[0].lp, "nf,country=DE b=1e+19,n=5i 0\n");
+	captured_free(&cap);
+	agg_engine_destroy(e);
+	agg_rules_free(rules);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_end_to_end_tumbling),
 		cmocka_unit_test(test_hopping),
 		cmocka_unit_test(test_late_records),
+		cmocka_unit_test(test_late_per_record),
+		cmocka_unit_test(test_assigned_partition_holds),
+		cmocka_unit_test(test_nonfinite_inputs),
 		cmocka_unit_test(test_partitions_out_of_step),
 		cmocka_unit_test(test_idle_input_wall_clock),
 		cmocka_unit_test(test_max_keys_overflow),

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Backlogs the way real ones look, through the Kafka protocol (the mock,
+# 4 partitions of very different sizes: 55/30/10/5 % of the records, each
+# spanning the whole time range), lateness = 20s, into a real influxd:
+#   1. preloaded before ringflow starts (start = earliest);
+#   2. filled one partition after the other while ringflow runs;
+#   3. streamed unevenly, with a kill -9 of the ingest mid-stream: the
+#      restarted data plane replays from the checkpoint.
+# Every partition assigned to an ingest holds windows back until it delivers
+# (or is quiet for idle_timeout), so in each case InfluxDB must equal
+# reference.py's independent computation exactly and rows_late_total = 0.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${BIN:-$PWD/build/bin}
+export BIN
+source tests/lib/influxd.sh
+source tests/lib/kafka.sh
+source tests/integration/lib.sh
+dir=$(mktemp -d /tmp/rf-backlog-XXXXXX)
+rf_pid= prod_pids=
+cleanup() {
+	set +e
+	[ -n "$rf_pid" ] && kill -9 "$rf_pid" 2>/dev/null
+	for p in $prod_pids; do kill "$p" 2>/dev/null; done
+	kafka_stop || true
+	influxd_stop || true
+	[ -n "${KEEP:-}" ] || rm -rf "$dir"
+}
+trap cleanup EXIT
+
+influxd_start "$dir/influx"
+kafka_start "$dir/kafka" pre:4 seq:4 kill:4
+
+"$BIN/gen-sflow" --seed 31 --records 60000 --rate 300 --start $(( $(date +%s) / 10 * 10 - 7200 )) \
+	--disorder 8 --junk 0.02 --counters 5 --sources 2000 > "$dir/data.csv"
+lines=$(wc -l < "$dir/data.csv")
+# Uneven partitions, each over the whole time range, in input order.
+awk -v d="$dir" '{ k = NR % 20; p = k < 11 ? 0 : k < 17 ? 1 : k < 19 ? 2 : 3; print > (d "/part" p ".csv") }' \
+	"$dir/data.csv"
+wc -l "$dir"/part?.csv | sed 's/^/  /'
+produce() {   # TOPIC PARTITION [kafka-produce options]
+	local t=$1 p=$2
+	shift 2
+	"$BIN/kafka-produce" -q -b "$KAFKA_BROKERS" -t "$t" -P "$p" -l 8 -X compression.codec=zstd "$@" \
+		< "$dir/part$p.csv"
+}
+
+ctl() { "$BIN/ringflowctl" -s "$RF_SOCK" "$@"; }
+# run NAME TOPIC [extra sed]: config and start ringflow for one case.
+run() {
+	local name=$1 topic=$2
+	shift 2
+	mkdir -p "$dir/$name"
+	rules_conf "$dir/$name" \
+		"type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = $topic\ngroup = $name\nstart = earliest\nkafka.session.timeout.ms = 6000" \
+		"type = influxdb\nurl = $INFLUX_URL\ndatabase = rf_$name\nretention = 1d\nbatch_points = 2000" \
+		"s|^lateness .*|lateness    = 20s|" "$@" > "$dir/$name/rf.ini"
+	"$BIN/ringflow" -t -c "$dir/$name/rf.ini" > /dev/null
+	RF_SOCK=$dir/$name/run/it.sock
+	"$BIN/ringflow" -c "$dir/$name/rf.ini" 2>> "$dir/$name/ringflow.log" &
+	rf_pid=$!
+	WAIT_FOR_PID=$rf_pid wait_for "control socket" 20 test -S "$RF_SOCK"
+}
+assigned() { ctl status | grep -q "$1\[3\]"; }
+read_all() { [ "$(stat_sum lines_in_total)" -ge "$lines" ]; }
+windows_done() {
+	[ "$(stat_sum live_keys)" -eq 0 ] &&
+	[ "$(stat_sum rows_in_total)" -eq "$(stat_sum rows_out_total)" ] &&
+	[ "$(stat_sum points_emitted_total)" -gt 0 ] &&
+	[ "$(stat_sum points_written_total)" -eq "$(stat_sum points_emitted_total)" ]
+}
+# finish NAME: everything read, every window emitted and written, none
+# late; stop; compare with the reference.
+finish() {
+	local name=$1
+	WAIT_FOR_PID=$rf_pid wait_for "$name: all $lines lines read" 120 read_all
+	WAIT_FOR_PID=$rf_pid wait_for "$name: all windows emitted and written" 120 windows_done
+	local late
+	late=$(stat_sum rows_late_total)
+	echo "$name: $(stat_sum lines_in_total) lines in, $(stat_sum points_written_total) points, $late late"
+	ctl stop > /dev/null
+	wait_exit "$rf_pid" 60
+	rf_pid=
+	if [ "$late" -ne 0 ]; then
+		grep -E "late|assigned|restor" "$dir/$name/ringflow.log" | head -20
+		echo "$name: $late rows dropped as late" >&2
+		return 1
+	fi
+	python3 tests/integration/reference.py --data "$dir/data.csv" \
+		--geo "$PWD/data/mmdb/GeoIP2-Country-Test.json" --influx "$INFLUX_URL" --db "rf_$name"
+}
+
+# 1. Preloaded, then read from the earliest offsets.
+for p in 0 1 2 3; do produce pre $p; done
+run pre pre "s|^idle_timeout .*|idle_timeout = 5s|"
+finish pre
+
+# 2. One partition after the other while ringflow runs; idle_timeout leaves
+# room for the whole filling (a partition quiet that long stops holding
+# windows back, by definition).
+run seq seq "s|^idle_timeout .*|idle_timeout = 20s|"
+WAIT_FOR_PID=$rf_pid wait_for "seq: partitions assigned" 60 assigned seq
+for p in 0 1 2 3; do
+	produce seq $p
+done
+finish seq
+
+# 3. Streamed unevenly (each partition at its share of 3000 lines/s), kill -9
+# of the ingest once a checkpoint completed with open windows.
+run kill kill "s|^idle_timeout .*|idle_timeout = 5s|" \
+	"s|^log_level .*|log_level = info\ncheckpoint_interval = 1s|"
+WAIT_FOR_PID=$rf_pid wait_for "kill: partitions assigned" 60 assigned kill
+for p in 0 1 2 3; do
+	produce kill $p -r $(( $(wc -l < "$dir/part$p.csv") / 20 )) &
+	prod_pids="$prod_pids $!"
+done
+ckpt_id() { ctl stats | awk '$1 == "ringflow_checkpoint_last_id" { print $2 }'; }
+ckpt_after() { local id; id=$(ckpt_id) && [ -n "$id" ] && [ "$id" -gt "$1" ]; }
+# A checkpoint taken while windows are open, so the restart has state to restore.
+WAIT_FOR_PID=$rf_pid wait_for "kill: open windows" 30 bash -c "[ \"\$(source tests/integration/lib.sh; RF_SOCK=$RF_SOCK stat_sum live_keys)\" -gt 0 ]"
+WAIT_FOR_PID=$rf_pid wait_for "kill: a checkpoint with open windows" 30 ckpt_after "$(ckpt_id)"
+pid=$(ctl status | awk '$1 == "ingest" && $2 == "0" && $3 ~ /^[0-9]+$/ { print $3 }')
+kill -9 "$pid"
+echo "kill: killed ingest 0 (pid $pid) after checkpoint $(ckpt_id)"
+for p in $prod_pids; do wait "$p"; done
+prod_pids=
+finish kill
+grep -q "restored [1-9][0-9]* windows" "$dir/kill/ringflow.log" ||
+	{ echo "kill: the restart restored no open windows" >&2; exit 1; }
+echo "backlogs: OK"
