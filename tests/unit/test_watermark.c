@@ -85,12 +85,51 @@ static void test_all_idle_wall_clock(void **state)
 	free(w);
 }
 
+/* A partition assigned but not delivering holds the base at INT64_MIN
+ * (every window open) until it delivers or is quiet for idle_timeout from
+ * its assignment; durations use now_ns only, so a wall-clock step changes
+ * nothing but the quiet-stream advance. */
+static void test_assigned_holds(void **state)
+{
+	(void)state;
+	struct agg_watermark *w = malloc(sizeof *w);
+	agg_wm_init(w, 30 * S);
+	int64_t t0 = 100 * S, wall = 1700000000 * S;
+	assert_int_equal(agg_wm_assign(w, 3, t0), 0);
+	agg_wm_observe(w, 0, 500 * S, t0 + S);
+	assert_true(agg_wm_base(w, t0 + S, wall) == INT64_MIN);
+	assert_true(agg_wm_others(w, 0, t0 + S) == INT64_MIN);
+	assert_true(agg_wm_others(w, 3, t0 + S) == 500 * S);
+	assert_true(agg_wm_source_max(w, 3) == INT64_MIN);
+	/* The wall clock stepped an hour forward: nothing becomes idle. */
+	assert_true(agg_wm_base(w, t0 + 2 * S, wall + 3600 * S) == INT64_MIN);
+	/* It delivers: it holds at its own progress. */
+	agg_wm_observe(w, 3, 200 * S, t0 + 3 * S);
+	assert_true(agg_wm_base(w, t0 + 3 * S, wall) == 200 * S);
+	/* An assignment never lowers what a partition delivered. */
+	agg_wm_assign(w, 3, t0 + 4 * S);
+	assert_true(agg_wm_source_max(w, 3) == 200 * S);
+	/* Quiet for idle_timeout after the later of delivery and assignment:
+	 * idle, while 0 goes on delivering. */
+	agg_wm_observe(w, 0, 500 * S, t0 + 20 * S);
+	assert_true(agg_wm_base(w, t0 + 34 * S - 1, wall) == 200 * S);
+	assert_true(agg_wm_base(w, t0 + 34 * S, wall) == 500 * S);
+	assert_int_equal(agg_wm_active(w, t0 + 34 * S), 1);
+	assert_int_equal(agg_wm_assign(w, AGG_WM_MAX_SOURCES, t0), -1);
+	/* Restored as assigned-without-progress (INT64_MIN): holds again. */
+	assert_int_equal(agg_wm_restore_source(w, 9, INT64_MIN, t0 + 40 * S), 0);
+	assert_true(agg_wm_base(w, t0 + 40 * S, wall) == INT64_MIN);
+	assert_int_equal(agg_wm_active(w, t0 + 40 * S), 2);
+	free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_min_over_partitions),
 		cmocka_unit_test(test_idle_partition),
 		cmocka_unit_test(test_all_idle_wall_clock),
+		cmocka_unit_test(test_assigned_holds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
