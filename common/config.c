@@ -813,6 +813,14 @@ static int cross_checks(struct rf_config *c, const char *time_field, char *err, 
 				in->time_field = i;
 		if (in->time_field < 0)
 			return fail(err, errlen, "[input] time_field: '%s' is not one of the fields", time_field);
+		/* Combinations that would reject every record at run time. */
+		enum rf_vtype tt = in->fields[in->time_field].type;
+		if (tt == RF_V_IP)
+			return fail(err, errlen, "[input] time_field: '%s' is declared ip; a time is int, float or str",
+				    time_field);
+		if (in->time_format == CONF_TIME_RFC3339 && tt != RF_V_STR)
+			return fail(err, errlen, "[input] time_format: rfc3339 needs the time field '%s' declared str "
+				    "(it is declared %s)", time_field, tt == RF_V_INT ? "int" : "float");
 	}
 	if (in->type == CONF_INPUT_KAFKA && (!in->topics || !*in->topics))
 		return fail(err, errlen, "[input] topic: missing (type = kafka needs a topic)");
@@ -925,7 +933,7 @@ int conf_load(const char *path, struct rf_config *c, char *err, size_t errlen)
 	}
 	if (cross_checks(c, time_field, err, errlen))
 		goto out;
-	/* DESIGN.md §5 sections that this version parses and validates but
+	/* docs/DESIGN.md §7: sections that this version parses and validates but
 	 * does not run: say so rather than let an operator wait for alerts. */
 	if (c->nanalyzers == 1)
 		warn(c, "[analyzer.%s]: accepted but not acted on yet: analyzers are not built in this version, "

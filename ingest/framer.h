@@ -7,7 +7,7 @@
  * the caller flushes at the end of an input batch. Every frame of a source
  * goes to the same transform (source modulo the transform count), so one
  * partition's records reach the aggregates in partition order: lateness is
- * judged per record in that order (DESIGN.md §3), which frames spread over
+ * judged per record in that order (docs/DESIGN.md §4), which frames spread over
  * several transforms would reorder. Transforms run in parallel across
  * partitions. Reserving waits when the ring is full: that is the
  * backpressure that keeps Kafka, not memory, as the buffer.

@@ -211,6 +211,24 @@ static rd_kafka_conf_t *build_conf(const struct conf_input *in, char *err, size_
 			snprintf(err, errlen, "[input] %s: %.200s", base[i].k, why);
 			goto fail;
 		}
+	/* Settings the checkpoint semantics rest on: a kafka.* key must not
+	 * quietly override them. */
+	static const struct { const char *k, *why; } own[] = {
+		{ "bootstrap.servers", "set it with [input] brokers" },
+		{ "metadata.broker.list", "set it with [input] brokers" },
+		{ "group.id", "set it with [input] group" },
+		{ "auto.offset.reset", "set it with [input] start" },
+		{ "enable.auto.commit", "ringflow commits checkpointed offsets itself" },
+		{ "enable.auto.offset.store", "ringflow commits checkpointed offsets itself" },
+		{ "enable.partition.eof", "ringflow needs end-of-partition events" },
+	};
+	for (int i = 0; i < in->nkafka; i++)
+		for (size_t j = 0; j < sizeof own / sizeof own[0]; j++)
+			if (!strcmp(in->kafka[i].key, own[j].k)) {
+				snprintf(err, errlen, "[input] kafka.%s: ringflow sets this itself (%s)", own[j].k,
+					 own[j].why);
+				goto fail;
+			}
 	for (int i = 0; i < in->nkafka; i++)
 		if (rd_kafka_conf_set(kc, in->kafka[i].key, in->kafka[i].value, why, sizeof why) != RD_KAFKA_CONF_OK) {
 			snprintf(err, errlen, "[input] kafka.%.64s: %.200s", in->kafka[i].key, why);
