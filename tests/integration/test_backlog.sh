@@ -77,6 +77,10 @@ finish() {
 	WAIT_FOR_PID=$rf_pid wait_for "$name: all windows emitted and written" 120 windows_done
 	local late
 	late=$(stat_sum rows_late_total)
+	# Nothing else vanished either (each drop reason has its counter).
+	[ "$(stat_sum nomem_total)" -eq 0 ] && [ "$(stat_sum values_nonfinite_total)" -eq 0 ] &&
+		[ "$(stat_sum rows_too_long_total)" -eq 0 ] && [ "$(stat_sum points_too_long_total)" -eq 0 ] ||
+		{ echo "$name: rows lost to memory, NaN or size" >&2; return 1; }
 	echo "$name: $(stat_sum lines_in_total) lines in, $(stat_sum points_written_total) points, $late late"
 	ctl stop > /dev/null
 	wait_exit "$rf_pid" 60
