@@ -18,7 +18,10 @@
  * `start`.
  *
  * Each (topic, partition) has a stable source id (partitions.h) so the
- * aggregates can track per-partition watermarks across restarts.
+ * aggregates can track per-partition watermarks across restarts. Every
+ * partition assigned to this ingest (at a group assignment and again after
+ * a rewind) is announced downstream at once (kafka_announce_owned), so it
+ * holds windows back before it delivered anything.
  */
 #include "ingest/ingest.h"
 #include "ingest/kafka_src.h"
@@ -412,7 +415,8 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 		int flushed = ing_framer_flush(fr);
 		kafka_publish_positions(&src);
 		rf_info("kafka: stop requested, closing the consumer");
-		if (flushed == 0 && kafka_barrier_if_requested(&src) == 0 && rf_send_eos(fr->outs, fr->nouts, RF_EOS_STOP) == 0)
+		if (flushed == 0 && kafka_barrier_if_requested(&src) == 0 &&
+		    rf_send_eos(fr->outs, fr->nouts, RF_EOS_STOP) == 0)
 			kafka_commit_final(&src, rk);
 		else
 			rc = 1;
