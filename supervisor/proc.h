@@ -58,15 +58,18 @@ struct rf_proc {
 	struct rf_stats_slot *stats;
 };
 
-/* Set by SIGTERM in a pipeline process. Ingest treats it as "stop
- * consuming and drain"; the other stages stop at once. */
+/* Set by the supervisor's stop signal (SIGRTMIN+1, from the supervisor's
+ * pid only; supervisor.c) in a pipeline process. Ingest treats it as "stop
+ * consuming and drain"; the other stages stop at once. A SIGTERM from
+ * anyone (systemd's control group, kill -TERM -- -PGID) is ignored by the
+ * children: the supervisor got it too and runs the graceful stop. */
 extern volatile sig_atomic_t rf_stop_requested;
 /* Same flag as an int pointer for ring/writer waits. */
 extern volatile int rf_stop_flag;
-/* Ingest only. SIGUSR1 (rf_abort_flag): the whole data plane restarts
+/* Ingest only. The abort signal, SIGRTMIN+2 (rf_abort_flag): the whole data plane restarts
  * after a crash; the ingest leaves the consumer group at once (so the
  * restarted one is assigned without waiting for a session timeout) and
- * sends nothing more. SIGUSR2 (rf_park_flag): a stage behind the ingest
+ * sends nothing more. The park signal, SIGRTMIN+3 (rf_park_flag): a stage behind the ingest
  * crashed; the ingest parks, keeps its group membership and rewinds to the
  * checkpoint when the supervisor has restarted the stages
  * (supervisor/checkpoint.h). Either sets rf_interrupt_flag, on which the

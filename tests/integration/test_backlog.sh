@@ -20,7 +20,7 @@ dir=$(mktemp -d /tmp/rf-backlog-XXXXXX)
 rf_pid= prod_pids=
 cleanup() {
 	set +e
-	[ -n "$rf_pid" ] && kill -9 "$rf_pid" 2>/dev/null
+	rf_kill_group
 	for p in $prod_pids; do kill "$p" 2>/dev/null; done
 	kafka_stop || true
 	influxd_stop || true
@@ -57,8 +57,7 @@ run() {
 		"s|^lateness .*|lateness    = 20s|" "$@" > "$dir/$name/rf.ini"
 	"$BIN/ringflow" -t -c "$dir/$name/rf.ini" > /dev/null
 	RF_SOCK=$dir/$name/run/it.sock
-	"$BIN/ringflow" -c "$dir/$name/rf.ini" 2>> "$dir/$name/ringflow.log" &
-	rf_pid=$!
+	rf_start "$dir/$name/ringflow.log" -c "$dir/$name/rf.ini"
 	WAIT_FOR_PID=$rf_pid wait_for "control socket" 20 test -S "$RF_SOCK"
 }
 assigned() { ctl status | grep -q "$1\[3\]"; }
@@ -82,9 +81,9 @@ finish() {
 		[ "$(stat_sum rows_too_long_total)" -eq 0 ] && [ "$(stat_sum points_too_long_total)" -eq 0 ] ||
 		{ echo "$name: rows lost to memory, NaN or size" >&2; return 1; }
 	echo "$name: $(stat_sum lines_in_total) lines in, $(stat_sum points_written_total) points, $late late"
-	ctl stop > /dev/null
-	wait_exit "$rf_pid" 60
-	rf_pid=
+	# Stopped as systemd stops it: SIGTERM to the whole process group.
+	rf_stop_group TERM 60
+	grep -q "stopped cleanly" "$dir/$name/ringflow.log"
 	if [ "$late" -ne 0 ]; then
 		grep -E "late|assigned|restor" "$dir/$name/ringflow.log" | head -20
 		echo "$name: $late rows dropped as late" >&2

@@ -19,7 +19,7 @@ dir=$(mktemp -d /tmp/rf-clock-XXXXXX)
 rf_pid=
 cleanup() {
 	set +e
-	[ -n "$rf_pid" ] && kill -9 "$rf_pid" 2>/dev/null
+	rf_kill_group
 	kafka_stop || true
 	influxd_stop || true
 	[ -n "${KEEP:-}" ] || rm -rf "$dir"
@@ -38,8 +38,8 @@ rules_conf "$dir" "type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup 
 "$BIN/ringflow" -t -c "$dir/rf.ini" > /dev/null
 
 echo 0 > "$dir/wallstep"
-RINGFLOW_TEST_WALL_STEP_FILE=$dir/wallstep "$BIN/ringflow" -c "$dir/rf.ini" 2> "$dir/ringflow.log" &
-rf_pid=$!
+export RINGFLOW_TEST_WALL_STEP_FILE=$dir/wallstep
+rf_start "$dir/ringflow.log" -c "$dir/rf.ini"
 RF_SOCK=$dir/run/it.sock
 export WAIT_FOR_PID=$rf_pid
 wait_for "control socket" 20 test -S "$RF_SOCK"
@@ -74,9 +74,8 @@ windows_done() {
 }
 wait_for "all windows emitted and written" 120 windows_done
 late=$(stat_sum rows_late_total)
-"$BIN/ringflowctl" -s "$RF_SOCK" stop > /dev/null
-wait_exit "$rf_pid" 60
-rf_pid=
+rf_stop_group TERM 60
+grep -q "stopped cleanly" "$dir/ringflow.log"
 echo "late rows: $late"
 [ "$late" -eq 0 ] || { grep late "$dir/ringflow.log" | head -5; exit 1; }
 python3 tests/integration/reference.py --data "$dir/data.csv" \

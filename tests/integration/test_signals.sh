@@ -8,7 +8,8 @@
 # ringflow in a process group of its own (setsid), data streaming:
 #   run 1: a SIGTERM to one transform alone is ignored (the process stays,
 #          no restart); then SIGTERM to the group with windows open;
-#   run 2: resumes from run 1's final checkpoint; SIGINT to the group;
+#   run 2: resumes from run 1's final checkpoint; SIGHUP to the group is
+#          logged and changes nothing; then SIGINT to the group (Ctrl-C);
 #   run 3: resumes from run 2's final checkpoint, reads the rest, closes
 #          every window; SIGTERM to the group.
 # Then InfluxDB must hold exactly what reference.py computes from the whole
@@ -121,6 +122,14 @@ wait_for "run 2 to read" 60 reading
 wait_for "a checkpoint in run 2" 60 ckpt_after "$final"
 wait_for "open windows" 30 has_state
 echo "run 2: checkpoint $(ckpt_id), $(stat_sum live_keys) live keys, $(stat_sum lines_in_total) lines in"
+# SIGHUP to the group (a closed terminal): logged by the supervisor,
+# ignored by the stages; nothing stops or restarts.
+pids=$(ctl status | awk '$1 ~ /^(ingest|transform|aggregate|writer)$/ && $3 ~ /^[0-9]+$/ { print $3 }' | sort | tr '\n' ' ')
+kill -HUP -- "-$rf_pid"
+wait_for "the supervisor to log SIGHUP" 10 grep -q "supervisor: warn: SIGHUP: reload is not supported" "$log"
+now=$(ctl status | awk '$1 ~ /^(ingest|transform|aggregate|writer)$/ && $3 ~ /^[0-9]+$/ { print $3 }' | sort | tr '\n' ' ')
+[ "$now" = "$pids" ] && [ "$(stat1 restarts_total)" -eq 0 ] || fail "SIGHUP to the group changed the processes: $pids -> $now"
+echo "run 2: SIGHUP to the group logged and ignored, same processes"
 stop_run INT
 
 # --- run 3 -----------------------------------------------------------------
