@@ -55,8 +55,8 @@ struct rf_ckpt_ctl {
 	 * input, and restored windows must wait for the replay. */
 	_Atomic int32_t reading[RF_MAX_PER_ROLE];
 	/* Rewind after a crash behind the ingests: the supervisor sets
-	 * park_gen = G and sends the park signal (SIGRTMIN+3); each ingest stops touching its
-	 * rings and stores parked[i] = G; the supervisor kills and restarts
+	 * park_gen = G and sends the park signal (SIGRTMIN+3); each ingest
+	 * stops touching its rings and stores parked[i] = G; the supervisor kills and restarts
 	 * the other stages on reset rings, refills `position` from the
 	 * checkpoint and sets resume_gen = G; the ingests re-attach, seek
 	 * every partition back to `position` and read on. Group membership
