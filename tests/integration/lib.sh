@@ -130,3 +130,20 @@ rf_kill_group() {
 	rf_pid=
 	return 0
 }
+
+# ctl ARGS...: ringflowctl on this test's socket ($RF_SOCK).
+ctl() { "$BIN/ringflowctl" -s "$RF_SOCK" "$@"; }
+# stat1 NAME: the unlabelled metric ringflow_NAME (the supervisor's own).
+stat1() { ctl stats | awk -v m="ringflow_$1" '$1 == m { print $2 }'; }
+# ckpt_id: the last completed checkpoint; ckpt_after ID: one after ID completed.
+ckpt_id() { stat1 checkpoint_last_id; }
+ckpt_after() { local id; id=$(ckpt_id) && [ -n "$id" ] && [ "$id" -gt "$1" ]; }
+
+# windows_done: every row reached an aggregate, every window was emitted
+# and every point was written (the end of a run that must be exact).
+windows_done() {
+	[ "$(stat_sum live_keys)" -eq 0 ] &&
+	[ "$(stat_sum rows_in_total)" -eq "$(stat_sum rows_out_total)" ] &&
+	[ "$(stat_sum points_emitted_total)" -gt 0 ] &&
+	[ "$(stat_sum points_written_total)" -eq "$(stat_sum points_emitted_total)" ]
+}

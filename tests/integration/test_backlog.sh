@@ -45,7 +45,6 @@ produce() {   # TOPIC PARTITION [kafka-produce options]
 		< "$dir/part$p.csv"
 }
 
-ctl() { "$BIN/ringflowctl" -s "$RF_SOCK" "$@"; }
 # run NAME TOPIC [extra sed]: config and start ringflow for one case.
 run() {
 	local name=$1 topic=$2
@@ -62,12 +61,6 @@ run() {
 }
 assigned() { ctl status | grep -q "$1\[3\]"; }
 read_all() { [ "$(stat_sum lines_in_total)" -ge "$lines" ]; }
-windows_done() {
-	[ "$(stat_sum live_keys)" -eq 0 ] &&
-	[ "$(stat_sum rows_in_total)" -eq "$(stat_sum rows_out_total)" ] &&
-	[ "$(stat_sum points_emitted_total)" -gt 0 ] &&
-	[ "$(stat_sum points_written_total)" -eq "$(stat_sum points_emitted_total)" ]
-}
 # finish NAME: everything read, every window emitted and written, none
 # late; stop; compare with the reference.
 finish() {
@@ -117,8 +110,6 @@ for p in 0 1 2 3; do
 	produce kill $p -r $(( $(wc -l < "$dir/part$p.csv") / 20 )) &
 	prod_pids="$prod_pids $!"
 done
-ckpt_id() { ctl stats | awk '$1 == "ringflow_checkpoint_last_id" { print $2 }'; }
-ckpt_after() { local id; id=$(ckpt_id) && [ -n "$id" ] && [ "$id" -gt "$1" ]; }
 # A checkpoint taken while windows are open, so the restart has state to restore.
 WAIT_FOR_PID=$rf_pid wait_for "kill: open windows" 30 bash -c "[ \"\$(source tests/integration/lib.sh; RF_SOCK=$RF_SOCK stat_sum live_keys)\" -gt 0 ]"
 WAIT_FOR_PID=$rf_pid wait_for "kill: a checkpoint with open windows" 30 ckpt_after "$(ckpt_id)"

@@ -55,16 +55,12 @@ start_ringflow() {
 	rf_start "$dir/ringflow.log" -c "$dir/rf.ini"
 	wait_for "control socket" 20 "$BIN/ringflowctl" -s "$RF_SOCK" help > /dev/null
 }
-ctl() { "$BIN/ringflowctl" -s "$RF_SOCK" "$@"; }
-stat1() { ctl stats | awk -v m="ringflow_$1" '$1 == m { print $2 }'; }
-ckpt_id() { stat1 checkpoint_last_id; }
 role_pid() { ctl status | awk -v r="$1" '$1 == r && $2 == "0" && $3 ~ /^[0-9]+$/ { print $3 }'; }
 # Lines read by earlier ringflow runs (their counters died with them).
 lines_before=0
 note_lines() { lines_before=$((lines_before + $(stat_sum lines_in_total))); }
 # A checkpoint after `id` completed: the (re)started data plane reads,
 # aggregates and writes.
-ckpt_after() { local id; id=$(ckpt_id) && [ -n "$id" ] && [ "$id" -gt "$1" ]; }
 
 start_ringflow
 wait_for "partitions assigned" 60 bash -c "'$BIN/ringflowctl' -s '$RF_SOCK' status | grep -q 'sflow\[3\]'"

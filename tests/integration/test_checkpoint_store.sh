@@ -38,8 +38,6 @@ make_conf() {
 		"s|^log_level .*|log_level = info\ncheckpoint_interval = 500ms|" > "$dir/rf.ini"
 }
 RF_SOCK=$dir/run/it.sock
-ctl() { "$BIN/ringflowctl" -s "$RF_SOCK" "$@"; }
-stat1() { ctl stats | awk -v m="ringflow_$1" '$1 == m { print $2 }'; }
 ckpt_after() { local id; id=$(stat1 checkpoint_last_id) && [ -n "$id" ] && [ "$id" -gt "$1" ]; }
 start_ringflow() {
 	rf_start "$dir/ringflow.log" -c "$dir/rf.ini" "$@"

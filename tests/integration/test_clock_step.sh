@@ -56,8 +56,6 @@ in_lines() { [ "$(stat_sum lines_in_total)" -ge "$1" ]; }
 wait_for "the first half read" 60 in_lines "$half"
 [ "$(stat_sum live_keys)" -gt 0 ]
 emitted=$(stat_sum windows_emitted_total)
-ckpt_id() { "$BIN/ringflowctl" -s "$RF_SOCK" stats | awk '$1 == "ringflow_checkpoint_last_id" { print $2 }'; }
-ckpt_after() { [ "$(ckpt_id)" -gt "$1" ]; }
 echo 300 > "$dir/wallstep.tmp" && mv "$dir/wallstep.tmp" "$dir/wallstep"
 # Every process re-reads the step within a second; two checkpoints (1 s
 # apart) later every loop has run with it.
@@ -66,12 +64,6 @@ wait_for "two checkpoints after the step" 30 ckpt_after $((id + 1))
 echo "wall clock stepped forward by 300 s during the lull; windows emitted $emitted -> $(stat_sum windows_emitted_total)"
 produce "$dir/second.csv"
 wait_for "all $lines lines read" 120 bash -c "[ \"\$(source tests/integration/lib.sh; RF_SOCK=$RF_SOCK stat_sum lines_in_total)\" -ge $lines ]"
-windows_done() {
-	[ "$(stat_sum live_keys)" -eq 0 ] &&
-	[ "$(stat_sum rows_in_total)" -eq "$(stat_sum rows_out_total)" ] &&
-	[ "$(stat_sum points_emitted_total)" -gt 0 ] &&
-	[ "$(stat_sum points_written_total)" -eq "$(stat_sum points_emitted_total)" ]
-}
 wait_for "all windows emitted and written" 120 windows_done
 late=$(stat_sum rows_late_total)
 rf_stop_group TERM 60

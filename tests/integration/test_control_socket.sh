@@ -45,10 +45,6 @@ rules_conf "$dir" \
 	"s|^log_level .*|log_level = info\ncheckpoint_interval = 500ms|" > "$dir/rf.ini"
 RF_SOCK=$dir/run/it.sock
 export RF_SOCK
-ctl() { "$BIN/ringflowctl" -s "$RF_SOCK" "$@"; }
-stat1() { ctl stats | awk -v m="ringflow_$1" '$1 == m { print $2 }'; }
-ckpt_id() { stat1 checkpoint_last_id; }
-ckpt_after() { local id; id=$(ckpt_id) && [ -n "$id" ] && [ "$id" -gt "$1" ]; }
 conns() { ctl stats | awk -v r="result=\"$1\"" '$1 == "ringflow_control_connections_total{" r "}" { print $2 }'; }
 
 # The misbehaving clients, in Python. Each mode prints one summary line.

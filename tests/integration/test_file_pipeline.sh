@@ -40,7 +40,6 @@ exec 3<> "$dir/in.fifo"
 # restart is what the old rings counted.
 head -n 60000 "$dir/data.csv" >&3 &
 feed_pid=$!
-ctl() { "$BIN/ringflowctl" -s "$RF_SOCK" "$@"; }
 ingest_waits() { ctl stats | awk '$1 == "ringflow_ring_full_waits_total{role=\"ingest\",index=\"0\"}" { print $2 }'; }
 wait "$feed_pid"
 feed_pid=

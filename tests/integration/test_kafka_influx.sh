@@ -48,12 +48,6 @@ wait_for "ringflow to read all $lines lines" 120 \
 	bash -c "[ \"\$(source tests/integration/lib.sh; BIN=$BIN RF_SOCK=$RF_SOCK stat_sum lines_in_total)\" -ge $lines ]"
 # Every partition goes idle (idle_timeout = 2s), the watermark moves on and
 # every window closes; then the writer must have delivered all points.
-windows_done() {
-	[ "$(stat_sum live_keys)" -eq 0 ] &&
-	[ "$(stat_sum rows_in_total)" -eq "$(stat_sum rows_out_total)" ] &&
-	[ "$(stat_sum points_emitted_total)" -gt 0 ] &&
-	[ "$(stat_sum points_written_total)" -eq "$(stat_sum points_emitted_total)" ]
-}
 wait_for "all windows emitted and written" 120 windows_done
 "$BIN/ringflowctl" -s "$RF_SOCK" status
 "$BIN/ringflowctl" -s "$RF_SOCK" stats > "$dir/stats.txt"

@@ -50,7 +50,6 @@ known_gap() {
 	[ -n "${RF_STRICT_GAPS:-}" ] && fail "$1"
 	echo "KNOWN GAP: $1"
 }
-ctl() { "$BIN/ringflowctl" -s "$RF_SOCK" "$@"; }
 # logged PATTERN: the ringflow log has a line matching the extended regex.
 logged() { grep -Eq -- "$1" "$rf_log"; }
 # rf_alive: the supervisor runs and no data-plane process was restarted.

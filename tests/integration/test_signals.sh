@@ -51,10 +51,6 @@ rules_conf "$dir" \
 "$BIN/ringflow" -t -c "$dir/rf.ini" > /dev/null
 
 RF_SOCK=$dir/run/it.sock
-ctl() { "$BIN/ringflowctl" -s "$RF_SOCK" "$@"; }
-stat1() { ctl stats | awk -v m="ringflow_$1" '$1 == m { print $2 }'; }
-ckpt_id() { stat1 checkpoint_last_id; }
-ckpt_after() { local id; id=$(ckpt_id) && [ -n "$id" ] && [ "$id" -gt "$1" ]; }
 has_state() { [ "$(stat_sum live_keys)" -gt 0 ]; }
 role_pid() { ctl status | awk -v r="$1" '$1 == r && $2 == "0" && $3 ~ /^[0-9]+$/ { print $3 }'; }
 assigned() { ctl status | grep -q 'sflow\[3\]'; }
