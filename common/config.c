@@ -64,6 +64,11 @@ static const struct key_def input_keys[] = {
 	{ "brokers", K_STR, "127.0.0.1:9092", "Kafka bootstrap servers", OFF(input.brokers) },
 	{ "topic", K_STR, NULL, "topic, or comma list of topics", OFF(input.topics) },
 	{ "group", K_STR, "ringflow", "Kafka consumer group", OFF(input.group) },
+	{ "assignment", K_CUSTOM, "ringflow", "ringflow: partitions dealt to the ingests by ringflow, positions from "
+	  "the checkpoint (no group rebalances) | group: Kafka's consumer-group balancing (several hosts)",
+	  OFF(input.assignment) },
+	{ "metadata_refresh", K_DURATION, "30s", "assignment = ringflow: how often new partitions and topics are looked "
+	  "for", OFF(input.metadata_refresh_ns) },
 	{ "start", K_CUSTOM, "earliest", "earliest | latest: where to begin without a checkpoint", OFF(input.start) },
 	{ "path", K_STR, NULL, "type = file: input path, - for stdin", OFF(input.path) },
 	{ "separator", K_CUSTOM, ",", "column separator (one character; \\t for tab)", OFF(input.separator) },
@@ -318,6 +323,13 @@ static int set_custom(struct rf_config *c, const char *sec, const char *key, con
 			return fail(err, errlen, "[input] type: 'sflow' (native sFlow UDP) is not implemented yet; use kafka or file");
 		else
 			return fail(err, errlen, "[input] type: '%s' is not kafka or file", v);
+	} else if (!strcmp(sec, "input") && !strcmp(key, "assignment")) {
+		if (!strcasecmp(v, "ringflow"))
+			c->input.assignment = CONF_ASSIGN_RINGFLOW;
+		else if (!strcasecmp(v, "group"))
+			c->input.assignment = CONF_ASSIGN_GROUP;
+		else
+			return fail(err, errlen, "[input] assignment: '%s' is not ringflow or group", v);
 	} else if (!strcmp(sec, "input") && !strcmp(key, "start")) {
 		if (strcasecmp(v, "earliest") && strcasecmp(v, "latest"))
 			return fail(err, errlen, "[input] start: '%s' is not earliest or latest", v);
@@ -836,6 +848,8 @@ static int cross_checks(struct rf_config *c, const char *time_field, char *err, 
 		c->processes.ingest = 1;
 	if (in->idle_timeout_ns < RF_NS_PER_MS)
 		return fail(err, errlen, "[input] idle_timeout: must be at least 1ms");
+	if (in->metadata_refresh_ns < 100 * RF_NS_PER_MS || in->metadata_refresh_ns > RF_NS_PER_SEC * 86400)
+		return fail(err, errlen, "[input] metadata_refresh: must be from 100ms to 1d");
 
 	struct conf_output *o = &c->output;
 	if (o->type == CONF_OUTPUT_FILE && (!o->path || !*o->path))

@@ -86,8 +86,13 @@ struct conf_processes {
 	uint64_t ring_size;
 };
 
+/* Who decides which ingest reads which partition (docs/OPERATIONS.md). */
+enum conf_assignment { CONF_ASSIGN_RINGFLOW = 0, CONF_ASSIGN_GROUP, CONF_ASSIGN_COUNT };
+
 struct conf_input {
 	enum conf_input_type type;
+	enum conf_assignment assignment;
+	int64_t metadata_refresh_ns;
 	char *brokers;
 	char *topics;                /* comma list, as written */
 	char *group;

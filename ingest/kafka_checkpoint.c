@@ -134,8 +134,20 @@ int kafka_park(struct kafka_src *s, rd_kafka_t *rk, rd_kafka_queue_t *q, rd_kafk
 	}
 	if (as && as->cnt) {
 		/* Re-assigning restarts the fetchers at the given offsets; the
-		 * group is not involved. */
-		rd_kafka_resp_err_t e = rd_kafka_assign(rk, as);
+		 * group is not involved (under the cooperative protocol only
+		 * incremental changes are allowed: out, then in again). */
+		rd_kafka_resp_err_t e = 0;
+		if (kafka_cooperative(rk)) {
+			rd_kafka_error_t *ie = rd_kafka_incremental_unassign(rk, as);
+			if (!ie)
+				ie = rd_kafka_incremental_assign(rk, as);
+			if (ie) {
+				e = rd_kafka_error_code(ie);
+				rd_kafka_error_destroy(ie);
+			}
+		} else {
+			e = rd_kafka_assign(rk, as);
+		}
 		if (!e)
 			rd_kafka_resume_partitions(rk, as);
 		if (e) {

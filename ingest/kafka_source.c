@@ -100,7 +100,7 @@ void kafka_publish_positions(struct kafka_src *s)
 	}
 }
 
-static void assign(struct kafka_src *s, rd_kafka_topic_partition_list_t *parts)
+void kafka_prepare_assign(struct kafka_src *s, rd_kafka_topic_partition_list_t *parts)
 {
 	for (int i = 0; i < parts->cnt; i++) {
 		rd_kafka_topic_partition_t *tp = &parts->elems[i];
@@ -147,22 +147,55 @@ void kafka_announce_owned(struct kafka_src *s)
 	}
 }
 
-static void set_assigned(struct kafka_src *s, int on)
+void kafka_set_assigned(struct kafka_src *s, int on)
 {
 	s->assigned = on;
 	kafka_publish_reading(s);
 }
 
+int kafka_cooperative(rd_kafka_t *rk)
+{
+	return !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+}
+
+void kafka_announce_list(struct kafka_src *s, const rd_kafka_topic_partition_list_t *parts)
+{
+	if (s->parked || rf_abort_flag)
+		return;
+	for (int i = 0; i < parts->cnt && !s->ring_error; i++) {
+		int src = ing_parts_source(&s->parts, parts->elems[i].topic, parts->elems[i].partition);
+		if (src >= 0 && ing_framer_announce(s->fr, (uint32_t)src))
+			s->ring_error = !rf_park_flag;
+		if (rf_park_flag)
+			return;
+	}
+}
+
+/* assignment = group. With the cooperative assignor a rebalance moves only
+ * the partitions listed; the eager protocol (a group whose other members
+ * use it) revokes everything. */
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			 rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
 	struct kafka_src *s = opaque;
+	int coop = kafka_cooperative(rk);
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-		assign(s, parts);
+		kafka_prepare_assign(s, parts);
 		rf_info("kafka: assigned %d partition(s)", parts->cnt);
-		rd_kafka_assign(rk, parts);
-		kafka_announce_owned(s);
-		set_assigned(s, 1);
+		if (coop) {
+			rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+			if (e) {
+				rf_error("kafka: incremental assign: %s", rd_kafka_error_string(e));
+				rd_kafka_error_destroy(e);
+				s->ring_error = 1;   /* restart the data plane */
+			}
+		} else {
+			rd_kafka_assign(rk, parts);
+		}
+		if (ing_framer_flush(s->fr))
+			s->ring_error = 1;
+		kafka_announce_list(s, parts);
+		kafka_set_assigned(s, 1);
 	} else {
 		/* Lines already framed belong to the old assignment: publish
 		 * them, and where each partition stands, before letting go;
@@ -173,11 +206,25 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 				s->ring_error = 1;
 			kafka_publish_positions(s);
 		}
-		set_assigned(s, 0);
-		for (int i = 0; i < s->parts.nused; i++)
-			s->parts.part[s->parts.used[i]].owned = 0;
+		if (coop) {
+			for (int i = 0; i < parts->cnt; i++) {
+				int src = ing_parts_source(&s->parts, parts->elems[i].topic, parts->elems[i].partition);
+				if (src >= 0)
+					s->parts.part[src].owned = 0;
+			}
+			rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+			if (e) {
+				rf_error("kafka: incremental unassign: %s", rd_kafka_error_string(e));
+				rd_kafka_error_destroy(e);
+				s->ring_error = 1;
+			}
+		} else {
+			kafka_set_assigned(s, 0);
+			for (int i = 0; i < s->parts.nused; i++)
+				s->parts.part[s->parts.used[i]].owned = 0;
+			rd_kafka_assign(rk, NULL);
+		}
 		rf_info("kafka: revoked %d partition(s)", parts->cnt);
-		rd_kafka_assign(rk, NULL);
 	}
 }
 
@@ -255,11 +302,35 @@ int ing_kafka_check(const struct conf_input *in, char *err, size_t errlen)
 	return 0;
 }
 
+static int kafka_conf_has(const struct conf_input *in, const char *key)
+{
+	for (int i = 0; i < in->nkafka; i++)
+		if (!strcmp(in->kafka[i].key, key))
+			return 1;
+	return 0;
+}
+
 static rd_kafka_t *make_consumer(struct kafka_src *s, char *err, size_t errlen)
 {
-	rd_kafka_conf_t *kc = build_conf(&s->p->pl->conf.input, err, errlen);
+	const struct rf_config *conf = &s->p->pl->conf;
+	rd_kafka_conf_t *kc = build_conf(&conf->input, err, errlen);
 	if (!kc)
 		return NULL;
+	if (conf->input.assignment == CONF_ASSIGN_GROUP) {
+		/* Static membership: a restarted ingest is the same member and
+		 * gets its partitions back without a rebalance (on brokers that
+		 * support it); the cooperative assignor moves only the
+		 * partitions that must move. Operators may override both. */
+		char id[160], why[256];
+		snprintf(id, sizeof id, "%s-%d", conf->ringflow.name, s->p->index);
+		if (!kafka_conf_has(&conf->input, "group.instance.id") &&
+		    rd_kafka_conf_set(kc, "group.instance.id", id, why, sizeof why) != RD_KAFKA_CONF_OK)
+			rf_warn("kafka: group.instance.id: %s", why);
+		if (!kafka_conf_has(&conf->input, "partition.assignment.strategy") &&
+		    rd_kafka_conf_set(kc, "partition.assignment.strategy", "cooperative-sticky", why, sizeof why) !=
+			    RD_KAFKA_CONF_OK)
+			rf_warn("kafka: partition.assignment.strategy: %s", why);
+	}
 	rd_kafka_conf_set_error_cb(kc, error_cb);
 	rd_kafka_conf_set_log_cb(kc, log_cb);
 	rd_kafka_conf_set_rebalance_cb(kc, rebalance_cb);
@@ -329,7 +400,8 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 		return CONF_EXIT_CONFIG;
 	}
 	rd_kafka_poll_set_consumer(rk);
-	if (subscribe(rk, conf->input.topics, err, sizeof err)) {
+	int by_ringflow = conf->input.assignment == CONF_ASSIGN_RINGFLOW;
+	if (!by_ringflow && subscribe(rk, conf->input.topics, err, sizeof err)) {
 		rf_error("kafka: %s", err);
 		rd_kafka_destroy(rk);
 		return 1;
@@ -346,6 +418,8 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 				break;
 			continue;
 		}
+		if (by_ringflow)
+			kafka_assign_tick(&src, rk);
 		ssize_t n = rd_kafka_consume_batch_queue(q, POLL_TIMEOUT_MS, msgs, BATCH_MESSAGES);
 		for (ssize_t i = 0; i < n; i++) {
 			rd_kafka_message_t *m = msgs[i];

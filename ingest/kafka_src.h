@@ -29,6 +29,8 @@ struct kafka_src {
 	int assigned;         /* has its partitions (the group is stable) */
 	int ring_error;       /* a frame could not be published: exit, restart */
 	int brokers_down;     /* librdkafka: all brokers down, until data or EOF */
+	int noted_missing;    /* status shows a missing topic (kafka_assign.c) */
+	int64_t next_refresh_ns; /* assignment = ringflow: next metadata read */
 	uint64_t errors, messages;
 };
 
@@ -40,6 +42,26 @@ void kafka_announce_owned(struct kafka_src *s);
 int64_t kafka_start_offset(const struct kafka_src *s);
 void kafka_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
 		     void *opaque);
+
+/* Marks parts (topic, partition) owned and sets each one's start offset:
+ * its shared position, else the group's committed offset when resuming,
+ * else `start`. A partition without a source id sets fatal. */
+void kafka_prepare_assign(struct kafka_src *s, rd_kafka_topic_partition_list_t *parts);
+/* Announces the partitions of parts downstream (framer.h); sets
+ * ring_error on failure. */
+void kafka_announce_list(struct kafka_src *s, const rd_kafka_topic_partition_list_t *parts);
+/* The group runs the cooperative (incremental) rebalance protocol. */
+int kafka_cooperative(rd_kafka_t *rk);
+/* Owning partitions and reading (or not): published for the aggregates. */
+void kafka_set_assigned(struct kafka_src *s, int on);
+
+/* kafka_assign.c (assignment = ringflow) */
+/* Reads the metadata (waiting at most timeout_ms), assigns and announces
+ * the partitions dealt to this ingest that it does not own yet. 0, or -1
+ * when the metadata or the assignment failed (try again later). */
+int kafka_assign_refresh(struct kafka_src *s, rd_kafka_t *rk, int timeout_ms);
+/* Calls kafka_assign_refresh when metadata_refresh (or a retry) is due. */
+void kafka_assign_tick(struct kafka_src *s, rd_kafka_t *rk);
 
 /* kafka_checkpoint.c */
 /* Barrier N if the supervisor asked for it. -1 when interrupted. */

@@ -69,12 +69,12 @@ rewritten() {
 # Same sections, keys and values (comments aside), but for keys this version
 # deliberately leaves out: kafka.security.protocol (a comment, so the file
 # works against a plaintext local broker as shipped), and processes.analyze
-# and input.assignment (not built yet; the config would refuse them).
+# (not built yet; the config would refuse it).
 design=${RF_DESIGN_MD:-/work/shared/DESIGN.md}
 ini_values() { sed -e 's/[[:space:]]*;.*$//' -e 's/[[:space:]]*$//' -e '/^$/d'; }
 if [ -r "$design" ]; then
 	diff <(awk '/^## 3\./ { s = 1 } s && /^```ini/ { f = 1; next } f && /^```/ { exit } f' "$design" |
-		ini_values | grep -Ev '^(kafka\.security\.protocol|analyze|assignment)[[:space:]]*=') \
+		ini_values | grep -Ev '^(kafka\.security\.protocol|analyze)[[:space:]]*=') \
 	     <(sed -n '/^\[ringflow\]/,$p' conf/sflow.ini | ini_values) >&2 ||
 		fail "conf/sflow.ini differs from DESIGN.md section 3's example beyond the listed deviations"
 fi

@@ -187,6 +187,8 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(c->input.nkafka, 0);
 	assert_int_equal(c->input.time_format, CONF_TIME_UNIX);
 	assert_true(c->input.idle_timeout_ns == 30 * RF_NS_PER_SEC);
+	assert_int_equal(c->input.assignment, CONF_ASSIGN_RINGFLOW);
+	assert_true(c->input.metadata_refresh_ns == 30 * RF_NS_PER_SEC);
 	assert_null(c->input.path);
 
 	assert_non_null(c->geoip.country);
@@ -655,6 +657,10 @@ static const struct bad_case bad_cases[] = {
 	  { "[input] time_format: rfc3339 needs the time field 'ts' declared str (it is declared int)" } },
 	{ "time field of type ip", CONF, { .input = "topic = t\nfields = ts:ip, b:int\ntime_field = ts\n" },
 	  { "[input] time_field: 'ts' is declared ip; a time is int, float or str" } },
+	{ "bad assignment", CONF, { .input = "topic = t\nfields = ts:int\nassignment = kafka\n" },
+	  { "[input] assignment: 'kafka' is not ringflow or group" } },
+	{ "metadata_refresh too short", CONF, { .input = "topic = t\nfields = ts:int\nmetadata_refresh = 10ms\n" },
+	  { "[input] metadata_refresh: must be from 100ms to 1d" } },
 	{ "bad time_format", CONF, { .input = "topic = t\nfields = ts:int, src_ip:ip, bytes:int\ntime_format = iso\n" },
 	  { "[input] time_format: 'iso' is not one of unix, unix_ms, unix_us, unix_ns, rfc3339" } },
 	{ "bad output type", CONF, { .output = "type = carbon\n" },
