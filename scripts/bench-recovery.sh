@@ -13,7 +13,9 @@
 # polled every 50 ms.
 #
 # Knobs: RECOVERY_RATE (default 4000; the mock keeps 5 MB per partition), RECOVERY_INTERVAL (default 1s),
-# RECOVERY_ROUNDS (faults per role, default 1), KEEP=1.
+# RECOVERY_ROUNDS (faults per role, default 1), RECOVERY_ASSIGNMENT (ringflow | group, default
+# ringflow), RECOVERY_KAFKA_EXTRA (more [input] lines, e.g. "\nkafka.session.timeout.ms = 6000";
+# librdkafka's defaults otherwise), KEEP=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-$PWD/build/bin}
@@ -21,6 +23,7 @@ export BIN
 RATE=${RECOVERY_RATE:-4000}
 INTERVAL=${RECOVERY_INTERVAL:-1s}
 ROUNDS=${RECOVERY_ROUNDS:-1}
+ASSIGNMENT=${RECOVERY_ASSIGNMENT:-ringflow}
 source tests/lib/kafka.sh
 source tests/integration/lib.sh
 
@@ -38,7 +41,7 @@ trap cleanup EXIT
 
 kafka_start "$dir/kafka" sflow:4
 rules_conf "$dir" \
-	"type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = recovery\nstart = earliest\nkafka.session.timeout.ms = 6000${RECOVERY_KAFKA_EXTRA:-}" \
+	"type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = recovery\nstart = earliest\nassignment = $ASSIGNMENT${RECOVERY_KAFKA_EXTRA:-}" \
 	"type = file\npath = /dev/null" \
 	"s|^log_level .*|log_level = info\ncheckpoint_interval = $INTERVAL|" > "$dir/rf.ini"
 RF_SOCK=$dir/run/it.sock
@@ -67,7 +70,7 @@ wait_for "partitions assigned" 60 bash -c "'$BIN/ringflowctl' -s '$RF_SOCK' stat
 prod_pid=$!
 read_before=0   # lines read by ringflow instances that are gone
 crashes=0
-echo "# recovery (nproc $(nproc), $RATE lines/s produced, checkpoint_interval $INTERVAL)"
+echo "# recovery (nproc $(nproc), $RATE lines/s produced, checkpoint_interval $INTERVAL, assignment $ASSIGNMENT)"
 for round in $(seq "$ROUNDS"); do
 	for role in transform aggregate writer ingest supervisor; do
 		wait_for "open windows" 30 has_state
