@@ -25,6 +25,7 @@
  *    backpressure): the records queued behind it are not late.
  */
 #include "aggregate/engine.h"
+#include "aggregate/watermark.h"
 #include "common/ckpt_store.h"
 #include "common/log.h"
 #include "common/timeutil.h"
@@ -52,6 +53,7 @@ struct agg_proc {
 	int64_t paused_ns;         /* time the clock stood still so far */
 	int64_t pause_since;       /* monotonic time when it stopped, 0 if running */
 	uint64_t points_too_long;  /* points no frame could hold, dropped */
+	int64_t progress_due;      /* aggregate 0: next publication for max_skew */
 	uint64_t frames_out;
 	struct rf_stage_input in;
 };
@@ -172,6 +174,23 @@ static int64_t engine_clock(struct agg_proc *a)
 	return (a->pause_since ? a->pause_since : now) - a->paused_ns;
 }
 
+/* Aggregate 0 (every aggregate sees the same progress) publishes each
+ * partition's event time and the floor for the ingests' watermark
+ * alignment (checkpoint.h), at most every 10 ms. */
+static void publish_progress(struct agg_proc *a, int64_t now)
+{
+	if (now < a->progress_due)
+		return;
+	a->progress_due = now + 10 * RF_NS_PER_MS;
+	struct agg_engine_parts ep;
+	agg_engine_parts(a->eng, &ep);
+	struct rf_ckpt_ctl *c = rf_ckpt_ctl(a->p);
+	for (uint32_t i = 0; i < ep.wm->nsources && i < RF_MAX_SOURCES; i++)
+		atomic_store_explicit(&c->event_max[i], ep.wm->src[i].tracked ? ep.wm->src[i].max_event_ns : INT64_MIN,
+				      memory_order_relaxed);
+	atomic_store_explicit(&c->event_floor, agg_wm_floor(ep.wm, now), memory_order_release);
+}
+
 static int on_barrier(struct agg_proc *a, uint64_t id)
 {
 	int64_t t0 = rf_mono_ns();
@@ -276,7 +295,10 @@ int agg_run(const struct rf_proc *p)
 		int progress = rf_stage_input_turn(in, FRAMES_PER_TURN, on_frame, &a);
 		if (progress < 0)
 			return 1;
-		agg_engine_advance(a.eng, engine_clock(&a), rf_now_ns(), 0, emit_window, &a);
+		int64_t clock = engine_clock(&a);
+		agg_engine_advance(a.eng, clock, rf_now_ns(), 0, emit_window, &a);
+		if (a.pausable && p->index == 0 && p->pl->conf.input.max_skew_ns > 0)
+			publish_progress(&a, clock);
 		publish(&a);
 		if (!progress && !rf_stage_input_done(in))
 			rf_stage_input_wait(in, 100 * RF_NS_PER_MS);

@@ -83,6 +83,17 @@ int64_t agg_wm_base(const struct agg_watermark *w, int64_t now_ns, int64_t wall_
 	return w->max_event_ns > wall_ns ? w->max_event_ns : wall_ns;
 }
 
+int64_t agg_wm_floor(const struct agg_watermark *w, int64_t now_ns)
+{
+	int64_t m = INT64_MAX;
+	for (uint32_t i = 0; i < w->nsources; i++) {
+		const struct agg_wm_source *s = &w->src[i];
+		if (wm_active(w, s, now_ns) && s->max_event_ns != INT64_MIN && s->max_event_ns < m)
+			m = s->max_event_ns;
+	}
+	return m == INT64_MAX ? INT64_MIN : m;
+}
+
 uint32_t agg_wm_active(const struct agg_watermark *w, int64_t now_ns)
 {
 	uint32_t n = 0;

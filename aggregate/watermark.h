@@ -64,6 +64,9 @@ int64_t agg_wm_base(const struct agg_watermark *w, int64_t now_ns, int64_t wall_
 int64_t agg_wm_others(const struct agg_watermark *w, uint32_t source, int64_t now_ns);
 /* source's max event time (INT64_MIN if unknown or out of range). */
 int64_t agg_wm_source_max(const struct agg_watermark *w, uint32_t source);
+/* The smallest max event time over the active partitions that delivered
+ * (INT64_MIN when none did): the floor of watermark alignment. */
+int64_t agg_wm_floor(const struct agg_watermark *w, int64_t now_ns);
 /* Number of partitions currently holding the watermark back. */
 uint32_t agg_wm_active(const struct agg_watermark *w, int64_t now_ns);
 

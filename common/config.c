@@ -76,6 +76,8 @@ static const struct key_def input_keys[] = {
 	{ "time_field", K_CUSTOM, NULL, "field holding event time; absent = processing time", OFF(input.time_field) },
 	{ "time_format", K_CUSTOM, "unix", "unix | unix_ms | unix_us | unix_ns | rfc3339", OFF(input.time_format) },
 	{ "idle_timeout", K_DURATION, "30s", "a partition quiet this long stops holding windows back", OFF(input.idle_timeout_ns) },
+	{ "max_skew", K_DURATION, "2m", "kafka: pause a partition whose event time runs this far ahead of the slowest "
+	  "one holding windows back (bounds open windows on a backlog); 0 = never", OFF(input.max_skew_ns) },
 	{ NULL, 0, NULL, NULL, 0 }
 };
 

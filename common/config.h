@@ -106,6 +106,7 @@ struct conf_input {
 	int time_field;              /* index into fields, -1 = processing time */
 	enum conf_time_format time_format;
 	int64_t idle_timeout_ns;
+	int64_t max_skew_ns;         /* 0: no watermark alignment */
 };
 
 struct conf_geoip {

@@ -40,7 +40,7 @@ static void note_missing(struct kafka_src *s, const char *missing)
 {
 	if (*missing) {
 		char note[RF_NOTE_MAX];
-		snprintf(note, sizeof note, "topic %s does not exist yet (waiting)", missing);
+		snprintf(note, sizeof note, "topic %.*s does not exist yet (waiting)", RF_NOTE_MAX - 40, missing);
 		rf_stat_note(s->p->stats, note);
 		s->noted_missing = 1;
 		RF_LOG_RL(RF_LOG_WARN, "kafka: topic %s does not exist yet; waiting for it (looked for again "
@@ -63,7 +63,7 @@ int kafka_assign_refresh(struct kafka_src *s, rd_kafka_t *rk, int timeout_ms)
 	}
 	uint32_t self = (uint32_t)s->p->index, n = (uint32_t)s->p->lay->n[RF_ROLE_INGEST];
 	rd_kafka_topic_partition_list_t *add = rd_kafka_topic_partition_list_new(16);
-	char missing[RF_NOTE_MAX] = "";
+	char missing[RF_NOTE_MAX - 40] = "";   /* fits the note with its words */
 	for (int t = 0; t < s->parts.ntopics; t++) {
 		const char *name = s->parts.topics[t];
 		const rd_kafka_metadata_topic_t *mt = find_topic(md, name);

@@ -148,8 +148,10 @@ int kafka_park(struct kafka_src *s, rd_kafka_t *rk, rd_kafka_queue_t *q, rd_kafk
 		} else {
 			e = rd_kafka_assign(rk, as);
 		}
-		if (!e)
+		if (!e) {
 			rd_kafka_resume_partitions(rk, as);
+			kafka_align_forget(s);
+		}
 		if (e) {
 			rf_error("kafka: rewinding the assignment failed: %s", rd_kafka_err2str(e));
 			rd_kafka_topic_partition_list_destroy(as);

@@ -60,6 +60,7 @@ static void give_lag_slot(struct kafka_src *s, struct ing_part *ip)
 	snprintf(l->topic, sizeof l->topic, "%s", ip->topic);
 	atomic_store_explicit(&l->offset, -1, memory_order_relaxed);
 	atomic_store_explicit(&l->high, -1, memory_order_relaxed);
+	atomic_store_explicit(&l->paused_ahead_ns, 0, memory_order_relaxed);
 	atomic_store_explicit(&l->partition, ip->partition, memory_order_release);
 }
 
@@ -113,6 +114,7 @@ void kafka_prepare_assign(struct kafka_src *s, rd_kafka_topic_partition_list_t *
 		}
 		struct ing_part *ip = ing_parts_get(&s->parts, src, tp->topic, tp->partition);
 		ip->owned = 1;
+		ip->paused = 0;   /* a fresh assignment fetches */
 		give_lag_slot(s, ip);
 		int64_t pos = atomic_load_explicit(&s->ctl->position[src], memory_order_acquire);
 		if (pos != RF_POSITION_UNKNOWN) {
@@ -420,6 +422,7 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 		}
 		if (by_ringflow)
 			kafka_assign_tick(&src, rk);
+		kafka_align(&src, rk);
 		ssize_t n = rd_kafka_consume_batch_queue(q, POLL_TIMEOUT_MS, msgs, BATCH_MESSAGES);
 		for (ssize_t i = 0; i < n; i++) {
 			rd_kafka_message_t *m = msgs[i];

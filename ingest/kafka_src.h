@@ -31,6 +31,7 @@ struct kafka_src {
 	int brokers_down;     /* librdkafka: all brokers down, until data or EOF */
 	int noted_missing;    /* status shows a missing topic (kafka_assign.c) */
 	int64_t next_refresh_ns; /* assignment = ringflow: next metadata read */
+	int64_t align_due_ns;    /* next max_skew check (kafka_align.c) */
 	uint64_t errors, messages;
 };
 
@@ -62,6 +63,11 @@ void kafka_set_assigned(struct kafka_src *s, int on);
 int kafka_assign_refresh(struct kafka_src *s, rd_kafka_t *rk, int timeout_ms);
 /* Calls kafka_assign_refresh when metadata_refresh (or a retry) is due. */
 void kafka_assign_tick(struct kafka_src *s, rd_kafka_t *rk);
+
+/* kafka_align.c: pauses and resumes partitions by max_skew. */
+void kafka_align(struct kafka_src *s, rd_kafka_t *rk);
+/* Every pause is gone (a rewind or a new assignment resumed everything). */
+void kafka_align_forget(struct kafka_src *s);
 
 /* kafka_checkpoint.c */
 /* Barrier N if the supervisor asked for it. -1 when interrupted. */

@@ -10,6 +10,7 @@
 #   5. checkpoint build/release/bench/bench_snapshot   (one aggregate's part
 #                 of a checkpoint at 100 k and 1 M keys, restore)
 #   6. recovery   scripts/bench-recovery.sh (kill -9 to reading again)
+#   7. backlog    scripts/bench-backlog.sh (uneven backlog, memory per max_skew)
 #
 # The script only reports: it never compares a figure with its target, and
 # fails only when a benchmark cannot run. Every process it starts and its
@@ -19,7 +20,7 @@
 # BENCH_AGG_N (records per aggregate case, default 8000000: at least 1 M,
 # one per key), BENCH_E2E_LINES (lines for the end-to-end run, default
 # 280000), BENCH_SKIP (space-separated: ring transform aggregate checkpoint
-# recovery e2e),
+# recovery backlog e2e),
 # KEEP=1 keeps the temporary directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -102,6 +103,12 @@ fi
 if ! skip recovery; then
 	echo "## 6. recovery (kill -9 -> reading again)"
 	scripts/bench-recovery.sh | grep -v '^#'
+fi
+
+# 7. Catching up a backlog of uneven partitions, per max_skew.
+if ! skip backlog; then
+	echo "## 7. backlog (peak open-window memory per max_skew)"
+	scripts/bench-backlog.sh | grep -v '^#'
 fi
 
 skip e2e && exit 0

@@ -72,6 +72,7 @@ struct rf_partition_lag {
 	_Atomic int64_t partition;  /* -1 = unused */
 	_Atomic int64_t offset;     /* next offset to read */
 	_Atomic int64_t high;       /* high watermark */
+	_Atomic int64_t paused_ahead_ns; /* > 0: fetching paused, this far ahead (max_skew) */
 	char topic[48];             /* written before partition is published */
 };
 

@@ -49,6 +49,14 @@ struct rf_ckpt_ctl {
 	_Atomic uint64_t failed[RF_ROLE_COUNT][RF_MAX_PER_ROLE];
 	_Atomic int64_t took_ns[RF_ROLE_COUNT][RF_MAX_PER_ROLE]; /* own part of the last one */
 	_Atomic int64_t position[RF_MAX_SOURCES];
+	/* Watermark alignment ([input] max_skew): aggregate 0 publishes every
+	 * partition's largest event time (INT64_MIN: none yet) and the floor,
+	 * the smallest of them over the partitions that hold windows back
+	 * (INT64_MIN: none known). An ingest pauses fetching a partition more
+	 * than max_skew ahead of the floor, so a backlog of uneven partitions
+	 * does not open windows without bound; it resumes at half of it. */
+	_Atomic int64_t event_max[RF_MAX_SOURCES];
+	_Atomic int64_t event_floor;
 	/* Ingest i has its partitions assigned and reads (0 while joining the
 	 * group or rebalancing). Until every ingest reads, the aggregates
 	 * stop their idle clock: input that nobody reads yet is not quiet

@@ -186,6 +186,10 @@ static void cmd_status(struct sup *s, struct sup_out *o)
 					         (long long)part, (long long)off, (long long)hi, (long long)(hi - off));
 				else
 					sup_outf(o, "  %s[%lld]: nothing consumed yet\n", st->lag[k].topic, (long long)part);
+				int64_t ahead = atomic_load_explicit(&st->lag[k].paused_ahead_ns, memory_order_relaxed);
+				if (ahead > 0)
+					sup_outf(o, "    paused: event time %.1f s ahead of the slowest partition (max_skew)\n",
+						 (double)ahead / 1e9);
 			}
 		}
 		if (!any)

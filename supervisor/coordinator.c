@@ -93,8 +93,11 @@ int sup_ckpt_plane_start(struct sup *s, char *err, size_t errlen)
 	struct sup_ckpt *k = &s->ckpt;
 	struct rf_ckpt_ctl *c = ctl(s);
 	uint64_t id = k->last.id;
-	for (int i = 0; i < RF_MAX_SOURCES; i++)
+	for (int i = 0; i < RF_MAX_SOURCES; i++) {
 		atomic_store(&c->position[i], RF_POSITION_UNKNOWN);
+		atomic_store(&c->event_max[i], INT64_MIN);
+	}
+	atomic_store(&c->event_floor, INT64_MIN);   /* nothing paused until aggregate 0 knows */
 	for (int r = 0; r < RF_ROLE_COUNT; r++)
 		for (int i = 0; i < RF_MAX_PER_ROLE; i++) {
 			atomic_store(&c->acked[r][i], id);

@@ -6,15 +6,26 @@
  * one, creates the requested topics, announces the bootstrap list and then
  * just waits for signals; the cluster lives in librdkafka's own threads.
  *
- *   kafka-mock [-b BROKERS] [-t TOPIC:PARTITIONS ...] [-p PORTFILE]
+ *   kafka-mock [-b BROKERS] [-t TOPIC:PARTITIONS ...] [-L TOPIC:PARTITIONS ...]
+ *              [-c CREATEDFILE] [-p PORTFILE]
  *
  * stdout gets exactly one line, the bootstrap list; everything else goes to
  * stderr. PORTFILE is written to a temporary name and renamed so a reader
  * polling for it never sees half a line.
  *
+ * Late topics (-L), for tests that start a consumer before its topic
+ * exists: they are created only when SIGHUP arrives, all of them at once.
+ * rd_kafka_mock_topic_create returns once the mock's own thread has the
+ * topic, so the cluster serves it from then on; after that CREATEDFILE
+ * (temp file + rename, like PORTFILE) gets one line per late topic,
+ * "created NAME PARTITIONS" or "failed NAME PARTITIONS: REASON". A topic
+ * already created is not created again by a later SIGHUP. The mock cannot
+ * add partitions to a topic that exists: -t T:2 -L T:4 reports "failed ...
+ * Topic already exists" (that is how docs/TESTING-KAFKA.md measured it).
+ *
  * Signals: SIGTERM/SIGINT stop (exit 0); SIGUSR1 takes every broker down
  * (connections dropped, new ones refused), SIGUSR2 brings them back, for fault
- * tests. All signals are blocked in every thread and taken only by the main
+ * tests; SIGHUP creates the late topics. All signals are blocked in every thread and taken only by the main
  * thread inside sigsuspend(), so librdkafka's threads never run a handler and
  * there is no check-then-sleep race. The process dies with its parent
  * (PR_SET_PDEATHSIG) so a crashed test never leaves a broker behind.
@@ -43,18 +54,23 @@
 struct mock_topic {
 	char name[250];
 	int partitions;
+	int created;        /* late topics: a SIGHUP created it */
 };
 
 struct mock_opts {
 	int brokers;
 	int ntopics;
 	struct mock_topic topics[MAX_TOPICS];
+	int nlate;
+	struct mock_topic late[MAX_TOPICS];   /* -L: created on SIGHUP */
+	const char *createdfile;
 	const char *portfile;
 };
 
 static volatile sig_atomic_t got_stop;
 static volatile sig_atomic_t got_down;
 static volatile sig_atomic_t got_up;
+static volatile sig_atomic_t got_hup;
 
 static void on_signal(int sig)
 {
@@ -64,13 +80,17 @@ static void on_signal(int sig)
 		got_down = 1;
 	else if (sig == SIGUSR2)
 		got_up = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: kafka-mock [-b BROKERS(1)] [-t TOPIC:PARTITIONS ...] [-p PORTFILE]\n"
+	fprintf(f, "usage: kafka-mock [-b BROKERS(1)] [-t TOPIC:PARTITIONS ...] [-L TOPIC:PARTITIONS ...]\n"
+		   "                  [-c CREATEDFILE] [-p PORTFILE]\n"
 		   "  prints the bootstrap servers on stdout, runs until SIGTERM/SIGINT;\n"
-		   "  SIGUSR1 = all brokers down, SIGUSR2 = all brokers up\n");
+		   "  SIGUSR1 = all brokers down, SIGUSR2 = all brokers up;\n"
+		   "  SIGHUP = create the -L topics, then write CREATEDFILE\n");
 }
 
 /* "name:N" -> topic. Returns 0, or -1 with a reason in err. */
@@ -104,7 +124,7 @@ static int parse_args(int argc, char **argv, struct mock_opts *o, char *err, siz
 	int c;
 	memset(o, 0, sizeof *o);
 	o->brokers = 1;
-	while ((c = getopt(argc, argv, "b:t:p:h")) != -1) {
+	while ((c = getopt(argc, argv, "b:t:L:c:p:h")) != -1) {
 		switch (c) {
 		case 'b': {
 			char *end;
@@ -125,6 +145,18 @@ static int parse_args(int argc, char **argv, struct mock_opts *o, char *err, siz
 				return -1;
 			o->ntopics++;
 			break;
+		case 'L':
+			if (o->nlate == MAX_TOPICS) {
+				snprintf(err, errlen, "-L: at most %d late topics", MAX_TOPICS);
+				return -1;
+			}
+			if (parse_topic(optarg, &o->late[o->nlate], err, errlen) < 0)
+				return -1;
+			o->nlate++;
+			break;
+		case 'c':
+			o->createdfile = optarg;
+			break;
 		case 'p':
 			o->portfile = optarg;
 			break;
@@ -140,16 +172,20 @@ static int parse_args(int argc, char **argv, struct mock_opts *o, char *err, siz
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
+	if (o->createdfile && o->nlate == 0) {
+		snprintf(err, errlen, "-c without any -L topic");
+		return -1;
+	}
 	return 0;
 }
 
-/* Write "line\n" to path atomically: temp file in the same directory, rename. */
-static int write_portfile(const char *path, const char *line, char *err, size_t errlen)
+/* Write "text\n" to path atomically: temp file in the same directory, rename. */
+static int write_file_atomic(const char *path, const char *text, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
 	int n = snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
 	if (n < 0 || (size_t)n >= sizeof tmp) {
-		snprintf(err, errlen, "portfile path too long: %s", path);
+		snprintf(err, errlen, "path too long: %s", path);
 		return -1;
 	}
 	FILE *f = fopen(tmp, "w");
@@ -157,7 +193,7 @@ static int write_portfile(const char *path, const char *line, char *err, size_t 
 		snprintf(err, errlen, "fopen(%s): %s", tmp, strerror(errno));
 		return -1;
 	}
-	int bad = fprintf(f, "%s\n", line) < 0;
+	int bad = fprintf(f, "%s\n", text) < 0;
 	bad |= fflush(f) != 0;
 	bad |= fsync(fileno(f)) != 0;
 	bad |= fclose(f) != 0;
@@ -186,6 +222,37 @@ static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const
 	rf_log(l, "rdkafka %s: %s", fac, buf);
 }
 
+/* SIGHUP: creates every late topic not created yet, then reports each one
+ * (created or failed, with the reason) in o->createdfile. Main thread. */
+static void create_late(rd_kafka_mock_cluster_t *mc, struct mock_opts *o)
+{
+	char report[MAX_TOPICS * 320] = "";
+	size_t used = 0;
+	for (int i = 0; i < o->nlate; i++) {
+		struct mock_topic *t = &o->late[i];
+		const char *why = NULL;
+		if (!t->created) {
+			rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(mc, t->name, t->partitions, 1);
+			if (e) {
+				why = rd_kafka_err2str(e);
+				rf_error("rd_kafka_mock_topic_create(%s, %d): %s", t->name, t->partitions, why);
+			} else {
+				t->created = 1;
+				rf_info("late topic %s created with %d partition(s) (SIGHUP)", t->name, t->partitions);
+			}
+		}
+		int n = why ? snprintf(report + used, sizeof report - used, "%sfailed %s %d: %s", used ? "\n" : "",
+				       t->name, t->partitions, why)
+			    : snprintf(report + used, sizeof report - used, "%screated %s %d", used ? "\n" : "",
+				       t->name, t->partitions);
+		if (n > 0 && (size_t)n < sizeof report - used)
+			used += (size_t)n;
+	}
+	char err[PATH_MAX + 256];
+	if (o->createdfile && write_file_atomic(o->createdfile, report, err, sizeof err) < 0)
+		rf_error("%s", err);
+}
+
 static void install_handlers(sigset_t *blocked, sigset_t *waitmask)
 {
 	struct sigaction sa;
@@ -196,17 +263,20 @@ static void install_handlers(sigset_t *blocked, sigset_t *waitmask)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	/* Block before librdkafka starts its threads: they inherit the mask. */
 	sigemptyset(blocked);
 	sigaddset(blocked, SIGTERM);
 	sigaddset(blocked, SIGINT);
 	sigaddset(blocked, SIGUSR1);
 	sigaddset(blocked, SIGUSR2);
+	sigaddset(blocked, SIGHUP);
 	sigprocmask(SIG_BLOCK, blocked, waitmask);
 	sigdelset(waitmask, SIGTERM);
 	sigdelset(waitmask, SIGINT);
 	sigdelset(waitmask, SIGUSR1);
 	sigdelset(waitmask, SIGUSR2);
+	sigdelset(waitmask, SIGHUP);
 }
 
 int main(int argc, char **argv)
@@ -260,13 +330,14 @@ int main(int argc, char **argv)
 	}
 
 	const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
-	if (o.portfile && write_portfile(o.portfile, boot, err, sizeof err) < 0) {
+	if (o.portfile && write_file_atomic(o.portfile, boot, err, sizeof err) < 0) {
 		rf_error("%s", err);
 		goto out;
 	}
 	printf("%s\n", boot);
 	fflush(stdout);
-	rf_info("%d broker(s) at %s, %d topic(s)", o.brokers, boot, o.ntopics);
+	rf_info("%d broker(s) at %s, %d topic(s), %d late topic(s) for SIGHUP", o.brokers, boot, o.ntopics,
+		o.nlate);
 
 	while (!got_stop) {
 		sigsuspend(&waitmask);
@@ -279,6 +350,10 @@ int main(int argc, char **argv)
 			got_up = 0;
 			rd_kafka_mock_broker_set_up(mc, -1);
 			rf_info("all brokers up (SIGUSR2)");
+		}
+		if (got_hup) {
+			got_hup = 0;
+			create_late(mc, &o);
 		}
 	}
 	rf_info("stopping");

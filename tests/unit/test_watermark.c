@@ -116,10 +116,15 @@ static void test_assigned_holds(void **state)
 	assert_true(agg_wm_base(w, t0 + 34 * S, wall) == 500 * S);
 	assert_int_equal(agg_wm_active(w, t0 + 34 * S), 1);
 	assert_int_equal(agg_wm_assign(w, AGG_WM_MAX_SOURCES, t0), -1);
-	/* Restored as assigned-without-progress (INT64_MIN): holds again. */
+	/* The alignment floor: the slowest active partition that delivered. */
+	assert_true(agg_wm_floor(w, t0 + 34 * S) == 500 * S);
+	/* Restored as assigned-without-progress (INT64_MIN): holds again, but
+	 * is no floor (it has no event time to be behind by). */
 	assert_int_equal(agg_wm_restore_source(w, 9, INT64_MIN, t0 + 40 * S), 0);
 	assert_true(agg_wm_base(w, t0 + 40 * S, wall) == INT64_MIN);
 	assert_int_equal(agg_wm_active(w, t0 + 40 * S), 2);
+	assert_true(agg_wm_floor(w, t0 + 40 * S) == 500 * S);
+	assert_true(agg_wm_floor(w, t0 + 100 * S) == INT64_MIN);   /* all idle */
 	free(w);
 }
 
