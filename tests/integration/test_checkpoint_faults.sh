@@ -13,7 +13,9 @@
 #      3 aggregate processes instead of 2 (state re-sharded).
 # Then the points in InfluxDB must equal reference.py's independent
 # computation over the whole input: same series, times and values, nothing
-# counted twice, nothing missing.
+# counted twice, nothing missing. RF_ASSIGNMENT (ringflow, the default, or
+# group) picks [input] assignment; test_checkpoint_faults_group.sh runs it
+# in group mode.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${BIN:-$PWD/build/bin}
@@ -44,7 +46,7 @@ lines=$(wc -l < "$dir/data.csv")
 # A restarted consumer waits for its dead predecessor's session to time
 # out (docs/TESTING-KAFKA.md): keep that short.
 rules_conf "$dir" \
-	"type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = faults\nstart = earliest\nkafka.session.timeout.ms = 6000" \
+	"type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = faults\nstart = earliest\nassignment = ${RF_ASSIGNMENT:-ringflow}\nkafka.session.timeout.ms = 6000" \
 	"type = influxdb\nurl = $INFLUX_URL\ndatabase = rf_faults\nretention = 1d\nbatch_points = 2000" \
 	"s|^checkpoint_interval.*||; s|^log_level .*|log_level = info\ncheckpoint_interval = 1s|" > "$dir/rf.ini"
 "$BIN/ringflow" -t -c "$dir/rf.ini" > /dev/null
