@@ -91,6 +91,12 @@ int kafka_assign_refresh(struct kafka_src *s, rd_kafka_t *rk, int timeout_ms)
 		if (ae) {
 			rf_error("kafka: assigning %d partition(s) failed: %s", add->cnt, rd_kafka_error_string(ae));
 			rd_kafka_error_destroy(ae);
+			/* Not owned after all: the next refresh tries them again. */
+			for (int i = 0; i < add->cnt; i++) {
+				int src = ing_parts_source(&s->parts, add->elems[i].topic, add->elems[i].partition);
+				if (src >= 0)
+					s->parts.part[src].owned = 0;
+			}
 			rc = -1;
 		} else if (!s->fatal) {
 			rf_info("kafka: reading %d new partition(s) (assignment = ringflow, ingest %u of %u)",
