@@ -7,7 +7,10 @@
  * it. Catching up a backlog of uneven partitions then keeps about
  * max_skew + window + lateness of windows open instead of the whole skew.
  * A partition with no more data to give goes idle after idle_timeout and
- * leaves the floor, so a pause never waits longer than that.
+ * leaves the floor, so a pause never waits longer than that. A paused
+ * partition itself must not go idle — it is not quiet, it is held back, and
+ * idle it would stop holding windows back and its records would come late —
+ * so it is announced again (framer.h) every idle_timeout / 4.
  *
  * Ingest processes, main thread; every 10 ms at most.
  */
@@ -41,6 +44,7 @@ void kafka_align(struct kafka_src *s, rd_kafka_t *rk)
 		int64_t ahead = floor == INT64_MIN || mx == INT64_MIN || mx < floor ? 0 : mx - floor;
 		if (!ip->paused && ahead > skew) {
 			ip->paused = 1;
+			ip->announced_ns = now;   /* it delivered just now */
 			add(&pause, ip);
 		} else if (ip->paused && ahead <= skew / 2) {
 			ip->paused = 0;
@@ -49,6 +53,11 @@ void kafka_align(struct kafka_src *s, rd_kafka_t *rk)
 		if (ip->lag_slot >= 0)
 			atomic_store_explicit(&s->p->stats->lag[ip->lag_slot].paused_ahead_ns, ip->paused ? ahead : 0,
 					      memory_order_relaxed);
+		if (ip->paused && now - ip->announced_ns >= s->p->pl->conf.input.idle_timeout_ns / 4) {
+			ip->announced_ns = now;
+			if (ing_framer_announce(s->fr, (uint32_t)src))
+				s->ring_error = !rf_park_flag;
+		}
 	}
 	if (pause) {
 		rd_kafka_pause_partitions(rk, pause);

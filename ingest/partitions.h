@@ -24,6 +24,7 @@ struct ing_part {
 	int64_t next_offset;   /* RF_POSITION_UNKNOWN until known */
 	int owned;             /* assigned to this process now */
 	int paused;            /* fetching paused by max_skew (kafka_align.c) */
+	int64_t announced_ns;  /* paused: when it was last announced */
 	int lag_slot;          /* index in the stats lag table, -1 if none */
 };
 

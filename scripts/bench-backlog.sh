@@ -7,7 +7,9 @@
 # every window is emitted).
 #
 # Knobs: BACKLOG_LINES (default 120000), BACKLOG_SKEWS (default "0 2m 30s";
-# 0 = no watermark alignment), KEEP=1.
+# 0 = no watermark alignment), BACKLOG_KAFKA_EXTRA (more [input] lines, e.g.
+# "\nkafka.queued.max.messages.kbytes = 256" to make librdkafka's prefetch
+# smaller than the backlog, as a real backlog is), KEEP=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-$PWD/build/bin}
@@ -36,7 +38,7 @@ done
 echo "# backlog catch-up (nproc $(nproc)): $LINES lines over 1200 s of event time, partitions 70/20/7/3 %"
 for skew in $SKEWS; do
 	rules_conf "$dir/$skew" \
-		"type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = backlog\ngroup = bench-$skew\nstart = earliest\nmax_skew = $skew" \
+		"type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = backlog\ngroup = bench-$skew\nstart = earliest\nmax_skew = $skew${BACKLOG_KAFKA_EXTRA:-}" \
 		"type = file\npath = /dev/null" "s|^lateness .*|lateness    = 20s|" > "$dir/rf-$skew.ini"
 	mkdir -p "$dir/$skew"
 	RF_SOCK=$dir/$skew/run/it.sock

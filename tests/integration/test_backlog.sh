@@ -2,7 +2,8 @@
 # Backlogs the way real ones look, through the Kafka protocol (the mock,
 # 4 partitions of very different sizes: 55/30/10/5 % of the records, each
 # spanning the whole time range), lateness = 20s, into a real influxd:
-#   1. preloaded before ringflow starts (start = earliest);
+#   1. preloaded before ringflow starts (start = earliest); again with
+#      watermark alignment (max_skew) pausing the partitions that run ahead;
 #   2. filled one partition after the other while ringflow runs;
 #   3. streamed unevenly, with a kill -9 of the ingest mid-stream: the
 #      restarted data plane replays from the checkpoint.
@@ -90,6 +91,16 @@ finish() {
 for p in 0 1 2 3; do produce pre $p; done
 run pre pre "s|^idle_timeout .*|idle_timeout = 5s|"
 finish pre
+
+# 1b. The same preloaded backlog with watermark alignment at work: a small
+# librdkafka prefetch (as a backlog larger than the prefetch behaves) and
+# max_skew = 10s pause the sparse partitions, which run ahead in event
+# time. A paused partition must keep holding windows back (it is not idle):
+# still exact, nothing late.
+run align pre "s|^idle_timeout .*|idle_timeout = 2s\nmax_skew = 10s\nkafka.queued.max.messages.kbytes = 64|"
+finish align
+grep -q "paused [0-9]* partition(s) whose event time ran more than max_skew" "$dir/align/ringflow.log" ||
+	{ echo "align: max_skew never paused a partition: the case tests nothing" >&2; exit 1; }
 
 # 2. One partition after the other while ringflow runs; idle_timeout leaves
 # room for the whole filling (a partition quiet that long stops holding
