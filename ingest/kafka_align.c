@@ -55,8 +55,7 @@ void kafka_align(struct kafka_src *s, rd_kafka_t *rk)
 					      memory_order_relaxed);
 		if (ip->paused && now - ip->announced_ns >= s->p->pl->conf.input.idle_timeout_ns / 4) {
 			ip->announced_ns = now;
-			if (ing_framer_announce(s->fr, (uint32_t)src))
-				s->ring_error = !rf_park_flag;
+			kafka_announce(s, src);
 		}
 	}
 	if (pause) {

@@ -101,8 +101,6 @@ int kafka_assign_refresh(struct kafka_src *s, rd_kafka_t *rk, int timeout_ms)
 		} else if (!s->fatal) {
 			rf_info("kafka: reading %d new partition(s) (assignment = ringflow, ingest %u of %u)",
 				add->cnt, self, n);
-			if (ing_framer_flush(s->fr))
-				s->ring_error = 1;
 			kafka_announce_list(s, add);
 		}
 	}

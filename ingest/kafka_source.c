@@ -126,26 +126,28 @@ void kafka_prepare_assign(struct kafka_src *s, rd_kafka_topic_partition_list_t *
 	}
 }
 
-/* Every partition this ingest owns holds windows back from now on, until it
- * delivers or is quiet for idle_timeout (framer.h): without this the first
- * partition of a backlog to arrive would close every window. An announce
- * fails only when a park, stop or abort interrupts a wait for room; a park
- * announces again after its rewind, a stop or abort ends the process. */
+/* A partition announced holds windows back from now on, until it delivers
+ * or is quiet for idle_timeout (framer.h): without this the first partition
+ * of a backlog to arrive would close every window. Parked, parking or
+ * aborting, the rings are off limits and nothing is sent (the rewind
+ * announces again; an abort ends the process). An announce that fails
+ * otherwise (an internal ring error) sets ring_error. */
+int kafka_announce(struct kafka_src *s, int src)
+{
+	if (s->parked || rf_abort_flag || rf_park_flag)
+		return -1;
+	if (ing_framer_announce(s->fr, (uint32_t)src) == 0)
+		return 0;
+	s->ring_error = !rf_park_flag && !rf_abort_flag;
+	return -1;
+}
+
 void kafka_announce_owned(struct kafka_src *s)
 {
-	/* Parked: the rings are off limits; the rewind announces. */
-	if (s->parked || rf_abort_flag)
-		return;
-	if (ing_framer_flush(s->fr)) {
-		s->ring_error = 1;
-		return;
-	}
 	for (int i = 0; i < s->parts.nused; i++) {
 		int src = s->parts.used[i];
-		if (s->parts.part[src].owned && ing_framer_announce(s->fr, (uint32_t)src)) {
-			s->ring_error = !rf_park_flag;
+		if (s->parts.part[src].owned && kafka_announce(s, src))
 			return;
-		}
 	}
 }
 
@@ -162,13 +164,9 @@ int kafka_cooperative(rd_kafka_t *rk)
 
 void kafka_announce_list(struct kafka_src *s, const rd_kafka_topic_partition_list_t *parts)
 {
-	if (s->parked || rf_abort_flag)
-		return;
-	for (int i = 0; i < parts->cnt && !s->ring_error; i++) {
+	for (int i = 0; i < parts->cnt; i++) {
 		int src = ing_parts_source(&s->parts, parts->elems[i].topic, parts->elems[i].partition);
-		if (src >= 0 && ing_framer_announce(s->fr, (uint32_t)src))
-			s->ring_error = !rf_park_flag;
-		if (rf_park_flag)
+		if (src >= 0 && kafka_announce(s, src))
 			return;
 	}
 }
@@ -194,8 +192,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		} else {
 			rd_kafka_assign(rk, parts);
 		}
-		if (ing_framer_flush(s->fr))
-			s->ring_error = 1;
 		kafka_announce_list(s, parts);
 		kafka_set_assigned(s, 1);
 	} else {

@@ -40,6 +40,9 @@ void kafka_publish_reading(struct kafka_src *s);
 void kafka_publish_positions(struct kafka_src *s);
 /* Announces every owned partition downstream (framer.h); sets ring_error on failure. */
 void kafka_announce_owned(struct kafka_src *s);
+/* Announces one source (ASSIGNED frame); 0, or -1 when it was not sent:
+ * parked, parking or aborting, or a ring error (sets ring_error). */
+int kafka_announce(struct kafka_src *s, int src);
 int64_t kafka_start_offset(const struct kafka_src *s);
 void kafka_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
 		     void *opaque);
