@@ -147,3 +147,18 @@ windows_done() {
 	[ "$(stat_sum points_emitted_total)" -gt 0 ] &&
 	[ "$(stat_sum points_written_total)" -eq "$(stat_sum points_emitted_total)" ]
 }
+
+# it_cleanup: the EXIT trap of a test (trap it_cleanup EXIT). Kills the
+# pids in $bg_pids (producers...) and ringflow's process group, stops the
+# Kafka mock and influxd where the test started them, and removes $dir
+# unless KEEP is set. A failing step never cuts it short.
+it_cleanup() {
+	set +e
+	local p
+	for p in ${bg_pids:-}; do kill "$p" 2>/dev/null; done
+	rf_kill_group
+	declare -F kafka_stop > /dev/null && kafka_stop
+	declare -F influxd_stop > /dev/null && influxd_stop
+	[ -n "${KEEP:-}" ] || rm -rf "$dir"
+	return 0
+}

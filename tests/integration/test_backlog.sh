@@ -18,16 +18,8 @@ source tests/lib/influxd.sh
 source tests/lib/kafka.sh
 source tests/integration/lib.sh
 dir=$(mktemp -d /tmp/rf-backlog-XXXXXX)
-rf_pid= prod_pids=
-cleanup() {
-	set +e
-	rf_kill_group
-	for p in $prod_pids; do kill "$p" 2>/dev/null; done
-	kafka_stop || true
-	influxd_stop || true
-	[ -n "${KEEP:-}" ] || rm -rf "$dir"
-}
-trap cleanup EXIT
+rf_pid= bg_pids=
+trap it_cleanup EXIT
 
 influxd_start "$dir/influx"
 kafka_start "$dir/kafka" pre:4 seq:4 kill:4
@@ -119,7 +111,7 @@ run kill kill "s|^idle_timeout .*|idle_timeout = 5s|" \
 WAIT_FOR_PID=$rf_pid wait_for "kill: partitions assigned" 60 assigned kill
 for p in 0 1 2 3; do
 	produce kill $p -r $(( $(wc -l < "$dir/part$p.csv") / 20 )) &
-	prod_pids="$prod_pids $!"
+	bg_pids="$bg_pids $!"
 done
 # A checkpoint taken while windows are open, so the restart has state to restore.
 WAIT_FOR_PID=$rf_pid wait_for "kill: open windows" 30 bash -c "[ \"\$(source tests/integration/lib.sh; RF_SOCK=$RF_SOCK stat_sum live_keys)\" -gt 0 ]"
@@ -127,8 +119,8 @@ WAIT_FOR_PID=$rf_pid wait_for "kill: a checkpoint with open windows" 30 ckpt_aft
 pid=$(ctl status | awk '$1 == "ingest" && $2 == "0" && $3 ~ /^[0-9]+$/ { print $3 }')
 kill -9 "$pid"
 echo "kill: killed ingest 0 (pid $pid) after checkpoint $(ckpt_id)"
-for p in $prod_pids; do wait "$p"; done
-prod_pids=
+for p in $bg_pids; do wait "$p"; done
+bg_pids=
 finish kill
 grep -q "restored [1-9][0-9]* windows" "$dir/kill/ringflow.log" ||
 	{ echo "kill: the restart restored no open windows" >&2; exit 1; }

@@ -17,14 +17,7 @@ source tests/lib/kafka.sh
 source tests/integration/lib.sh
 dir=$(mktemp -d /tmp/rf-clock-XXXXXX)
 rf_pid=
-cleanup() {
-	set +e
-	rf_kill_group
-	kafka_stop || true
-	influxd_stop || true
-	[ -n "${KEEP:-}" ] || rm -rf "$dir"
-}
-trap cleanup EXIT
+trap it_cleanup EXIT
 
 influxd_start "$dir/influx"
 kafka_start "$dir/kafka" sflow:4

@@ -22,14 +22,7 @@ source tests/lib/kafka.sh
 source tests/integration/lib.sh
 dir=$(mktemp -d /tmp/rf-kassign-XXXXXX)
 rf_pid=
-cleanup() {
-	set +e   # a failing kill must not cut the cleanup short
-	rf_kill_group
-	kafka_stop || true
-	influxd_stop || true
-	[ -n "${KEEP:-}" ] || rm -rf "$dir"
-}
-trap cleanup EXIT
+trap it_cleanup EXIT
 t0=$SECONDS
 now_ms() { date +%s%3N; }
 

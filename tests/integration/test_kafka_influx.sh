@@ -13,14 +13,7 @@ source tests/lib/kafka.sh
 source tests/integration/lib.sh
 dir=$(mktemp -d /tmp/rf-kafka-XXXXXX)
 rf_pid=
-cleanup() {
-	set +e   # a failing kill must not cut the cleanup short
-	rf_kill_group
-	kafka_stop || true
-	influxd_stop || true
-	[ -n "${KEEP:-}" ] || rm -rf "$dir"
-}
-trap cleanup EXIT
+trap it_cleanup EXIT
 
 influxd_start "$dir/influx"
 kafka_start "$dir/kafka" sflow:4

@@ -23,16 +23,8 @@ source tests/lib/influxd.sh
 source tests/lib/kafka.sh
 source tests/integration/lib.sh
 dir=$(mktemp -d /tmp/rf-signals-XXXXXX)
-rf_pid= prod_pid=
-cleanup() {
-	set +e   # a failing kill must not cut the cleanup short
-	[ -n "$prod_pid" ] && kill "$prod_pid" 2>/dev/null
-	rf_kill_group
-	kafka_stop
-	influxd_stop
-	[ -n "${KEEP:-}" ] || rm -rf "$dir"
-}
-trap cleanup EXIT
+rf_pid= bg_pids=
+trap it_cleanup EXIT
 fail() {
 	echo "FAIL: $*" >&2
 	[ -n "${log:-}" ] && [ -f "$log" ] && tail -n 30 "$log" >&2
@@ -91,7 +83,7 @@ stop_run() {
 start_run
 wait_for "partitions assigned" 60 assigned
 "$BIN/kafka-produce" -q -b "$KAFKA_BROKERS" -t sflow -l 8 -r 3000 < "$dir/data.csv" &
-prod_pid=$!
+bg_pids=$!
 wait_for "a first checkpoint" 30 ckpt_after 0
 wait_for "open windows" 30 has_state
 
@@ -130,8 +122,8 @@ stop_run INT
 
 # --- run 3 -----------------------------------------------------------------
 start_run
-wait "$prod_pid" || fail "kafka-produce failed"
-prod_pid=
+wait "$bg_pids" || fail "kafka-produce failed"
+bg_pids=
 caught_up() {
 	ctl status | awk '/^  sflow\[/ { n++; if ($NF != 0) bad = 1 } END { exit !(n == 4 && !bad) }'
 }
