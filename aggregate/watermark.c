@@ -105,13 +105,11 @@ uint32_t agg_wm_active(const struct agg_watermark *w, int64_t now_ns)
 int agg_wm_restore_source(struct agg_watermark *w, uint32_t source, int64_t max_event_ns,
 			  int64_t now_ns)
 {
-	struct agg_wm_source *s = track(w, source, now_ns);
-	if (!s)
+	/* Tracked even without progress (assigned, not yet delivering),
+	 * then an observation of what it had delivered. */
+	if (!track(w, source, now_ns))
 		return -1;
-	if (max_event_ns > s->max_event_ns)
-		s->max_event_ns = max_event_ns;
-	agg_wm_restore_max(w, max_event_ns);
-	return 0;
+	return agg_wm_observe(w, source, max_event_ns, now_ns);
 }
 
 void agg_wm_restore_max(struct agg_watermark *w, int64_t max_event_ns)
