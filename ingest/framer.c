@@ -43,7 +43,7 @@ static int close_frame(struct ing_framer *f)
 	struct shm_ring_handle *out = &f->outs[ing_framer_transform(f, f->source)];
 	f->frame = NULL;
 	if (shm_ring_shrink_last(out, (uint32_t)sizeof *h + f->used)) {
-		rf_error("ingest: cannot shrink a frame of %u bytes to %u (internal error)", f->cap,
+		rf_error("ingest: cannot shrink a frame of %u bytes to %u (internal error)", f->payload,
 			 f->used);
 		return -1;
 	}
@@ -61,7 +61,6 @@ static int open_frame(struct ing_framer *f, uint32_t source, uint32_t flags)
 	if (!p)
 		return -1;
 	f->frame = p;
-	f->cap = f->payload;
 	f->used = 0;
 	f->nlines = 0;
 	f->source = source;
@@ -88,7 +87,7 @@ int ing_framer_add(struct ing_framer *f, uint32_t source, const char *line, size
 	}
 	f->lines++;
 	f->bytes += len + 1;
-	if (f->frame && (f->source != source || f->used + len + 1 > f->cap) && close_frame(f))
+	if (f->frame && (f->source != source || f->used + len + 1 > f->payload) && close_frame(f))
 		return -1;
 	if (!f->frame && open_frame(f, source, 0))
 		return -1;

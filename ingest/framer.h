@@ -31,8 +31,8 @@ struct ing_framer {
 	int nouts;
 	struct rf_stats_slot *stats;
 	char *frame;              /* reserved payload or NULL */
-	uint32_t cap, used;
-	uint32_t payload;         /* bytes of lines a frame holds */
+	uint32_t used;
+	uint32_t payload;         /* bytes of lines a frame holds (every frame is reserved this large) */
 	uint32_t flags;           /* of the open frame (rf_lines_hdr) */
 	uint32_t source;
 	uint32_t nlines;
