@@ -47,7 +47,7 @@ CFLAGS  := $(CSTD) $(WARN) $(OPT) $(PKG_INC) -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS := $(OPT) $(EXTRA_LDFLAGS)
 LIBS    := -lrdkafka -llmdb -lcurl -lmaxminddb -liniparser -lz -lpthread -lm
 
-MODULES   := common shm ingest transform aggregate writer analyze supervisor
+MODULES   := common shm pipeline ingest transform aggregate writer analyze supervisor
 ALL_SRCS  := $(foreach m,$(MODULES),$(wildcard $(m)/*.c)) $(wildcard tests/helpers/*.c)
 MAIN_SRCS := $(filter %_main.c,$(ALL_SRCS))
 LIB_SRCS  := $(filter-out %_main.c tests/helpers/%,$(ALL_SRCS))

@@ -29,10 +29,10 @@
 #include "common/ckpt_store.h"
 #include "common/log.h"
 #include "common/timeutil.h"
-#include "shm/frames.h"
-#include "supervisor/checkpoint.h"
-#include "supervisor/proc.h"
-#include "supervisor/stage_input.h"
+#include "pipeline/frames.h"
+#include "pipeline/checkpoint.h"
+#include "pipeline/proc.h"
+#include "pipeline/stage_input.h"
 
 #include <string.h>
 

@@ -3,11 +3,11 @@
  * engine.h). Aggregate processes; called from the main loop, never blocks.
  */
 #include "aggregate/engine.h"
-#include "aggregate/row.h"
+#include "pipeline/row.h"
 #include "aggregate/watermark.h"
 #include "common/log.h"
 #include "common/timeutil.h"
-#include "shm/frames.h"
+#include "pipeline/frames.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -74,7 +74,7 @@
  * so all of them judge one blob alike.
  */
 #include "aggregate/engine.h"
-#include "aggregate/row.h"
+#include "pipeline/row.h"
 #include "aggregate/serial.h"
 #include "aggregate/watermark.h"
 #include "common/hash.h"

@@ -6,7 +6,7 @@
  * table doubles.
  */
 #include "aggregate/winstore.h"
-#include "writer/lineproto.h"
+#include "pipeline/lineproto.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

@@ -38,7 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "aggregate/row.h"
+#include "pipeline/row.h"
 #include "aggregate/rule.h"
 
 /* Called once per emitted window with all its points. lp is valid during

@@ -11,7 +11,7 @@
  */
 #include "ingest/ingest.h"
 #include "common/log.h"
-#include "shm/frames.h"
+#include "pipeline/frames.h"
 
 #include <errno.h>
 #include <fcntl.h>

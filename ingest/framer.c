@@ -1,8 +1,8 @@
 /* framer.c — see framer.h. */
 #include "ingest/framer.h"
-#include "supervisor/proc.h"
+#include "pipeline/proc.h"
 #include "common/log.h"
-#include "shm/frames.h"
+#include "pipeline/frames.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
 #define ING_INGEST_H
 
 #include "ingest/framer.h"
-#include "supervisor/proc.h"
+#include "pipeline/proc.h"
 
 int ing_file_run(const struct rf_proc *p, struct ing_framer *fr);
 int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr);

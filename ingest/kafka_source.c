@@ -26,7 +26,7 @@
 #include "ingest/ingest.h"
 #include "ingest/kafka_src.h"
 #include "common/log.h"
-#include "shm/frames.h"
+#include "pipeline/frames.h"
 #include "common/timeutil.h"
 
 #include <stdio.h>

@@ -12,7 +12,7 @@
 
 #include "ingest/framer.h"
 #include "ingest/partitions.h"
-#include "supervisor/checkpoint.h"
+#include "pipeline/checkpoint.h"
 
 #define BATCH_MESSAGES 4096
 

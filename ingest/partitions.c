@@ -1,6 +1,6 @@
 /* partitions.c — see partitions.h. */
 #include "ingest/partitions.h"
-#include "supervisor/checkpoint.h"
+#include "pipeline/checkpoint.h"
 
 #include <stdio.h>
 #include <stdlib.h>

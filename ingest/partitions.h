@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "common/ckpt_store.h"
-#include "shm/frames.h"
+#include "pipeline/frames.h"
 
 #define ING_MAX_TOPICS (RF_MAX_SOURCES / RF_PARTITIONS_PER_TOPIC)
 #define ING_PENDING 4   /* checkpoints stored but not yet complete */

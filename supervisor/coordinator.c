@@ -14,7 +14,7 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "ingest/partitions.h"
-#include "supervisor/checkpoint.h"
+#include "pipeline/checkpoint.h"
 #include "supervisor/pipeline.h"
 
 #include <errno.h>

@@ -8,10 +8,10 @@
  * layout's tables) and how big the segment is; rf_pipeline_load() runs it,
  * so `ringflow -t` refuses exactly what rf_layout_create() would.
  */
-#include "supervisor/checkpoint.h"
+#include "pipeline/checkpoint.h"
 #include "supervisor/pipeline.h"
-#include "supervisor/proc.h"
-#include "shm/frames.h"
+#include "pipeline/proc.h"
+#include "pipeline/frames.h"
 
 #include <stdio.h>
 #include <string.h>

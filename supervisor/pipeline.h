@@ -7,7 +7,7 @@
 #define SUP_PIPELINE_H
 
 #include <sys/types.h>
-#include "supervisor/proc.h"
+#include "pipeline/proc.h"
 
 /*
  * [processes] ring_size bounds. The largest is the ring's own

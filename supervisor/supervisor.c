@@ -32,7 +32,7 @@
 #include "supervisor/supervisor.h"
 #include "common/log.h"
 #include "common/timeutil.h"
-#include "supervisor/checkpoint.h"
+#include "pipeline/checkpoint.h"
 #include "supervisor/ctl_server.h"
 #include "supervisor/proctitle.h"
 

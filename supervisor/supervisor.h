@@ -9,7 +9,7 @@
 #include <sys/types.h>
 
 #include "common/ckpt_store.h"
-#include "supervisor/proc.h"
+#include "pipeline/proc.h"
 
 struct sup_ctl_server;
 

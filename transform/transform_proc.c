@@ -17,13 +17,13 @@
  * once per frame, so a full ring toward one aggregate never leaves a
  * half-written frame in it.
  */
-#include "aggregate/row.h"
+#include "pipeline/row.h"
 #include "common/log.h"
 #include "common/timeutil.h"
-#include "shm/frames.h"
-#include "supervisor/checkpoint.h"
-#include "supervisor/proc.h"
-#include "supervisor/stage_input.h"
+#include "pipeline/frames.h"
+#include "pipeline/checkpoint.h"
+#include "pipeline/proc.h"
+#include "pipeline/stage_input.h"
 #include "transform/plan.h"
 
 #include <stdlib.h>

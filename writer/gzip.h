@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <zlib.h>
 
-#include "writer/lineproto.h"
+#include "pipeline/lineproto.h"
 
 struct wr_gzip {
 	z_stream zs;

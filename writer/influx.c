@@ -27,7 +27,7 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "writer/gzip.h"
-#include "writer/lineproto.h"
+#include "pipeline/lineproto.h"
 
 #define STOP_GRACE_NS (1000 * 1000000LL)
 #define DEFAULT_TIMEOUT_NS (10 * 1000000000LL)

@@ -13,11 +13,11 @@
  */
 #include "common/log.h"
 #include "common/timeutil.h"
-#include "shm/frames.h"
-#include "supervisor/checkpoint.h"
-#include "supervisor/proc.h"
-#include "supervisor/stage_input.h"
-#include "writer/lineproto.h"
+#include "pipeline/frames.h"
+#include "pipeline/checkpoint.h"
+#include "pipeline/proc.h"
+#include "pipeline/stage_input.h"
+#include "pipeline/lineproto.h"
 #include "writer/output.h"
 
 #include <curl/curl.h>

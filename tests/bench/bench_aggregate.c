@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "aggregate/engine.h"
-#include "aggregate/row.h"
+#include "pipeline/row.h"
 #include "aggregate/rule.h"
 #include "tests/lib/splitmix.h"
 

@@ -18,11 +18,11 @@
 #include <string.h>
 
 #include "aggregate/engine.h"
-#include "aggregate/row.h"
+#include "pipeline/row.h"
 #include "aggregate/rule.h"
 #include "tests/unit/agg_fixture.h"
 #include "tests/lib/splitmix.h"
-#include "shm/frames.h"
+#include "pipeline/frames.h"
 
 #include <math.h>
 

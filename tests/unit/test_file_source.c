@@ -24,7 +24,7 @@
 #include <cmocka.h>
 
 #include "ingest/ingest.h"
-#include "shm/frames.h"
+#include "pipeline/frames.h"
 #include "shm/ring.h"
 #include "shm/segment.h"
 

@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "ingest/framer.h"
-#include "shm/frames.h"
+#include "pipeline/frames.h"
 #include "shm/ring.h"
 #include "shm/segment.h"
 

@@ -34,7 +34,7 @@
 #include "common/timeutil.h"
 #include "writer/fileout.h"
 #include "writer/influx.h"
-#include "writer/lineproto.h"
+#include "pipeline/lineproto.h"
 #include "writer/output.h"
 
 #define S(x) x, strlen(x)

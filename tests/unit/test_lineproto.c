@@ -15,7 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "writer/lineproto.h"
+#include "pipeline/lineproto.h"
 
 #define S(x) x, strlen(x)
 

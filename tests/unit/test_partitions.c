@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "ingest/partitions.h"
-#include "supervisor/checkpoint.h"
+#include "pipeline/checkpoint.h"
 
 /* struct ing_partitions is a few hundred KiB: never on the stack. */
 static int setup(void **state)

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aggregate/row.h"
+#include "pipeline/row.h"
 #include "aggregate/rule.h"
 #include "common/hash.h"
 

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "aggregate/engine.h"
-#include "aggregate/row.h"
+#include "pipeline/row.h"
 #include "aggregate/rule.h"
 #include "tests/unit/agg_fixture.h"
 

@@ -32,8 +32,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "shm/frames.h"
-#include "supervisor/proc.h"
+#include "pipeline/frames.h"
+#include "pipeline/proc.h"
 
 #define RF_POSITION_UNKNOWN INT64_MIN
 /* Exit status of a process that cannot use the checkpoint store (corrupt

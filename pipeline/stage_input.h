@@ -18,7 +18,7 @@
 #ifndef SUP_STAGE_INPUT_H
 #define SUP_STAGE_INPUT_H
 
-#include "supervisor/proc.h"
+#include "pipeline/proc.h"
 
 struct rf_stage_input {
 	struct shm_ring_handle rings[RF_MAX_PER_ROLE];

@@ -2,7 +2,7 @@
  * lineproto.c — see lineproto.h. Pure formatting, no I/O; the escaping
  * decisions were checked against influxd 1.6 (tests/unit/test_influx.c).
  */
-#include "writer/lineproto.h"
+#include "pipeline/lineproto.h"
 
 #include <inttypes.h>
 #include <math.h>

@@ -1,7 +1,7 @@
 /* stage_input.c — see stage_input.h. */
-#include "supervisor/stage_input.h"
+#include "pipeline/stage_input.h"
 #include "common/log.h"
-#include "shm/frames.h"
+#include "pipeline/frames.h"
 
 #include <errno.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * per record and rule) and their defensive decoding (aggregate processes).
  * See row.h for the layout. No allocation, no syscalls.
  */
-#include "aggregate/row.h"
+#include "pipeline/row.h"
 #include "common/hash.h"
 
 #include <arpa/inet.h>
