@@ -39,7 +39,7 @@ struct agg_winstore {
 	uint64_t max_keys;        /* this process's share of rule->max_keys, 0 = unlimited */
 	char shard[12];           /* tag value of the overflow series */
 	struct agg_ws_counters c;
-	struct wr_buf lp;
+	struct lp_buf lp;
 };
 
 struct agg_winstore *agg_ws_create(const struct agg_rule *rule, uint16_t rule_idx, uint32_t shard,
@@ -58,7 +58,7 @@ struct agg_winstore *agg_ws_create(const struct agg_rule *rule, uint16_t rule_id
 	if (!agg_rule_is_top(rule) && rule->max_keys)
 		ws->max_keys = rule->max_keys / nshards + (rule->max_keys % nshards != 0);
 	snprintf(ws->shard, sizeof ws->shard, "%u", shard);
-	wr_buf_init(&ws->lp);
+	lp_buf_init(&ws->lp);
 	return ws;
 }
 
@@ -78,7 +78,7 @@ void agg_ws_destroy(struct agg_winstore *ws)
 	for (uint32_t i = 0; i < ws->nwins; i++)
 		window_free(ws->wins[i]);
 	free(ws->wins);
-	wr_buf_free(&ws->lp);
+	lp_buf_free(&ws->lp);
 	free(ws);
 }
 
@@ -278,27 +278,27 @@ static const uint8_t *record_key(const struct agg_winstore *ws, const uint8_t *r
 	return rec + ws->rec_key_off + 2;
 }
 
-static void emit_field(struct wr_lp *p, const char *name, const struct rf_value *v)
+static void emit_field(struct lp_enc *p, const char *name, const struct rf_value *v)
 {
 	size_t nl = strlen(name);
 	char tmp[INET6_ADDRSTRLEN];
 	switch (v->type) {
 	case RF_V_INT:
-		wr_lp_field_int(p, name, nl, v->u.i);
+		lp_field_int(p, name, nl, v->u.i);
 		break;
 	case RF_V_FLOAT:
-		wr_lp_field_float(p, name, nl, v->u.f);
+		lp_field_float(p, name, nl, v->u.f);
 		break;
 	case RF_V_BOOL:
-		wr_lp_field_bool(p, name, nl, v->u.i != 0);
+		lp_field_bool(p, name, nl, v->u.i != 0);
 		break;
 	case RF_V_STR:
-		wr_lp_field_str(p, name, nl, v->u.s, v->len);
+		lp_field_str(p, name, nl, v->u.s, v->len);
 		break;
 	case RF_V_IP:
 		if (v->ip_is_v4 ? inet_ntop(AF_INET, v->u.ip + 12, tmp, sizeof tmp)
 				: inet_ntop(AF_INET6, v->u.ip, tmp, sizeof tmp))
-			wr_lp_field_str(p, name, nl, tmp, strlen(tmp));
+			lp_field_str(p, name, nl, tmp, strlen(tmp));
 		break;
 	default:
 		break;
@@ -310,18 +310,18 @@ static int emit_point(struct agg_winstore *ws, const struct agg_window *w, const
 		      int is_overflow)
 {
 	const struct agg_rule *r = ws->rule;
-	struct wr_lp p;
-	wr_lp_begin(&p, &ws->lp, r->measurement, strlen(r->measurement));
+	struct lp_enc p;
+	lp_begin(&p, &ws->lp, r->measurement, strlen(r->measurement));
 	if (is_overflow) {
-		wr_lp_tag(&p, "overflow", 8, "true", 4);
-		wr_lp_tag(&p, "shard", 5, ws->shard, strlen(ws->shard));
+		lp_tag(&p, "overflow", 8, "true", 4);
+		lp_tag(&p, "shard", 5, ws->shard, strlen(ws->shard));
 	} else {
 		uint16_t key_len, pos = 0;
 		const uint8_t *key = record_key(ws, rec, &key_len);
 		for (int i = 0; i < r->nkeys && pos + 2 <= key_len; i++) {
 			uint16_t l;
 			memcpy(&l, key + pos, 2);
-			wr_lp_tag(&p, r->key_names[i], strlen(r->key_names[i]),
+			lp_tag(&p, r->key_names[i], strlen(r->key_names[i]),
 				  (const char *)key + pos + 2, l);
 			pos = (uint16_t)(pos + 2 + l);
 		}
@@ -333,7 +333,7 @@ static int emit_point(struct agg_winstore *ws, const struct agg_window *w, const
 		agg_state_result(sd->fn, rec + sd->offset, sp->q, &v);
 		emit_field(&p, sp->name, &v);
 	}
-	return wr_lp_end(&p, w->start) == 0;
+	return lp_end(&p, w->start) == 0;
 }
 
 struct top_item {
@@ -438,7 +438,7 @@ static uint32_t emit_top(struct agg_winstore *ws, const struct agg_window *w, ui
 static void window_emit(struct agg_winstore *ws, struct agg_window *w, agg_emit_fn emit, void *arg)
 {
 	uint32_t pts = UINT32_MAX, empty = 0;
-	wr_buf_reset(&ws->lp);
+	lp_buf_reset(&ws->lp);
 	if (ws->rule->top_n > 0 && w->nkeys > (uint32_t)ws->rule->top_n)
 		pts = emit_top(ws, w, &empty);
 	if (pts == UINT32_MAX) {
@@ -465,7 +465,7 @@ static void window_emit(struct agg_winstore *ws, struct agg_window *w, agg_emit_
 	if (emit)
 		emit(arg, ws->rule_idx, w->start, w->end, ws->lp.data ? ws->lp.data : "", ws->lp.len, pts);
 	if (ws->lp.cap > WS_LP_KEEP)
-		wr_buf_free(&ws->lp);
+		lp_buf_free(&ws->lp);
 }
 
 void agg_ws_advance(struct agg_winstore *ws, int64_t watermark, int flush_all,

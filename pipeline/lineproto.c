@@ -11,23 +11,23 @@
 #include <string.h>
 
 
-void wr_buf_init(struct wr_buf *b)
+void lp_buf_init(struct lp_buf *b)
 {
 	b->data = NULL;
 	b->len = b->cap = 0;
 }
 
-void wr_buf_free(struct wr_buf *b)
+void lp_buf_free(struct lp_buf *b)
 {
 	if (!b)
 		return;
 	free(b->data);
-	wr_buf_init(b);
+	lp_buf_init(b);
 }
 
-void wr_buf_reset(struct wr_buf *b) { b->len = 0; }
+void lp_buf_reset(struct lp_buf *b) { b->len = 0; }
 
-void wr_buf_reserve(struct wr_buf *b, size_t n)
+void lp_buf_reserve(struct lp_buf *b, size_t n)
 {
 	if (b->len + n <= b->cap)
 		return;
@@ -41,9 +41,9 @@ void wr_buf_reserve(struct wr_buf *b, size_t n)
 	b->cap = cap;
 }
 
-void wr_buf_append(struct wr_buf *b, const char *s, size_t n)
+void lp_buf_append(struct lp_buf *b, const char *s, size_t n)
 {
-	wr_buf_reserve(b, n);
+	lp_buf_reserve(b, n);
 	memcpy(b->data + b->len, s, n);
 	b->len += n;
 }
@@ -65,9 +65,9 @@ static inline int must_escape(char c, int esc_eq)
  * ends the text or precedes a character we escape is left out: influxd would
  * read its last backslash as escaping the next character (see lineproto.h).
  */
-static void append_escaped(struct wr_buf *b, const char *s, size_t n, int esc_eq)
+static void append_escaped(struct lp_buf *b, const char *s, size_t n, int esc_eq)
 {
-	wr_buf_reserve(b, 2 * n);
+	lp_buf_reserve(b, 2 * n);
 	char *o = b->data + b->len;
 	for (size_t i = 0; i < n; i++) {
 		char c = map_char(s[i]);
@@ -96,14 +96,14 @@ static int is_time_key(const char *key, size_t klen)
 	return klen == 4 && memcmp(key, "time", 4) == 0;
 }
 
-void wr_lp_begin(struct wr_lp *p, struct wr_buf *b, const char *m, size_t mlen)
+void lp_begin(struct lp_enc *p, struct lp_buf *b, const char *m, size_t mlen)
 {
 	p->b = b;
 	p->point_start = b->len;
 	p->nfields = 0;
 	/* '#' would turn the line into a comment that influxd skips silently. */
 	if (mlen > 0 && m[0] == '#') {
-		wr_buf_append(b, "_", 1);
+		lp_buf_append(b, "_", 1);
 		m++;
 		mlen--;
 	}
@@ -111,20 +111,20 @@ void wr_lp_begin(struct wr_lp *p, struct wr_buf *b, const char *m, size_t mlen)
 	p->invalid = b->len == p->point_start;
 }
 
-void wr_lp_tag(struct wr_lp *p, const char *key, size_t klen, const char *val, size_t vlen)
+void lp_tag(struct lp_enc *p, const char *key, size_t klen, const char *val, size_t vlen)
 {
-	struct wr_buf *b = p->b;
+	struct lp_buf *b = p->b;
 	if (vlen == 0 || klen == 0 || is_time_key(key, klen))
 		return;
 	size_t undo = b->len;
-	wr_buf_append(b, ",", 1);
+	lp_buf_append(b, ",", 1);
 	size_t kstart = b->len;
 	append_escaped(b, key, klen, 1);
 	if (b->len == kstart) { /* the key was only backslashes */
 		b->len = undo;
 		return;
 	}
-	wr_buf_append(b, "=", 1);
+	lp_buf_append(b, "=", 1);
 	size_t vstart = b->len;
 	append_escaped(b, val, vlen, 1);
 	if (b->len == vstart)
@@ -132,39 +132,39 @@ void wr_lp_tag(struct wr_lp *p, const char *key, size_t klen, const char *val, s
 }
 
 /* Writes the separator and the escaped key; NULL if the field is skipped. */
-static struct wr_buf *field_key(struct wr_lp *p, const char *key, size_t klen)
+static struct lp_buf *field_key(struct lp_enc *p, const char *key, size_t klen)
 {
-	struct wr_buf *b = p->b;
+	struct lp_buf *b = p->b;
 	if (klen == 0 || is_time_key(key, klen))
 		return NULL;
 	size_t undo = b->len;
-	wr_buf_append(b, p->nfields ? "," : " ", 1);
+	lp_buf_append(b, p->nfields ? "," : " ", 1);
 	size_t kstart = b->len;
 	append_escaped(b, key, klen, 1);
 	if (b->len == kstart) {
 		b->len = undo;
 		return NULL;
 	}
-	wr_buf_append(b, "=", 1);
+	lp_buf_append(b, "=", 1);
 	p->nfields++;
 	return b;
 }
 
-void wr_lp_field_int(struct wr_lp *p, const char *key, size_t klen, int64_t v)
+void lp_field_int(struct lp_enc *p, const char *key, size_t klen, int64_t v)
 {
-	struct wr_buf *b = field_key(p, key, klen);
+	struct lp_buf *b = field_key(p, key, klen);
 	if (!b)
 		return;
 	char tmp[32];
 	int n = snprintf(tmp, sizeof tmp, "%" PRId64 "i", v);
-	wr_buf_append(b, tmp, (size_t)n);
+	lp_buf_append(b, tmp, (size_t)n);
 }
 
-int wr_lp_field_float(struct wr_lp *p, const char *key, size_t klen, double v)
+int lp_field_float(struct lp_enc *p, const char *key, size_t klen, double v)
 {
 	if (!isfinite(v))
 		return -1;
-	struct wr_buf *b = field_key(p, key, klen);
+	struct lp_buf *b = field_key(p, key, klen);
 	if (!b)
 		return 0;
 	char tmp[40];
@@ -172,16 +172,16 @@ int wr_lp_field_float(struct wr_lp *p, const char *key, size_t klen, double v)
 	int n = snprintf(tmp, sizeof tmp, "%.15g", v);
 	if (strtod(tmp, NULL) != v)
 		n = snprintf(tmp, sizeof tmp, "%.17g", v);
-	wr_buf_append(b, tmp, (size_t)n);
+	lp_buf_append(b, tmp, (size_t)n);
 	return 0;
 }
 
-void wr_lp_field_str(struct wr_lp *p, const char *key, size_t klen, const char *val, size_t vlen)
+void lp_field_str(struct lp_enc *p, const char *key, size_t klen, const char *val, size_t vlen)
 {
-	struct wr_buf *b = field_key(p, key, klen);
+	struct lp_buf *b = field_key(p, key, klen);
 	if (!b)
 		return;
-	wr_buf_reserve(b, 2 * vlen + 2);
+	lp_buf_reserve(b, 2 * vlen + 2);
 	char *o = b->data + b->len;
 	*o++ = '"';
 	for (size_t i = 0; i < vlen; i++) {
@@ -194,23 +194,23 @@ void wr_lp_field_str(struct wr_lp *p, const char *key, size_t klen, const char *
 	b->len = (size_t)(o - b->data);
 }
 
-void wr_lp_field_bool(struct wr_lp *p, const char *key, size_t klen, int v)
+void lp_field_bool(struct lp_enc *p, const char *key, size_t klen, int v)
 {
-	struct wr_buf *b = field_key(p, key, klen);
+	struct lp_buf *b = field_key(p, key, klen);
 	if (!b)
 		return;
-	wr_buf_append(b, v ? "true" : "false", v ? 4 : 5);
+	lp_buf_append(b, v ? "true" : "false", v ? 4 : 5);
 }
 
-int wr_lp_end(struct wr_lp *p, int64_t time_ns)
+int lp_end(struct lp_enc *p, int64_t time_ns)
 {
-	struct wr_buf *b = p->b;
+	struct lp_buf *b = p->b;
 	if (p->nfields == 0 || p->invalid) {
 		b->len = p->point_start;
 		return -1;
 	}
 	char tmp[32];
 	int n = snprintf(tmp, sizeof tmp, " %" PRId64 "\n", time_ns);
-	wr_buf_append(b, tmp, (size_t)n);
+	lp_buf_append(b, tmp, (size_t)n);
 	return 0;
 }

@@ -20,50 +20,50 @@
  *  - influxd refuses a whole point with a tag or field key "time": such a
  *    tag or field is left out instead;
  *  - an empty measurement, or no field at all: the point is removed again
- *    (wr_lp_end returns -1).
+ *    (lp_end returns -1).
  *
  * Runs in aggregate (closed windows), analyze and the writer's tests. Writes
  * into a caller-owned growable buffer; never allocates per point once the
  * buffer has grown.
  */
-#ifndef WR_LINEPROTO_H
-#define WR_LINEPROTO_H
+#ifndef PL_LINEPROTO_H
+#define PL_LINEPROTO_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-struct wr_buf {
+struct lp_buf {
 	char *data;
 	size_t len, cap;
 };
 
-void wr_buf_init(struct wr_buf *b);
-void wr_buf_free(struct wr_buf *b);
-void wr_buf_reset(struct wr_buf *b);
+void lp_buf_init(struct lp_buf *b);
+void lp_buf_free(struct lp_buf *b);
+void lp_buf_reset(struct lp_buf *b);
 /* Ensure room for n more bytes; aborts the process on ENOMEM. */
-void wr_buf_reserve(struct wr_buf *b, size_t n);
-void wr_buf_append(struct wr_buf *b, const char *s, size_t n);
+void lp_buf_reserve(struct lp_buf *b, size_t n);
+void lp_buf_append(struct lp_buf *b, const char *s, size_t n);
 
 /* A point being written: begin, tags..., fields..., end. Lives on the
  * caller's stack; the text goes straight into b. */
-struct wr_lp {
-	struct wr_buf *b;
+struct lp_enc {
+	struct lp_buf *b;
 	size_t point_start;
 	int nfields;
-	int invalid;  /* empty measurement: wr_lp_end removes the point */
+	int invalid;  /* empty measurement: lp_end removes the point */
 };
 
-void wr_lp_begin(struct wr_lp *p, struct wr_buf *b, const char *measurement, size_t mlen);
+void lp_begin(struct lp_enc *p, struct lp_buf *b, const char *measurement, size_t mlen);
 /* Empty keys and values are skipped (InfluxDB does not store empty tags). */
-void wr_lp_tag(struct wr_lp *p, const char *key, size_t klen, const char *val, size_t vlen);
+void lp_tag(struct lp_enc *p, const char *key, size_t klen, const char *val, size_t vlen);
 /* Fields with an empty key or the key "time" are skipped. */
-void wr_lp_field_int(struct wr_lp *p, const char *key, size_t klen, int64_t v);
+void lp_field_int(struct lp_enc *p, const char *key, size_t klen, int64_t v);
 /* NaN and infinities are not representable in line protocol: skipped, and
  * the function returns -1 so the caller can count it. */
-int wr_lp_field_float(struct wr_lp *p, const char *key, size_t klen, double v);
-void wr_lp_field_str(struct wr_lp *p, const char *key, size_t klen, const char *val, size_t vlen);
-void wr_lp_field_bool(struct wr_lp *p, const char *key, size_t klen, int v);
+int lp_field_float(struct lp_enc *p, const char *key, size_t klen, double v);
+void lp_field_str(struct lp_enc *p, const char *key, size_t klen, const char *val, size_t vlen);
+void lp_field_bool(struct lp_enc *p, const char *key, size_t klen, int v);
 /* Returns 0, or -1 if the point had no field (then it is removed again). */
-int wr_lp_end(struct wr_lp *p, int64_t time_ns);
+int lp_end(struct lp_enc *p, int64_t time_ns);
 
 #endif

@@ -11,7 +11,7 @@
 int wr_gzip_init(struct wr_gzip *gz, int level, char *err, size_t errlen)
 {
 	memset(gz, 0, sizeof *gz);
-	wr_buf_init(&gz->out);
+	lp_buf_init(&gz->out);
 	int rc = deflateInit2(&gz->zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
 	if (rc != Z_OK) {
 		snprintf(err, errlen, "deflateInit2(level %d): %s", level,
@@ -29,7 +29,7 @@ void wr_gzip_end(struct wr_gzip *gz)
 	if (gz->ready)
 		deflateEnd(&gz->zs);
 	gz->ready = 0;
-	wr_buf_free(&gz->out);
+	lp_buf_free(&gz->out);
 }
 
 int wr_gzip_compress(struct wr_gzip *gz, const char *in, size_t len, char *err, size_t errlen)
@@ -49,8 +49,8 @@ int wr_gzip_compress(struct wr_gzip *gz, const char *in, size_t len, char *err, 
 		return -1;
 	}
 	uLong bound = deflateBound(&gz->zs, (uLong)len);
-	wr_buf_reset(&gz->out);
-	wr_buf_reserve(&gz->out, (size_t)bound);
+	lp_buf_reset(&gz->out);
+	lp_buf_reserve(&gz->out, (size_t)bound);
 	gz->zs.next_in = (Bytef *)(uintptr_t)in; /* zlib does not write through it */
 	gz->zs.avail_in = (uInt)len;
 	gz->zs.next_out = (Bytef *)gz->out.data;

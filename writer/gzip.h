@@ -17,7 +17,7 @@
 struct wr_gzip {
 	z_stream zs;
 	int ready;           /* deflateInit2 succeeded */
-	struct wr_buf out;   /* the last compressed body */
+	struct lp_buf out;   /* the last compressed body */
 };
 
 /* level: 1 (fast) .. 9 (small). Returns 0 or -1 with err set. */

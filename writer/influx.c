@@ -50,8 +50,8 @@ struct wr_influx {
 	struct curl_slist *query_headers;  /* /query: form-encoded */
 	int use_gzip;
 	struct wr_gzip gz;
-	struct wr_buf resp;           /* body of the last answer, NUL-terminated */
-	struct wr_buf query_body;     /* form body of /query requests */
+	struct lp_buf resp;           /* body of the last answer, NUL-terminated */
+	struct lp_buf query_body;     /* form body of /query requests */
 	long timeout_ms;
 	const volatile int *stop;     /* of the delivery in progress */
 	int64_t req_start_ns;
@@ -184,7 +184,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	size_t room = inf->resp.len < RESP_MAX ? RESP_MAX - inf->resp.len : 0;
 	size_t take = n < room ? n : room;
 	if (take) {
-		wr_buf_reserve(&inf->resp, take + 1);
+		lp_buf_reserve(&inf->resp, take + 1);
 		memcpy(inf->resp.data + inf->resp.len, data, take);
 		inf->resp.len += take;
 	}
@@ -207,8 +207,8 @@ static long post(struct wr_influx *inf, const char *url, struct curl_slist *head
 		 const char *body, size_t len, struct wr_report *rep)
 {
 	CURL *c = inf->curl;
-	wr_buf_reset(&inf->resp);
-	wr_buf_reserve(&inf->resp, 1);
+	lp_buf_reset(&inf->resp);
+	lp_buf_reserve(&inf->resp, 1);
 	inf->errbuf[0] = '\0';
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
@@ -266,9 +266,9 @@ static enum query_outcome run_query(struct wr_influx *inf, const char *q, char *
 		snprintf(msg, msglen, "curl_easy_escape failed (out of memory)");
 		return Q_RETRY;
 	}
-	wr_buf_reset(&inf->query_body);
-	wr_buf_append(&inf->query_body, "q=", 2);
-	wr_buf_append(&inf->query_body, esc, strlen(esc));
+	lp_buf_reset(&inf->query_body);
+	lp_buf_append(&inf->query_body, "q=", 2);
+	lp_buf_append(&inf->query_body, esc, strlen(esc));
 	curl_free(esc);
 	long status = post(inf, inf->query_url, inf->query_headers, inf->query_body.data,
 			   inf->query_body.len, rep);
@@ -545,8 +545,8 @@ void wr_influx_close(struct wr_influx *inf)
 	free(inf->safe_base);
 	free(inf->db_ident);
 	wr_gzip_end(&inf->gz);
-	wr_buf_free(&inf->resp);
-	wr_buf_free(&inf->query_body);
+	lp_buf_free(&inf->resp);
+	lp_buf_free(&inf->query_body);
 	free(inf);
 }
 
@@ -630,9 +630,9 @@ struct wr_influx *wr_influx_open(const struct conf_output *conf, char *err, size
 		goto oom;
 	inf->v2 = v2;
 	inf->write_path = v2 ? "/api/v2/write" : "/write";
-	wr_buf_init(&inf->resp);
-	wr_buf_init(&inf->query_body);
-	wr_buf_init(&inf->gz.out);
+	lp_buf_init(&inf->resp);
+	lp_buf_init(&inf->query_body);
+	lp_buf_init(&inf->gz.out);
 	inf->curl = curl_easy_init();
 	if (!inf->curl) {
 		snprintf(err, errlen, "curl_easy_init failed");

@@ -28,7 +28,7 @@
 struct wr_proc {
 	const struct rf_proc *p;
 	struct wr_output *out;
-	struct wr_buf batch;
+	struct lp_buf batch;
 	uint32_t npoints;
 	int64_t first_ns;      /* monotonic time the batch's first point arrived */
 	struct wr_report rep, published;
@@ -77,7 +77,7 @@ static int deliver(struct wr_proc *w)
 		rf_stat_note(w->p->stats, "");
 		w->noted = 0;
 	}
-	wr_buf_reset(&w->batch);
+	lp_buf_reset(&w->batch);
 	w->npoints = 0;
 	return 0;
 }
@@ -101,7 +101,7 @@ static int on_frame(void *arg, int input, uint16_t type, const void *fr, uint32_
 	const struct rf_points_hdr *h = fr;
 	if (w->npoints == 0)
 		w->first_ns = rf_mono_ns();
-	wr_buf_append(&w->batch, (const char *)(h + 1), len - sizeof *h);
+	lp_buf_append(&w->batch, (const char *)(h + 1), len - sizeof *h);
 	w->npoints += h->npoints;
 	w->points_in += h->npoints;
 	return w->npoints >= (uint32_t)w->p->pl->conf.output.batch_points;
@@ -124,7 +124,7 @@ int wr_run(const struct rf_proc *p)
 		rf_error("%s", err);
 		return CONF_EXIT_CONFIG;
 	}
-	wr_buf_init(&w.batch);
+	lp_buf_init(&w.batch);
 	wr_set_wait_hook(publish_hook, &w);
 	int rc = 0;
 
@@ -161,7 +161,7 @@ int wr_run(const struct rf_proc *p)
 		rc = 1;
 out:
 	publish(&w);
-	wr_buf_free(&w.batch);
+	lp_buf_free(&w.batch);
 	wr_output_close(w.out);
 	curl_global_cleanup();
 	return rc;

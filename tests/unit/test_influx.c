@@ -214,13 +214,13 @@ static int64_t base_time(void)
 	return (rf_now_ns() / RF_NS_PER_SEC - 3600) * RF_NS_PER_SEC;
 }
 
-static void lines(struct wr_buf *b, const char *m, int n, int64_t t0)
+static void lines(struct lp_buf *b, const char *m, int n, int64_t t0)
 {
 	char tmp[128];
 	for (int i = 0; i < n; i++) {
 		int len = snprintf(tmp, sizeof tmp, "%s,k=%d v=%di %lld\n", m, i, i,
 				   (long long)(t0 + i));
-		wr_buf_append(b, tmp, (size_t)len);
+		lp_buf_append(b, tmp, (size_t)len);
 	}
 }
 
@@ -310,21 +310,21 @@ static void t_database_policy_and_roundtrip(void **state)
 	assert_non_null(o);
 
 	int64_t t = base_time();
-	struct wr_buf b;
-	wr_buf_init(&b);
-	struct wr_lp p;
-	wr_lp_begin(&p, &b, S("traffic by,country"));
-	wr_lp_tag(&p, S("src country"), S("U S"));
-	wr_lp_tag(&p, S("k=eq"), S("v,=x"));
-	wr_lp_field_int(&p, S("bytes"), 1000);
-	wr_lp_field_float(&p, S("rate"), 2.5);
-	wr_lp_field_str(&p, S("note"), S("say \"hi\" \\ back\nslash, a=b"));
-	assert_int_equal(wr_lp_end(&p, t), 0);
-	wr_lp_begin(&p, &b, S("#edge"));
-	wr_lp_tag(&p, S("t"), S("end\\"));
-	wr_lp_tag(&p, S("u"), S("a\\b"));
-	wr_lp_field_float(&p, S("f"), 0.1);
-	assert_int_equal(wr_lp_end(&p, t + 1), 0);
+	struct lp_buf b;
+	lp_buf_init(&b);
+	struct lp_enc p;
+	lp_begin(&p, &b, S("traffic by,country"));
+	lp_tag(&p, S("src country"), S("U S"));
+	lp_tag(&p, S("k=eq"), S("v,=x"));
+	lp_field_int(&p, S("bytes"), 1000);
+	lp_field_float(&p, S("rate"), 2.5);
+	lp_field_str(&p, S("note"), S("say \"hi\" \\ back\nslash, a=b"));
+	assert_int_equal(lp_end(&p, t), 0);
+	lp_begin(&p, &b, S("#edge"));
+	lp_tag(&p, S("t"), S("end\\"));
+	lp_tag(&p, S("u"), S("a\\b"));
+	lp_field_float(&p, S("f"), 0.1);
+	assert_int_equal(lp_end(&p, t + 1), 0);
 
 	struct wr_report rep = { 0 };
 	assert_int_equal(wr_output_deliver(o, b.data, b.len, 2, NULL, &rep), WR_OK);
@@ -351,7 +351,7 @@ static void t_database_policy_and_roundtrip(void **state)
 	assert_contains(j, want);
 
 	/* A bigger batch: gzip shrinks it on the wire, every point is stored. */
-	wr_buf_reset(&b);
+	lp_buf_reset(&b);
 	lines(&b, "bulk", 1000, t);
 	struct wr_report rep2 = { 0 };
 	assert_int_equal(wr_output_deliver(o, b.data, b.len, 1000, NULL, &rep2), WR_OK);
@@ -361,7 +361,7 @@ static void t_database_policy_and_roundtrip(void **state)
 	j = query(&main_srv, "rf db", "SELECT count(v), sum(v) FROM bulk");
 	assert_contains(j, "\"values\":[[0,1000,499500]]"); /* sum 0..999 */
 
-	wr_buf_free(&b);
+	lp_buf_free(&b);
 	wr_output_close(o);
 }
 
@@ -459,15 +459,15 @@ static void t_restart_mid_delivery(void **state)
 	struct wr_output *o = wr_output_open(&c, err, sizeof err);
 	assert_non_null(o);
 	int64_t t = base_time();
-	struct wr_buf b;
-	wr_buf_init(&b);
+	struct lp_buf b;
+	lp_buf_init(&b);
 	lines(&b, "r", 200, t);
 	struct wr_report rep = { 0 };
 	assert_int_equal(wr_output_deliver(o, b.data, b.len, 200, NULL, &rep), WR_OK);
 
 	/* influxd goes away under the kept-alive connection */
 	server_stop(&s);
-	wr_buf_reset(&b);
+	lp_buf_reset(&b);
 	lines(&b, "r", 300, t + 200);
 	struct wr_report rep2 = { 0 };
 	struct waiter w = { .rep = &rep2, .after = 3, .action = 1, .srv = &s, .port = s.port };
@@ -482,7 +482,7 @@ static void t_restart_mid_delivery(void **state)
 	assert_int_equal(rep2.points_rejected, 0);
 	assert_true(rep2.last_error[0] != '\0');
 	assert_contains(query(&s, "restart", "SELECT count(v) FROM r"), "\"values\":[[0,500]]");
-	wr_buf_free(&b);
+	lp_buf_free(&b);
 	wr_output_close(o);
 	server_destroy(&s);
 }
@@ -499,8 +499,8 @@ static void t_refused_from_start(void **state)
 	char err[256];
 	struct wr_output *o = wr_output_open(&c, err, sizeof err);
 	assert_non_null(o);
-	struct wr_buf b;
-	wr_buf_init(&b);
+	struct lp_buf b;
+	lp_buf_init(&b);
 	lines(&b, "late", 50, base_time());
 	struct wr_report rep = { 0 };
 	struct waiter w = { .rep = &rep, .after = 2, .action = 1, .srv = &s, .port = port };
@@ -513,7 +513,7 @@ static void t_refused_from_start(void **state)
 	assert_true(rep.retries >= 2);
 	assert_int_equal(rep.points_accepted, 50);
 	assert_contains(query(&s, "late", "SELECT count(v) FROM late"), "\"values\":[[0,50]]");
-	wr_buf_free(&b);
+	lp_buf_free(&b);
 	wr_output_close(o);
 	server_destroy(&s);
 }
@@ -529,8 +529,8 @@ static void t_413_split(void **state)
 	struct wr_output *o = wr_output_open(&c, err, sizeof err);
 	assert_non_null(o);
 	int64_t t = base_time();
-	struct wr_buf b;
-	wr_buf_init(&b);
+	struct lp_buf b;
+	lp_buf_init(&b);
 	lines(&b, "s", 300, t);             /* ~33 bytes a line: ~10 KB */
 	assert_true(b.len > 4 * 2000);
 	struct wr_report rep = { 0 };
@@ -540,20 +540,20 @@ static void t_413_split(void **state)
 	assert_true(rep.requests >= 3 + 4); /* 3 queries, then the halves */
 
 	/* one point alone above the limit cannot be split: rejected */
-	wr_buf_reset(&b);
-	struct wr_lp p;
+	lp_buf_reset(&b);
+	struct lp_enc p;
 	char big[3000];
 	memset(big, 'z', sizeof big);
-	wr_lp_begin(&p, &b, S("s"));
-	wr_lp_field_str(&p, S("blob"), big, sizeof big);
-	wr_lp_end(&p, t);
+	lp_begin(&p, &b, S("s"));
+	lp_field_str(&p, S("blob"), big, sizeof big);
+	lp_end(&p, t);
 	lines(&b, "s", 2, t + 1000);
 	memset(&rep, 0, sizeof rep);
 	assert_int_equal(wr_output_deliver(o, b.data, b.len, 3, NULL, &rep), WR_OK);
 	assert_int_equal(rep.points_accepted, 2);
 	assert_int_equal(rep.points_rejected, 1);
 	assert_contains(query(&s, "small", "SELECT count(v) FROM s"), "\"values\":[[0,302]]");
-	wr_buf_free(&b);
+	lp_buf_free(&b);
 	wr_output_close(o);
 	server_destroy(&s);
 }

@@ -20,13 +20,13 @@
 #define S(x) x, strlen(x)
 
 struct fixture {
-	struct wr_buf b;
+	struct lp_buf b;
 };
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof *f);
-	wr_buf_init(&f->b);
+	lp_buf_init(&f->b);
 	*state = f;
 	return 0;
 }
@@ -34,13 +34,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	wr_buf_free(&f->b);
+	lp_buf_free(&f->b);
 	free(f);
 	return 0;
 }
 
 /* Compares the buffer with the expected text (buffers are not NUL-ended). */
-static void assert_buf(const struct wr_buf *b, const char *want)
+static void assert_buf(const struct lp_buf *b, const char *want)
 {
 	char *got = strndup(b->data ? b->data : "", b->len);
 	assert_string_equal(got, want);
@@ -50,16 +50,16 @@ static void assert_buf(const struct wr_buf *b, const char *want)
 static void t_plain(void **state)
 {
 	struct fixture *f = *state;
-	struct wr_lp p;
-	wr_lp_begin(&p, &f->b, S("cpu"));
-	wr_lp_tag(&p, S("host"), S("a"));
-	wr_lp_tag(&p, S("region"), S("eu"));
-	wr_lp_field_int(&p, S("n"), 42);
-	wr_lp_field_float(&p, S("load"), 0.5);
-	wr_lp_field_str(&p, S("msg"), S("ok"));
-	wr_lp_field_bool(&p, S("up"), 1);
-	wr_lp_field_bool(&p, S("down"), 0);
-	assert_int_equal(wr_lp_end(&p, 1700000000000000000LL), 0);
+	struct lp_enc p;
+	lp_begin(&p, &f->b, S("cpu"));
+	lp_tag(&p, S("host"), S("a"));
+	lp_tag(&p, S("region"), S("eu"));
+	lp_field_int(&p, S("n"), 42);
+	lp_field_float(&p, S("load"), 0.5);
+	lp_field_str(&p, S("msg"), S("ok"));
+	lp_field_bool(&p, S("up"), 1);
+	lp_field_bool(&p, S("down"), 0);
+	assert_int_equal(lp_end(&p, 1700000000000000000LL), 0);
 	assert_buf(&f->b, "cpu,host=a,region=eu n=42i,load=0.5,msg=\"ok\",up=true,down=false "
 		   "1700000000000000000\n");
 }
@@ -67,58 +67,58 @@ static void t_plain(void **state)
 static void t_int_suffix_and_limits(void **state)
 {
 	struct fixture *f = *state;
-	struct wr_lp p;
-	wr_lp_begin(&p, &f->b, S("m"));
-	wr_lp_field_int(&p, S("a"), 0);
-	wr_lp_field_int(&p, S("b"), -7);
-	wr_lp_field_int(&p, S("c"), INT64_MAX);
-	wr_lp_field_int(&p, S("d"), INT64_MIN);
-	assert_int_equal(wr_lp_end(&p, -5), 0);
+	struct lp_enc p;
+	lp_begin(&p, &f->b, S("m"));
+	lp_field_int(&p, S("a"), 0);
+	lp_field_int(&p, S("b"), -7);
+	lp_field_int(&p, S("c"), INT64_MAX);
+	lp_field_int(&p, S("d"), INT64_MIN);
+	assert_int_equal(lp_end(&p, -5), 0);
 	assert_buf(&f->b, "m a=0i,b=-7i,c=9223372036854775807i,d=-9223372036854775808i -5\n");
 }
 
 static void t_measurement_escaping(void **state)
 {
 	struct fixture *f = *state;
-	struct wr_lp p;
+	struct lp_enc p;
 	/* comma and space escaped; '=' and '"' are literal in a measurement */
-	wr_lp_begin(&p, &f->b, S("my meas,x=\"y\""));
-	wr_lp_field_int(&p, S("v"), 1);
-	wr_lp_end(&p, 1);
+	lp_begin(&p, &f->b, S("my meas,x=\"y\""));
+	lp_field_int(&p, S("v"), 1);
+	lp_end(&p, 1);
 	assert_buf(&f->b, "my\\ meas\\,x=\"y\" v=1i 1\n");
 }
 
 static void t_tag_escaping(void **state)
 {
 	struct fixture *f = *state;
-	struct wr_lp p;
-	wr_lp_begin(&p, &f->b, S("m"));
-	wr_lp_tag(&p, S("tag key,=x"), S("a b,c=d"));
-	wr_lp_tag(&p, S("q"), S("\"quoted\""));       /* quotes are literal in tags */
-	wr_lp_tag(&p, S("bs"), S("a\\b"));             /* lone backslash: as is */
-	wr_lp_field_int(&p, S("v"), 1);
-	wr_lp_end(&p, 2);
+	struct lp_enc p;
+	lp_begin(&p, &f->b, S("m"));
+	lp_tag(&p, S("tag key,=x"), S("a b,c=d"));
+	lp_tag(&p, S("q"), S("\"quoted\""));       /* quotes are literal in tags */
+	lp_tag(&p, S("bs"), S("a\\b"));             /* lone backslash: as is */
+	lp_field_int(&p, S("v"), 1);
+	lp_end(&p, 2);
 	assert_buf(&f->b, "m,tag\\ key\\,\\=x=a\\ b\\,c\\=d,q=\"quoted\",bs=a\\b v=1i 2\n");
 }
 
 static void t_field_key_and_string_escaping(void **state)
 {
 	struct fixture *f = *state;
-	struct wr_lp p;
-	wr_lp_begin(&p, &f->b, S("m"));
-	wr_lp_field_str(&p, S("f k,=1"), S("say \"hi\" \\ path\\, a=b c"));
-	wr_lp_end(&p, 3);
+	struct lp_enc p;
+	lp_begin(&p, &f->b, S("m"));
+	lp_field_str(&p, S("f k,=1"), S("say \"hi\" \\ path\\, a=b c"));
+	lp_end(&p, 3);
 	assert_buf(&f->b, "m f\\ k\\,\\=1=\"say \\\"hi\\\" \\\\ path\\\\, a=b c\" 3\n");
 }
 
 static void t_newlines_become_spaces(void **state)
 {
 	struct fixture *f = *state;
-	struct wr_lp p;
-	wr_lp_begin(&p, &f->b, S("a\nb"));
-	wr_lp_tag(&p, S("t"), S("x\r\ny"));
-	wr_lp_field_str(&p, S("s"), S("line1\nline2"));
-	wr_lp_end(&p, 4);
+	struct lp_enc p;
+	lp_begin(&p, &f->b, S("a\nb"));
+	lp_tag(&p, S("t"), S("x\r\ny"));
+	lp_field_str(&p, S("s"), S("line1\nline2"));
+	lp_end(&p, 4);
 	assert_buf(&f->b, "a\\ b,t=x\\ \\ y s=\"line1 line2\" 4\n");
 	/* exactly one line: nothing the server could split into two */
 	assert_ptr_equal(memchr(f->b.data, '\n', f->b.len), f->b.data + f->b.len - 1);
@@ -127,82 +127,82 @@ static void t_newlines_become_spaces(void **state)
 static void t_unencodable_backslashes(void **state)
 {
 	struct fixture *f = *state;
-	struct wr_lp p;
+	struct lp_enc p;
 	/* trailing backslash runs and runs before an escaped char are left out */
-	wr_lp_begin(&p, &f->b, S("m\\\\"));
-	wr_lp_tag(&p, S("t"), S("end\\"));
-	wr_lp_tag(&p, S("u"), S("a\\,b"));
-	wr_lp_tag(&p, S("w"), S("\\\\"));          /* nothing left: tag skipped */
-	wr_lp_field_int(&p, S("k\\"), 1);
-	wr_lp_end(&p, 5);
+	lp_begin(&p, &f->b, S("m\\\\"));
+	lp_tag(&p, S("t"), S("end\\"));
+	lp_tag(&p, S("u"), S("a\\,b"));
+	lp_tag(&p, S("w"), S("\\\\"));          /* nothing left: tag skipped */
+	lp_field_int(&p, S("k\\"), 1);
+	lp_end(&p, 5);
 	assert_buf(&f->b, "m,t=end,u=a\\,b k=1i 5\n");
 }
 
 static void t_comment_and_time_keys(void **state)
 {
 	struct fixture *f = *state;
-	struct wr_lp p;
-	wr_lp_begin(&p, &f->b, S("#hash"));
-	wr_lp_tag(&p, S("time"), S("x"));
-	wr_lp_field_int(&p, S("time"), 9);
-	wr_lp_field_int(&p, S("v"), 1);
-	wr_lp_end(&p, 6);
+	struct lp_enc p;
+	lp_begin(&p, &f->b, S("#hash"));
+	lp_tag(&p, S("time"), S("x"));
+	lp_field_int(&p, S("time"), 9);
+	lp_field_int(&p, S("v"), 1);
+	lp_end(&p, 6);
 	assert_buf(&f->b, "_hash v=1i 6\n");
 }
 
 static void t_empty_tag_skipped(void **state)
 {
 	struct fixture *f = *state;
-	struct wr_lp p;
-	wr_lp_begin(&p, &f->b, S("m"));
-	wr_lp_tag(&p, S("a"), "", 0);
-	wr_lp_tag(&p, "", 0, S("x"));
-	wr_lp_tag(&p, S("b"), S("y"));
-	wr_lp_field_int(&p, "", 0, 7);
-	wr_lp_field_int(&p, S("v"), 1);
-	wr_lp_end(&p, 7);
+	struct lp_enc p;
+	lp_begin(&p, &f->b, S("m"));
+	lp_tag(&p, S("a"), "", 0);
+	lp_tag(&p, "", 0, S("x"));
+	lp_tag(&p, S("b"), S("y"));
+	lp_field_int(&p, "", 0, 7);
+	lp_field_int(&p, S("v"), 1);
+	lp_end(&p, 7);
 	assert_buf(&f->b, "m,b=y v=1i 7\n");
 }
 
 static void t_nan_inf_refused(void **state)
 {
 	struct fixture *f = *state;
-	struct wr_lp p;
-	wr_lp_begin(&p, &f->b, S("m"));
-	assert_int_equal(wr_lp_field_float(&p, S("a"), NAN), -1);
-	assert_int_equal(wr_lp_field_float(&p, S("b"), INFINITY), -1);
-	assert_int_equal(wr_lp_field_float(&p, S("c"), -INFINITY), -1);
-	assert_int_equal(wr_lp_field_float(&p, S("d"), 1.25), 0);
-	wr_lp_end(&p, 8);
+	struct lp_enc p;
+	lp_begin(&p, &f->b, S("m"));
+	assert_int_equal(lp_field_float(&p, S("a"), NAN), -1);
+	assert_int_equal(lp_field_float(&p, S("b"), INFINITY), -1);
+	assert_int_equal(lp_field_float(&p, S("c"), -INFINITY), -1);
+	assert_int_equal(lp_field_float(&p, S("d"), 1.25), 0);
+	lp_end(&p, 8);
 	assert_buf(&f->b, "m d=1.25 8\n");
 }
 
 static void t_no_fields_removed(void **state)
 {
 	struct fixture *f = *state;
-	struct wr_lp p;
-	wr_lp_begin(&p, &f->b, S("keep"));
-	wr_lp_field_int(&p, S("v"), 1);
-	assert_int_equal(wr_lp_end(&p, 1), 0);
-	wr_lp_begin(&p, &f->b, S("gone"));
-	wr_lp_tag(&p, S("t"), S("x"));
-	assert_int_equal(wr_lp_field_float(&p, S("f"), NAN), -1);
-	assert_int_equal(wr_lp_end(&p, 2), -1);
+	struct lp_enc p;
+	lp_begin(&p, &f->b, S("keep"));
+	lp_field_int(&p, S("v"), 1);
+	assert_int_equal(lp_end(&p, 1), 0);
+	lp_begin(&p, &f->b, S("gone"));
+	lp_tag(&p, S("t"), S("x"));
+	assert_int_equal(lp_field_float(&p, S("f"), NAN), -1);
+	assert_int_equal(lp_end(&p, 2), -1);
 	/* an empty measurement is no point either */
-	wr_lp_begin(&p, &f->b, "", 0);
-	wr_lp_field_int(&p, S("v"), 1);
-	assert_int_equal(wr_lp_end(&p, 3), -1);
+	lp_begin(&p, &f->b, "", 0);
+	lp_field_int(&p, S("v"), 1);
+	assert_int_equal(lp_end(&p, 3), -1);
 	assert_buf(&f->b, "keep v=1i 1\n");
 }
 
 /* Parses the field value the encoder wrote back with strtod. */
-static double float_roundtrip(struct wr_buf *b, double v)
+static double float_roundtrip(struct lp_buf *b, double v)
 {
-	struct wr_lp p;
-	wr_buf_reset(b);
-	wr_lp_begin(&p, b, S("m"));
-	assert_int_equal(wr_lp_field_float(&p, S("f"), v), 0);
-	wr_lp_end(&p, 0);
+	struct lp_enc p;
+	lp_buf_reset(b);
+	lp_begin(&p, b, S("m"));
+	assert_int_equal(lp_field_float(&p, S("f"), v), 0);
+	lp_end(&p, 0);
 	char *txt = strndup(b->data, b->len);
 	char *eq = strstr(txt, " f=");
 	assert_non_null(eq);
@@ -243,13 +243,13 @@ static void t_float_roundtrip(void **state)
 static void t_buffer_growth(void **state)
 {
 	struct fixture *f = *state;
-	struct wr_lp p;
+	struct lp_enc p;
 	char big[10000];
 	memset(big, 'x', sizeof big);
 	for (int i = 0; i < 50; i++) {
-		wr_lp_begin(&p, &f->b, S("m"));
-		wr_lp_field_str(&p, S("s"), big, sizeof big);
-		wr_lp_end(&p, i);
+		lp_begin(&p, &f->b, S("m"));
+		lp_field_str(&p, S("s"), big, sizeof big);
+		lp_end(&p, i);
 	}
 	size_t one = strlen("m s=\"\" 0\n") + sizeof big;
 	/* timestamps 0..9 take one digit, 10..49 two */
