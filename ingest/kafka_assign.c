@@ -64,8 +64,8 @@ int kafka_assign_refresh(struct kafka_src *s, rd_kafka_t *rk, int timeout_ms)
 	uint32_t self = (uint32_t)s->p->index, n = (uint32_t)s->p->lay->n[RF_ROLE_INGEST];
 	rd_kafka_topic_partition_list_t *add = rd_kafka_topic_partition_list_new(16);
 	char missing[RF_NOTE_MAX - 40] = "";   /* fits the note with its words */
-	for (int t = 0; t < s->parts.ntopics; t++) {
-		const char *name = s->parts.topics[t];
+	for (int t = 0; t < s->parts.topics.n; t++) {
+		const char *name = s->parts.topics.name[t];
 		const rd_kafka_metadata_topic_t *mt = find_topic(md, name);
 		if (!mt || mt->err || mt->partition_cnt == 0) {
 			size_t used = strlen(missing);
@@ -74,7 +74,7 @@ int kafka_assign_refresh(struct kafka_src *s, rd_kafka_t *rk, int timeout_ms)
 		}
 		for (int i = 0; i < mt->partition_cnt; i++) {
 			int32_t part = mt->partitions[i].id;
-			int src = ing_parts_source(&s->parts, name, part);
+			int src = rf_source_id(&s->parts.topics, name, part);
 			if (src >= 0 && ((uint32_t)src % n != self || s->parts.part[src].owned))
 				continue;
 			/* src < 0 (partition beyond what ringflow tracks) goes in
@@ -93,7 +93,7 @@ int kafka_assign_refresh(struct kafka_src *s, rd_kafka_t *rk, int timeout_ms)
 			rd_kafka_error_destroy(ae);
 			/* Not owned after all: the next refresh tries them again. */
 			for (int i = 0; i < add->cnt; i++) {
-				int src = ing_parts_source(&s->parts, add->elems[i].topic, add->elems[i].partition);
+				int src = rf_source_id(&s->parts.topics, add->elems[i].topic, add->elems[i].partition);
 				if (src >= 0)
 					s->parts.part[src].owned = 0;
 			}

@@ -55,7 +55,7 @@ void kafka_commit_if_complete(struct kafka_src *s, rd_kafka_t *rk, int async)
 		return;
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(pe->n ? pe->n : 1);
 	for (int i = 0; i < pe->n; i++) {
-		int src = ing_parts_source(&s->parts, pe->offs[i].topic, pe->offs[i].partition);
+		int src = rf_source_id(&s->parts.topics, pe->offs[i].topic, pe->offs[i].partition);
 		if (src >= 0 && s->parts.part[src].owned)
 			rd_kafka_topic_partition_list_add(l, pe->offs[i].topic, pe->offs[i].partition)->offset =
 				pe->offs[i].next_offset;
@@ -128,7 +128,7 @@ int kafka_park(struct kafka_src *s, rd_kafka_t *rk, rd_kafka_queue_t *q, rd_kafk
 	rd_kafka_assignment(rk, &as);
 	for (int i = 0; as && i < as->cnt; i++) {
 		rd_kafka_topic_partition_t *tp = &as->elems[i];
-		int src = ing_parts_source(&s->parts, tp->topic, tp->partition);
+		int src = rf_source_id(&s->parts.topics, tp->topic, tp->partition);
 		int64_t pos = src < 0 ? RF_POSITION_UNKNOWN : s->parts.part[src].next_offset;
 		tp->offset = pos != RF_POSITION_UNKNOWN ? pos : kafka_start_offset(s);
 	}

@@ -105,7 +105,7 @@ void kafka_prepare_assign(struct kafka_src *s, rd_kafka_topic_partition_list_t *
 {
 	for (int i = 0; i < parts->cnt; i++) {
 		rd_kafka_topic_partition_t *tp = &parts->elems[i];
-		int src = ing_parts_source(&s->parts, tp->topic, tp->partition);
+		int src = rf_source_id(&s->parts.topics, tp->topic, tp->partition);
 		if (src < 0) {
 			rf_error("kafka: %s partition %d cannot be tracked: ringflow reads at most %d partitions "
 				 "per topic; stopping", tp->topic, tp->partition, RF_PARTITIONS_PER_TOPIC);
@@ -165,7 +165,7 @@ int kafka_cooperative(rd_kafka_t *rk)
 void kafka_announce_list(struct kafka_src *s, const rd_kafka_topic_partition_list_t *parts)
 {
 	for (int i = 0; i < parts->cnt; i++) {
-		int src = ing_parts_source(&s->parts, parts->elems[i].topic, parts->elems[i].partition);
+		int src = rf_source_id(&s->parts.topics, parts->elems[i].topic, parts->elems[i].partition);
 		if (src >= 0 && kafka_announce(s, src))
 			return;
 	}
@@ -206,7 +206,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		}
 		if (coop) {
 			for (int i = 0; i < parts->cnt; i++) {
-				int src = ing_parts_source(&s->parts, parts->elems[i].topic, parts->elems[i].partition);
+				int src = rf_source_id(&s->parts.topics, parts->elems[i].topic, parts->elems[i].partition);
 				if (src >= 0)
 					s->parts.part[src].owned = 0;
 			}
@@ -433,7 +433,7 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 				rd_kafka_message_destroy(m);
 				continue;
 			}
-			int sid = m->err ? -1 : ing_parts_source(&src.parts, rd_kafka_topic_name(m->rkt), m->partition);
+			int sid = m->err ? -1 : rf_source_id(&src.parts.topics, rd_kafka_topic_name(m->rkt), m->partition);
 			if (sid < 0) {
 				if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 					src.errors++;

@@ -9,28 +9,7 @@
 int ing_parts_init(struct ing_partitions *ps, const char *topics, char *err, size_t errlen)
 {
 	memset(ps, 0, sizeof *ps);
-	const char *p = topics;
-	while (*p) {
-		p += strspn(p, ", \t");
-		size_t n = strcspn(p, ", \t");
-		if (!n)
-			break;
-		if (ps->ntopics == ING_MAX_TOPICS) {
-			snprintf(err, errlen, "[input] topic: at most %d topics (ringflow tracks %d partitions each)",
-				 ING_MAX_TOPICS, RF_PARTITIONS_PER_TOPIC);
-			return -1;
-		}
-		if (n >= CKPT_TOPIC_MAX) {
-			snprintf(err, errlen, "[input] topic: '%.*s' is longer than %d characters", (int)n, p,
-				 CKPT_TOPIC_MAX - 1);
-			return -1;
-		}
-		memcpy(ps->topics[ps->ntopics++], p, n);
-		p += n;
-	}
-	for (int i = 0; i < ING_PENDING; i++)
-		ps->pending[i].offs = NULL;
-	return 0;
+	return rf_topics_parse(&ps->topics, topics, err, errlen);
 }
 
 void ing_parts_free(struct ing_partitions *ps)
@@ -38,16 +17,6 @@ void ing_parts_free(struct ing_partitions *ps)
 	for (int i = 0; i < ING_PENDING; i++)
 		free(ps->pending[i].offs);
 	memset(ps->pending, 0, sizeof ps->pending);
-}
-
-int ing_parts_source(const struct ing_partitions *ps, const char *topic, int32_t partition)
-{
-	if (partition < 0 || partition >= RF_PARTITIONS_PER_TOPIC)
-		return -1;
-	for (int t = 0; t < ps->ntopics; t++)
-		if (!strcmp(ps->topics[t], topic))
-			return t * RF_PARTITIONS_PER_TOPIC + partition;
-	return -1;
 }
 
 struct ing_part *ing_parts_get(struct ing_partitions *ps, int src, const char *topic, int32_t partition)

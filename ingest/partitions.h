@@ -4,8 +4,7 @@
  * for recent checkpoints (to commit them to the consumer group once the
  * checkpoint completes).
  *
- * Source id = index of the topic in [input] topic * RF_PARTITIONS_PER_TOPIC
- * + partition (frames.h). Ingest processes only; no librdkafka in here.
+ * Source ids: pipeline/sources.h. Ingest processes only; no librdkafka in here.
  */
 #ifndef ING_PARTITIONS_H
 #define ING_PARTITIONS_H
@@ -13,9 +12,8 @@
 #include <stdint.h>
 
 #include "common/ckpt_store.h"
-#include "pipeline/frames.h"
+#include "pipeline/sources.h"
 
-#define ING_MAX_TOPICS (RF_MAX_SOURCES / RF_PARTITIONS_PER_TOPIC)
 #define ING_PENDING 4   /* checkpoints stored but not yet complete */
 
 struct ing_part {
@@ -35,8 +33,7 @@ struct ing_pending {
 };
 
 struct ing_partitions {
-	char topics[ING_MAX_TOPICS][CKPT_TOPIC_MAX];
-	int ntopics;
+	struct rf_topics topics;
 	struct ing_part part[RF_MAX_SOURCES];
 	uint16_t used[RF_MAX_SOURCES];   /* source ids in part[] that are in use */
 	int nused;
@@ -44,13 +41,9 @@ struct ing_partitions {
 	struct ing_pending pending[ING_PENDING];
 };
 
-/* Splits the comma list of [input] topic. Returns 0, or -1 with err when
- * there are more than ING_MAX_TOPICS or a name is too long. */
+/* rf_topics_parse of [input] topic, and no partition yet. */
 int ing_parts_init(struct ing_partitions *ps, const char *topics, char *err, size_t errlen);
 void ing_parts_free(struct ing_partitions *ps);
-/* Source id of (topic, partition), or -1 when it cannot have one (unknown
- * topic or partition >= RF_PARTITIONS_PER_TOPIC). */
-int ing_parts_source(const struct ing_partitions *ps, const char *topic, int32_t partition);
 /* The entry for source id src, created on first use. */
 struct ing_part *ing_parts_get(struct ing_partitions *ps, int src, const char *topic, int32_t partition);
 

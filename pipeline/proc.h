@@ -78,11 +78,7 @@ extern volatile int rf_abort_flag;
 extern volatile int rf_park_flag;
 extern volatile int rf_interrupt_flag;
 
-/* Builds the segment for the counts in conf->processes. */
-struct shm_segment *rf_layout_create(const struct rf_config *conf, struct rf_layout *lay,
-				     char *err, size_t errlen);
-/* Empties every ring (data-plane restart, nobody attached). */
-void rf_layout_reset_rings(struct shm_segment *seg, const struct rf_layout *lay);
+/* This process's stats slot (or any process's, for the supervisor). */
 struct rf_stats_slot *rf_layout_stats(struct shm_segment *seg, const struct rf_layout *lay,
 				      enum rf_role role, int index);
 
@@ -91,12 +87,6 @@ struct rf_stats_slot *rf_layout_stats(struct shm_segment *seg, const struct rf_l
  * Returns the count, or -1 with err set. */
 int rf_attach_inputs(const struct rf_proc *p, struct shm_ring_handle *hs, char *err, size_t errlen);
 int rf_attach_outputs(const struct rf_proc *p, struct shm_ring_handle *hs, char *err, size_t errlen);
-
-/* Role entry points; return the process exit status. */
-int ing_run(const struct rf_proc *p);
-int xf_run(const struct rf_proc *p);
-int agg_run(const struct rf_proc *p);
-int wr_run(const struct rf_proc *p);
 
 /* Shared by the stage loops: send EOS of `kind` on every handle. */
 int rf_send_eos(struct shm_ring_handle *hs, int n, uint32_t kind);

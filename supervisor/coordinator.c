@@ -13,8 +13,8 @@
 #include "supervisor/supervisor.h"
 #include "common/log.h"
 #include "common/timeutil.h"
-#include "ingest/partitions.h"
 #include "pipeline/checkpoint.h"
+#include "pipeline/sources.h"
 #include "supervisor/pipeline.h"
 
 #include <errno.h>
@@ -22,9 +22,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The ingests' partition numbering (partitions.h), for filling
- * `position`; large, so static (one supervisor per process). */
-static struct ing_partitions topic_ids;
+/* The topics' source ids (pipeline/sources.h), for filling `position`. */
+static struct rf_topics topic_ids;
 
 static const enum rf_role participants[] = { RF_ROLE_INGEST, RF_ROLE_AGGREGATE, RF_ROLE_WRITER };
 
@@ -40,7 +39,7 @@ int sup_ckpt_open(struct sup *s, int reset_state, char *err, size_t errlen)
 	memset(k, 0, sizeof *k);
 	if (c->input.type != CONF_INPUT_KAFKA)
 		return 0;
-	if (ing_parts_init(&topic_ids, c->input.topics, err, errlen))
+	if (rf_topics_parse(&topic_ids, c->input.topics, err, errlen))
 		return -1;
 	if (reset_state) {
 		if (ckpt_remove(c->ringflow.state_dir, c->ringflow.name, err, errlen))
@@ -82,7 +81,7 @@ static int fill_position(void *arg, const struct ckpt_offset *o)
 {
 	struct position_fill *f = arg;
 	/* A topic no longer in the config is skipped. */
-	int src = ing_parts_source(&topic_ids, o->topic, o->partition);
+	int src = rf_source_id(&topic_ids, o->topic, o->partition);
 	if (src >= 0)
 		atomic_store(&f->c->position[src], o->next_offset);
 	return 0;

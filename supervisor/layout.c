@@ -8,10 +8,10 @@
  * layout's tables) and how big the segment is; rf_pipeline_load() runs it,
  * so `ringflow -t` refuses exactly what rf_layout_create() would.
  */
+#include "supervisor/layout.h"
 #include "pipeline/checkpoint.h"
-#include "supervisor/pipeline.h"
-#include "pipeline/proc.h"
 #include "pipeline/frames.h"
+#include "supervisor/pipeline.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -92,14 +92,6 @@ int rf_layout_plan(const struct rf_config *conf, size_t *bytes, char *err, size_
 	return 0;
 }
 
-const char *const rf_role_names[RF_ROLE_COUNT] = { "ingest", "transform", "aggregate", "writer" };
-const char *const rf_proc_state_names[RF_PS_STATE_COUNT] = { "down", "running", "exited", "crashed" };
-
-volatile sig_atomic_t rf_stop_requested;
-volatile int rf_stop_flag;
-volatile int rf_abort_flag;
-volatile int rf_park_flag;
-volatile int rf_interrupt_flag;
 
 struct shm_segment *rf_layout_create(const struct rf_config *conf, struct rf_layout *lay,
 				     char *err, size_t errlen)
@@ -163,71 +155,4 @@ void rf_layout_reset_rings(struct shm_segment *seg, const struct rf_layout *lay)
 			shm_doorbell_init(shm_at(seg, lay->in_bell[r][i]));
 			shm_doorbell_init(shm_at(seg, lay->out_bell[r][i]));
 		}
-}
-
-struct rf_stats_slot *rf_layout_stats(struct shm_segment *seg, const struct rf_layout *lay,
-				      enum rf_role role, int index)
-{
-	return shm_at(seg, lay->stats[role][index]);
-}
-
-int rf_attach_inputs(const struct rf_proc *p, struct shm_ring_handle *hs, char *err, size_t errlen)
-{
-	if (p->role == RF_ROLE_INGEST)
-		return 0;
-	int prev = p->role - 1;
-	for (int i = 0; i < p->lay->n[prev]; i++)
-		if (shm_ring_handle_init(&hs[i], p->seg, p->lay->edge[prev][i][p->index], err, errlen))
-			return -1;
-	return p->lay->n[prev];
-}
-
-int rf_attach_outputs(const struct rf_proc *p, struct shm_ring_handle *hs, char *err, size_t errlen)
-{
-	if (p->role == RF_ROLE_WRITER)
-		return 0;
-	int next = p->role + 1;
-	for (int j = 0; j < p->lay->n[next]; j++)
-		if (shm_ring_handle_init(&hs[j], p->seg, p->lay->edge[p->role][p->index][j], err, errlen))
-			return -1;
-	return p->lay->n[next];
-}
-
-struct rf_ckpt_ctl *rf_ckpt_ctl(const struct rf_proc *p)
-{
-	return shm_at(p->seg, p->lay->ckpt);
-}
-
-int rf_ckpt_input_reading(const struct rf_proc *p)
-{
-	const struct rf_ckpt_ctl *c = rf_ckpt_ctl(p);
-	for (int i = 0; i < p->lay->n[RF_ROLE_INGEST]; i++)
-		if (!atomic_load_explicit(&c->reading[i], memory_order_acquire))
-			return 0;
-	return 1;
-}
-
-int rf_send_barrier(struct shm_ring_handle *hs, int n, uint64_t id)
-{
-	for (int j = 0; j < n; j++) {
-		struct rf_barrier *b = shm_ring_reserve(&hs[j], sizeof *b, RF_FRAME_BARRIER, &rf_interrupt_flag);
-		if (!b)
-			return -1;
-		b->id = id;
-		shm_ring_commit(&hs[j]);
-	}
-	return 0;
-}
-
-int rf_send_eos(struct shm_ring_handle *hs, int n, uint32_t kind)
-{
-	for (int j = 0; j < n; j++) {
-		struct rf_eos *e = shm_ring_reserve(&hs[j], sizeof *e, RF_FRAME_EOS, NULL);
-		if (!e)
-			return -1;
-		e->kind = kind;
-		e->pad = 0;
-		shm_ring_commit(&hs[j]);
-	}
-	return 0;
 }

@@ -1,5 +1,6 @@
 /* pipeline.c — see pipeline.h. Runs in the supervisor (and -t). */
 #include "supervisor/pipeline.h"
+#include "supervisor/layout.h"
 #include "aggregate/rule.h"
 #include "ingest/ingest.h"
 #include "transform/plan.h"

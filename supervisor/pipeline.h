@@ -24,11 +24,6 @@
  * rf_layout_plan, so every [processes] value start would refuse is refused
  * here. */
 int rf_pipeline_load(const char *path, struct rf_pipeline *pl, char *err, size_t errlen);
-/* Whether [processes] can be laid out in a segment (ring_size against the
- * ring's limits, process counts against the layout's tables); *bytes gets
- * the segment size. 0, or -1 with "[processes] key: problem" in err.
- * Defined in layout.c, which rf_layout_create() runs it for. */
-int rf_layout_plan(const struct rf_config *conf, size_t *bytes, char *err, size_t errlen);
 /* state_dir and run_dir are writable or can be created. */
 int rf_pipeline_check_dirs(const struct rf_pipeline *pl, char *err, size_t errlen);
 /* What `ringflow -t` adds to rf_pipeline_load, offline and without side

@@ -33,6 +33,7 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "pipeline/checkpoint.h"
+#include "supervisor/layout.h"
 #include "supervisor/ctl_server.h"
 #include "supervisor/proctitle.h"
 

@@ -25,6 +25,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "supervisor/layout.h"
 #include "supervisor/pipeline.h"
 #include "transform/plan.h"
 

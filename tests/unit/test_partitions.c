@@ -52,50 +52,50 @@ static void test_topic_list(void **state)
 {
 	struct ing_partitions *ps = *state;
 	init_ok(ps, "flows");
-	assert_int_equal(ps->ntopics, 1);
-	assert_string_equal(ps->topics[0], "flows");
+	assert_int_equal(ps->topics.n, 1);
+	assert_string_equal(ps->topics.name[0], "flows");
 
 	init_ok(ps, " a , b,,\tc ,");
-	assert_int_equal(ps->ntopics, 3);
-	assert_string_equal(ps->topics[0], "a");
-	assert_string_equal(ps->topics[1], "b");
-	assert_string_equal(ps->topics[2], "c");
+	assert_int_equal(ps->topics.n, 3);
+	assert_string_equal(ps->topics.name[0], "a");
+	assert_string_equal(ps->topics.name[1], "b");
+	assert_string_equal(ps->topics.name[2], "c");
 
 	/* A blank inside splits: "my topic" is two topics, as librdkafka
 	 * would refuse a name with a blank anyway. */
 	init_ok(ps, "my topic");
-	assert_int_equal(ps->ntopics, 2);
-	assert_string_equal(ps->topics[0], "my");
-	assert_string_equal(ps->topics[1], "topic");
+	assert_int_equal(ps->topics.n, 2);
+	assert_string_equal(ps->topics.name[0], "my");
+	assert_string_equal(ps->topics.name[1], "topic");
 
 	/* Nothing but separators: no topic (the config refuses this file). */
 	init_ok(ps, " , ,");
-	assert_int_equal(ps->ntopics, 0);
+	assert_int_equal(ps->topics.n, 0);
 	init_ok(ps, "");
-	assert_int_equal(ps->ntopics, 0);
+	assert_int_equal(ps->topics.n, 0);
 
 	/* Re-initialising forgets the previous list. */
 	init_ok(ps, "x");
-	assert_int_equal(ps->ntopics, 1);
-	assert_string_equal(ps->topics[0], "x");
+	assert_int_equal(ps->topics.n, 1);
+	assert_string_equal(ps->topics.name[0], "x");
 }
 
 static void test_topic_limits(void **state)
 {
 	struct ing_partitions *ps = *state;
-	_Static_assert(ING_MAX_TOPICS == 4, "the cases below assume 4 topics");
+	_Static_assert(RF_MAX_TOPICS == 4, "the cases below assume 4 topics");
 	init_ok(ps, "t0,t1,t2,t3");
-	assert_int_equal(ps->ntopics, ING_MAX_TOPICS);
+	assert_int_equal(ps->topics.n, RF_MAX_TOPICS);
 	init_refused(ps, "t0,t1,t2,t3,t4", "[input] topic: at most 4 topics (ringflow tracks 1024 partitions each)");
 	/* Separators after the last allowed name are no fifth topic. */
 	init_ok(ps, "t0,t1,t2,t3, ,");
-	assert_int_equal(ps->ntopics, ING_MAX_TOPICS);
+	assert_int_equal(ps->topics.n, RF_MAX_TOPICS);
 
 	char name[CKPT_TOPIC_MAX + 8];
 	memset(name, 'n', CKPT_TOPIC_MAX - 1);
 	name[CKPT_TOPIC_MAX - 1] = '\0';
 	init_ok(ps, name);  /* the longest name that fits */
-	assert_int_equal((int)strlen(ps->topics[0]), CKPT_TOPIC_MAX - 1);
+	assert_int_equal((int)strlen(ps->topics.name[0]), CKPT_TOPIC_MAX - 1);
 	char list[2 * CKPT_TOPIC_MAX + 8];
 	snprintf(list, sizeof list, "ok,%sN", name);
 	init_refused(ps, list, "is longer than 47 characters");
@@ -110,34 +110,34 @@ static void test_source_ids(void **state)
 {
 	struct ing_partitions *ps = *state;
 	init_ok(ps, "a,b,c,d");
-	assert_int_equal(ing_parts_source(ps, "a", 0), 0);
-	assert_int_equal(ing_parts_source(ps, "a", 7), 7);
-	assert_int_equal(ing_parts_source(ps, "b", 0), RF_PARTITIONS_PER_TOPIC);
-	assert_int_equal(ing_parts_source(ps, "c", 5), 2 * RF_PARTITIONS_PER_TOPIC + 5);
+	assert_int_equal(rf_source_id(&ps->topics, "a", 0), 0);
+	assert_int_equal(rf_source_id(&ps->topics, "a", 7), 7);
+	assert_int_equal(rf_source_id(&ps->topics, "b", 0), RF_PARTITIONS_PER_TOPIC);
+	assert_int_equal(rf_source_id(&ps->topics, "c", 5), 2 * RF_PARTITIONS_PER_TOPIC + 5);
 	/* The largest id is the last slot of the table. */
-	assert_int_equal(ing_parts_source(ps, "d", RF_PARTITIONS_PER_TOPIC - 1), RF_MAX_SOURCES - 1);
+	assert_int_equal(rf_source_id(&ps->topics, "d", RF_PARTITIONS_PER_TOPIC - 1), RF_MAX_SOURCES - 1);
 	/* No id: beyond the partitions a topic can have, negative, unknown topic,
 	 * or a prefix of a known one. */
-	assert_int_equal(ing_parts_source(ps, "a", RF_PARTITIONS_PER_TOPIC), -1);
-	assert_int_equal(ing_parts_source(ps, "d", RF_PARTITIONS_PER_TOPIC + 100), -1);
-	assert_int_equal(ing_parts_source(ps, "a", -1), -1);
-	assert_int_equal(ing_parts_source(ps, "e", 0), -1);
-	assert_int_equal(ing_parts_source(ps, "", 0), -1);
+	assert_int_equal(rf_source_id(&ps->topics, "a", RF_PARTITIONS_PER_TOPIC), -1);
+	assert_int_equal(rf_source_id(&ps->topics, "d", RF_PARTITIONS_PER_TOPIC + 100), -1);
+	assert_int_equal(rf_source_id(&ps->topics, "a", -1), -1);
+	assert_int_equal(rf_source_id(&ps->topics, "e", 0), -1);
+	assert_int_equal(rf_source_id(&ps->topics, "", 0), -1);
 	init_ok(ps, "flows");
-	assert_int_equal(ing_parts_source(ps, "flow", 0), -1);
-	assert_int_equal(ing_parts_source(ps, "flowsx", 0), -1);
+	assert_int_equal(rf_source_id(&ps->topics, "flow", 0), -1);
+	assert_int_equal(rf_source_id(&ps->topics, "flowsx", 0), -1);
 	/* Stable whatever else is in the list: the id depends on the
 	 * position in [input] topic only. */
 	init_ok(ps, "flows, other");
-	assert_int_equal(ing_parts_source(ps, "flows", 3), 3);
-	assert_int_equal(ing_parts_source(ps, "other", 3), RF_PARTITIONS_PER_TOPIC + 3);
+	assert_int_equal(rf_source_id(&ps->topics, "flows", 3), 3);
+	assert_int_equal(rf_source_id(&ps->topics, "other", 3), RF_PARTITIONS_PER_TOPIC + 3);
 }
 
 static void test_entries(void **state)
 {
 	struct ing_partitions *ps = *state;
 	init_ok(ps, "a,b");
-	int s = ing_parts_source(ps, "b", 2);
+	int s = rf_source_id(&ps->topics, "b", 2);
 	struct ing_part *p = ing_parts_get(ps, s, "b", 2);
 	assert_string_equal(p->topic, "b");
 	assert_int_equal(p->partition, 2);
@@ -153,14 +153,14 @@ static void test_entries(void **state)
 	assert_ptr_equal(p, q);
 	assert_true(q->next_offset == 42);
 	assert_int_equal(ps->nused, 1);
-	ing_parts_get(ps, ing_parts_source(ps, "a", 0), "a", 0);
+	ing_parts_get(ps, rf_source_id(&ps->topics, "a", 0), "a", 0);
 	assert_int_equal(ps->nused, 2);
 	/* Every source id has an entry: the table holds all of them. */
 	init_ok(ps, "a,b,c,d");
 	for (int i = 0; i < RF_MAX_SOURCES; i++) {
-		const char *t = ps->topics[i / RF_PARTITIONS_PER_TOPIC];
+		const char *t = ps->topics.name[i / RF_PARTITIONS_PER_TOPIC];
 		int32_t part = i % RF_PARTITIONS_PER_TOPIC;
-		assert_int_equal(ing_parts_source(ps, t, part), i);
+		assert_int_equal(rf_source_id(&ps->topics, t, part), i);
 		ing_parts_get(ps, i, t, part)->next_offset = i;
 	}
 	assert_int_equal(ps->nused, RF_MAX_SOURCES);
@@ -175,9 +175,9 @@ static void test_snapshot_contents(void **state)
 {
 	struct ing_partitions *ps = *state;
 	init_ok(ps, "a,b");
-	ing_parts_get(ps, ing_parts_source(ps, "a", 0), "a", 0)->next_offset = 100;
-	ing_parts_get(ps, ing_parts_source(ps, "a", 1), "a", 1);  /* assigned, nothing read */
-	ing_parts_get(ps, ing_parts_source(ps, "b", 9), "b", 9)->next_offset = 0;
+	ing_parts_get(ps, rf_source_id(&ps->topics, "a", 0), "a", 0)->next_offset = 100;
+	ing_parts_get(ps, rf_source_id(&ps->topics, "a", 1), "a", 1);  /* assigned, nothing read */
+	ing_parts_get(ps, rf_source_id(&ps->topics, "b", 9), "b", 9)->next_offset = 0;
 	const struct ckpt_offset *offs = NULL;
 	assert_int_equal(ing_parts_snapshot(ps, 5, &offs), 2);
 	assert_string_equal(offs[0].topic, "a");
@@ -195,7 +195,7 @@ static void test_snapshot_contents(void **state)
 	assert_null(ing_parts_pending(ps, 6));
 	assert_null(ing_parts_pending(ps, 0));
 	/* A snapshot is a copy: later progress does not change it. */
-	ing_parts_get(ps, ing_parts_source(ps, "a", 0), "a", 0)->next_offset = 200;
+	ing_parts_get(ps, rf_source_id(&ps->topics, "a", 0), "a", 0)->next_offset = 200;
 	assert_true(ing_parts_pending(ps, 5)->offs[0].next_offset == 100);
 }
 
