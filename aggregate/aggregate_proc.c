@@ -32,6 +32,7 @@
 #include "pipeline/frames.h"
 #include "pipeline/checkpoint.h"
 #include "pipeline/proc.h"
+#include "aggregate/aggregate.h"
 #include "pipeline/stage_input.h"
 
 #include <string.h>

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aggregate/aggregate.h"
 #include "aggregate/funcs.h"
 #include "common/config.h"
 #include "common/value.h"
@@ -71,17 +72,6 @@ static inline int agg_rule_is_top(const struct agg_rule *r)
 {
 	return r->top_n > 0;
 }
-
-/*
- * Compiles conf->rules[] against the transform's output fields (names and
- * static types, AGG_TYPE_ANY for "any"). On success *rules is an array of
- * *nrules rules (free with agg_rules_free). On error returns -1 and err says
- * "[aggregate.NAME] KEY: problem".
- */
-int agg_rules_compile(const struct rf_config *conf, const char *const *out_names,
-		      const enum rf_vtype *out_types, int nout, struct agg_rule **rules,
-		      int *nrules, char *err, size_t errlen);
-void agg_rules_free(struct agg_rule *rules);
 
 /* Compiles one rule (what agg_rules_compile does per section). */
 int agg_rule_compile(const struct conf_rule *cr, const char *const *out_names,

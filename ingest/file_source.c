@@ -10,6 +10,7 @@
  * a line of any length is one record, rejected whole and counted once.
  */
 #include "ingest/ingest.h"
+#include "ingest/inputs.h"
 #include "common/log.h"
 #include "pipeline/frames.h"
 

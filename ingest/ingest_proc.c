@@ -3,6 +3,7 @@
  * rings and runs the configured source until end of input or stop.
  */
 #include "ingest/ingest.h"
+#include "ingest/inputs.h"
 #include "common/log.h"
 
 int ing_run(const struct rf_proc *p)

@@ -24,6 +24,7 @@
  * holds windows back before it delivered anything.
  */
 #include "ingest/ingest.h"
+#include "ingest/inputs.h"
 #include "ingest/kafka_src.h"
 #include "common/log.h"
 #include "pipeline/frames.h"

@@ -15,7 +15,7 @@
 #include "pipeline/checkpoint.h"
 #include "supervisor/ctl_server.h"
 #include "supervisor/pipeline.h"
-#include "transform/plan.h"
+#include "transform/transform.h"
 
 #include <errno.h>
 #include <stdio.h>

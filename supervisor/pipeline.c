@@ -1,10 +1,10 @@
 /* pipeline.c — see pipeline.h. Runs in the supervisor (and -t). */
 #include "supervisor/pipeline.h"
 #include "supervisor/layout.h"
-#include "aggregate/rule.h"
+#include "aggregate/aggregate.h"
 #include "ingest/ingest.h"
-#include "transform/plan.h"
-#include "writer/output.h"
+#include "transform/transform.h"
+#include "writer/writer.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -124,10 +124,8 @@ int rf_pipeline_check_start(const struct rf_pipeline *pl, char *err, size_t errl
 		if (output_file_usable(oc->path, err, errlen))
 			return -1;
 	} else {
-		struct wr_output *out = wr_output_open(oc, err, errlen);
-		if (!out)
+		if (wr_output_check(oc, err, errlen))
 			return -1;
-		wr_output_close(out);
 	}
 	/* The segment start maps: the kernel may refuse its size (overcommit
 	 * policy, RLIMIT_AS) where arithmetic cannot tell. Anonymous shared

@@ -13,7 +13,7 @@
 #include "supervisor/pipeline.h"
 #include "supervisor/proctitle.h"
 #include "supervisor/supervisor.h"
-#include "transform/plan.h"
+#include "transform/transform.h"
 
 #include <curl/curl.h>
 #include <getopt.h>

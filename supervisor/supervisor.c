@@ -34,6 +34,10 @@
 #include "common/timeutil.h"
 #include "pipeline/checkpoint.h"
 #include "supervisor/layout.h"
+#include "aggregate/aggregate.h"
+#include "ingest/ingest.h"
+#include "transform/transform.h"
+#include "writer/writer.h"
 #include "supervisor/ctl_server.h"
 #include "supervisor/proctitle.h"
 

@@ -25,6 +25,7 @@
 #include "pipeline/proc.h"
 #include "pipeline/stage_input.h"
 #include "transform/plan.h"
+#include "transform/transform.h"
 
 #include <stdlib.h>
 #include <string.h>

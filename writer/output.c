@@ -3,6 +3,7 @@
  * holds the backoff shared by both destinations. Runs in the writer process.
  */
 #include "writer/output.h"
+#include "writer/writer.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -104,4 +105,13 @@ int wr_backoff_wait(int64_t *delay_ns, const volatile int *stop)
 void wr_report_error(struct wr_report *rep, const char *msg)
 {
 	snprintf(rep->last_error, sizeof rep->last_error, "%s", msg);
+}
+
+int wr_output_check(const struct conf_output *conf, char *err, size_t errlen)
+{
+	struct wr_output *out = wr_output_open(conf, err, errlen);
+	if (!out)
+		return -1;
+	wr_output_close(out);
+	return 0;
 }

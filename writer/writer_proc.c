@@ -19,6 +19,7 @@
 #include "pipeline/stage_input.h"
 #include "pipeline/lineproto.h"
 #include "writer/output.h"
+#include "writer/writer.h"
 
 #include <curl/curl.h>
 #include <string.h>

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "ingest/ingest.h"
+#include "ingest/inputs.h"
 #include "pipeline/frames.h"
 #include "shm/ring.h"
 #include "shm/segment.h"

@@ -1,0 +1,31 @@
+/*
+ * aggregate.h — the aggregate stage as the supervisor sees it: compile the
+ * [aggregate.*] rules before fork (and for `ringflow -t`) and run an
+ * aggregate process. rule.h has what a compiled rule holds.
+ */
+#ifndef AGG_AGGREGATE_H
+#define AGG_AGGREGATE_H
+
+#include <stddef.h>
+
+#include "common/config.h"
+#include "common/value.h"
+#include "pipeline/proc.h"
+
+struct agg_rule;
+
+/*
+ * Compiles conf->rules[] against the transform's output fields (names and
+ * static types, AGG_TYPE_ANY for "any"). On success *rules is an array of
+ * *nrules rules (free with agg_rules_free). On error returns -1 and err says
+ * "[aggregate.NAME] KEY: problem".
+ */
+int agg_rules_compile(const struct rf_config *conf, const char *const *out_names,
+		      const enum rf_vtype *out_types, int nout, struct agg_rule **rules,
+		      int *nrules, char *err, size_t errlen);
+void agg_rules_free(struct agg_rule *rules);
+
+/* Returns the process exit status. */
+int agg_run(const struct rf_proc *p);
+
+#endif
