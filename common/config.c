@@ -70,6 +70,8 @@ static const struct key_def input_keys[] = {
 	{ "metadata_refresh", K_DURATION, "30s", "assignment = ringflow: how often new partitions and topics are looked "
 	  "for", OFF(input.metadata_refresh_ns) },
 	{ "start", K_CUSTOM, "earliest", "earliest | latest: where to begin without a checkpoint", OFF(input.start) },
+	{ "stop_at", K_CUSTOM, "never", "never | end (kafka, assignment = ringflow): read every partition up to where "
+	  "it ended when ringflow first assigned it, close every window, write, and exit 0", OFF(input.stop_at) },
 	{ "path", K_STR, NULL, "type = file: input path, - for stdin", OFF(input.path) },
 	{ "separator", K_CUSTOM, ",", "column separator (one character; \\t for tab)", OFF(input.separator) },
 	{ "fields", K_CUSTOM, NULL, "columns in order: name[:str|int|float|ip], ...", OFF(input.fields) },
@@ -332,6 +334,13 @@ static int set_custom(struct rf_config *c, const char *sec, const char *key, con
 			c->input.assignment = CONF_ASSIGN_GROUP;
 		else
 			return fail(err, errlen, "[input] assignment: '%s' is not ringflow or group", v);
+	} else if (!strcmp(sec, "input") && !strcmp(key, "stop_at")) {
+		if (!strcasecmp(v, "never"))
+			c->input.stop_at = CONF_STOP_NEVER;
+		else if (!strcasecmp(v, "end"))
+			c->input.stop_at = CONF_STOP_END;
+		else
+			return fail(err, errlen, "[input] stop_at: '%s' is not never or end", v);
 	} else if (!strcmp(sec, "input") && !strcmp(key, "start")) {
 		if (strcasecmp(v, "earliest") && strcasecmp(v, "latest"))
 			return fail(err, errlen, "[input] start: '%s' is not earliest or latest", v);
@@ -848,6 +857,11 @@ static int cross_checks(struct rf_config *c, const char *time_field, char *err, 
 	/* A file has one reader: more ingest processes would only idle. */
 	if (in->type == CONF_INPUT_FILE)
 		c->processes.ingest = 1;
+	if (in->stop_at == CONF_STOP_END && in->type != CONF_INPUT_KAFKA)
+		return fail(err, errlen, "[input] stop_at: end is for type = kafka (a file ends by itself)");
+	if (in->stop_at == CONF_STOP_END && in->assignment != CONF_ASSIGN_RINGFLOW)
+		return fail(err, errlen, "[input] stop_at: end needs assignment = ringflow (with group, the "
+			    "partitions a host reads, and so where it ends, change with every rebalance)");
 	if (in->idle_timeout_ns < RF_NS_PER_MS)
 		return fail(err, errlen, "[input] idle_timeout: must be at least 1ms");
 	if (in->metadata_refresh_ns < 100 * RF_NS_PER_MS || in->metadata_refresh_ns > RF_NS_PER_SEC * 86400)

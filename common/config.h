@@ -88,10 +88,13 @@ struct conf_processes {
 
 /* Who decides which ingest reads which partition (docs/OPERATIONS.md). */
 enum conf_assignment { CONF_ASSIGN_RINGFLOW = 0, CONF_ASSIGN_GROUP, CONF_ASSIGN_COUNT };
+/* Whether a Kafka input ever ends (docs/OPERATIONS.md "Bounded runs"). */
+enum conf_stop_at { CONF_STOP_NEVER = 0, CONF_STOP_END, CONF_STOP_COUNT };
 
 struct conf_input {
 	enum conf_input_type type;
 	enum conf_assignment assignment;
+	enum conf_stop_at stop_at;
 	int64_t metadata_refresh_ns;
 	char *brokers;
 	char *topics;                /* comma list, as written */

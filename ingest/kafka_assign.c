@@ -85,6 +85,8 @@ int kafka_assign_refresh(struct kafka_src *s, rd_kafka_t *rk, int timeout_ms)
 	rd_kafka_metadata_destroy(md);
 	note_missing(s, missing);
 	int rc = 0;
+	if (s->bounded && add->cnt && kafka_bounded_prepare(s, rk, add))
+		rc = -1;
 	if (add->cnt) {
 		kafka_prepare_assign(s, add);
 		rd_kafka_error_t *ae = s->fatal ? NULL : rd_kafka_incremental_assign(rk, add);

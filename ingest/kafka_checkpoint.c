@@ -123,6 +123,7 @@ int kafka_park(struct kafka_src *s, rd_kafka_t *rk, rd_kafka_queue_t *q, rd_kafk
 	for (int i = 0; i < s->parts.nused; i++) {
 		int src = s->parts.used[i];
 		s->parts.part[src].next_offset = atomic_load_explicit(&c->position[src], memory_order_acquire);
+		s->parts.part[src].at_end = 0;   /* stop_at = end: read up to it again */
 	}
 	rd_kafka_topic_partition_list_destroy(as);
 	rd_kafka_assignment(rk, &as);

@@ -116,6 +116,7 @@ void kafka_prepare_assign(struct kafka_src *s, rd_kafka_topic_partition_list_t *
 		struct ing_part *ip = ing_parts_get(&s->parts, src, tp->topic, tp->partition);
 		ip->owned = 1;
 		ip->paused = 0;   /* a fresh assignment fetches */
+		ip->at_end = 0;
 		give_lag_slot(s, ip);
 		int64_t pos = atomic_load_explicit(&s->ctl->position[src], memory_order_acquire);
 		if (pos != RF_POSITION_UNKNOWN) {
@@ -380,6 +381,7 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 	src.p = p;
 	src.fr = fr;
 	src.ctl = rf_ckpt_ctl(p);
+	src.bounded = p->pl->conf.input.stop_at == CONF_STOP_END;
 	src.sent = src.committed = atomic_load(&src.ctl->resume);
 	g_src = &src;
 	const struct rf_config *conf = &p->pl->conf;
@@ -435,6 +437,10 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 				continue;
 			}
 			int sid = m->err ? -1 : rf_source_id(&src.parts.topics, rd_kafka_topic_name(m->rkt), m->partition);
+			if (src.bounded && kafka_bounded_past_end(&src, m)) {
+				rd_kafka_message_destroy(m);   /* left for the next run */
+				continue;
+			}
 			if (sid < 0) {
 				if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 					src.errors++;
@@ -459,6 +465,8 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 			break;
 		}
 		kafka_publish_positions(&src);
+		if (src.bounded)
+			kafka_bounded_publish(&src);
 		if (kafka_barrier_if_requested(&src)) {
 			if (rf_park_flag)
 				continue;
@@ -490,7 +498,7 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 		kafka_publish_positions(&src);
 		rf_info("kafka: stop requested, closing the consumer");
 		if (flushed == 0 && kafka_barrier_if_requested(&src) == 0 &&
-		    rf_send_eos(fr->outs, fr->nouts, RF_EOS_STOP) == 0)
+		    rf_send_eos(fr->outs, fr->nouts, atomic_load(&src.ctl->finish) ? RF_EOS_END : RF_EOS_STOP) == 0)
 			kafka_commit_final(&src, rk);
 		else
 			rc = 1;

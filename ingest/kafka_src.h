@@ -30,6 +30,7 @@ struct kafka_src {
 	int ring_error;       /* a frame could not be published: exit, restart */
 	int brokers_down;     /* librdkafka: all brokers down, until data or EOF */
 	int noted_missing;    /* status shows a missing topic (kafka_assign.c) */
+	int bounded;          /* [input] stop_at = end (kafka_bounded.c) */
 	int64_t next_refresh_ns; /* assignment = ringflow: next metadata read */
 	int64_t align_due_ns;    /* next max_skew check (kafka_align.c) */
 	uint64_t errors, messages;
@@ -71,6 +72,18 @@ void kafka_assign_tick(struct kafka_src *s, rd_kafka_t *rk);
 void kafka_align(struct kafka_src *s, rd_kafka_t *rk);
 /* Every pause is gone (a rewind or a new assignment resumed everything). */
 void kafka_align_forget(struct kafka_src *s);
+
+/* kafka_bounded.c (stop_at = end) */
+/* Looks up where each partition of parts ends before it is assigned; a
+ * partition whose lookup failed is taken out of parts and -1 returned
+ * (the caller tries again later). */
+int kafka_bounded_prepare(struct kafka_src *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts);
+/* Notes where m (a message, or the end of a partition) is; true for a
+ * message at or past its partition's end: not framed, offset not taken. */
+int kafka_bounded_past_end(struct kafka_src *s, const rd_kafka_message_t *m);
+/* Publishes whether every owned partition is read to its end; call after
+ * a successful flush. */
+void kafka_bounded_publish(struct kafka_src *s);
 
 /* kafka_checkpoint.c */
 /* Barrier N if the supervisor asked for it. -1 when interrupted. */

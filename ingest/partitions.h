@@ -23,6 +23,9 @@ struct ing_part {
 	int owned;             /* assigned to this process now */
 	int paused;            /* fetching paused by max_skew (kafka_align.c) */
 	int64_t announced_ns;  /* paused: when it was last announced */
+	int64_t end_offset;    /* stop_at = end: read up to here (kafka_bounded.c) */
+	int64_t low_offset;    /* stop_at = end: first offset the partition held then */
+	int at_end;            /* stop_at = end: the end was seen (reassign, rewind: 0) */
 	int lag_slot;          /* index in the stats lag table, -1 if none */
 };
 

@@ -72,6 +72,18 @@ struct rf_ckpt_ctl {
 	_Atomic uint64_t park_gen;
 	_Atomic uint64_t resume_gen;
 	_Atomic uint64_t parked[RF_MAX_PER_ROLE];
+	/* [input] stop_at = end (ingest/kafka_bounded.c). end_offset: where
+	 * this run stops reading each partition, the high watermark when an
+	 * ingest first assigned it (RF_POSITION_UNKNOWN before); kept across
+	 * data-plane restarts, so a crash does not move the end. ended[i]:
+	 * ingest i has read and flushed every partition it owns up to its
+	 * end (the supervisor clears it when a data plane starts or rewinds).
+	 * finish: set by the supervisor before the stop it runs once every
+	 * ingest ended; the ingests then send EOS(END), so every window
+	 * closes, instead of EOS(STOP). */
+	_Atomic int64_t end_offset[RF_MAX_SOURCES];
+	_Atomic int32_t ended[RF_MAX_PER_ROLE];
+	_Atomic int32_t finish;
 };
 
 /* True when every ingest reads (see `reading`). */

@@ -41,6 +41,8 @@ int sup_ckpt_open(struct sup *s, int reset_state, char *err, size_t errlen)
 		return 0;
 	if (rf_topics_parse(&topic_ids, c->input.topics, err, errlen))
 		return -1;
+	for (int i = 0; i < RF_MAX_SOURCES; i++)
+		atomic_store(&ctl(s)->end_offset[i], RF_POSITION_UNKNOWN);
 	if (reset_state) {
 		if (ckpt_remove(c->ringflow.state_dir, c->ringflow.name, err, errlen))
 			return -1;
@@ -102,8 +104,11 @@ int sup_ckpt_plane_start(struct sup *s, char *err, size_t errlen)
 			atomic_store(&c->acked[r][i], id);
 			atomic_store(&c->failed[r][i], 0);
 		}
-	for (int i = 0; i < RF_MAX_PER_ROLE; i++)
+	for (int i = 0; i < RF_MAX_PER_ROLE; i++) {
 		atomic_store(&c->reading[i], s->pl->conf.input.type != CONF_INPUT_KAFKA);
+		atomic_store(&c->ended[i], 0);   /* a rewind reads again what it had read */
+	}
+	atomic_store(&c->finish, 0);
 	atomic_store(&c->requested, id);
 	atomic_store(&c->complete, id);
 	atomic_store(&c->resume, id);
@@ -260,4 +265,16 @@ int sup_ckpt_final_pending(const struct sup *s)
 int sup_ckpt_final_failed(const struct sup *s)
 {
 	return s->ckpt.final_result < 0;
+}
+
+int sup_input_ended(struct sup *s)
+{
+	if (s->pl->conf.input.type != CONF_INPUT_KAFKA || s->pl->conf.input.stop_at != CONF_STOP_END)
+		return 0;
+	struct rf_ckpt_ctl *c = ctl(s);
+	for (int i = 0; i < s->lay.n[RF_ROLE_INGEST]; i++)
+		if (!atomic_load_explicit(&c->ended[i], memory_order_acquire))
+			return 0;
+	atomic_store_explicit(&c->finish, 1, memory_order_release);
+	return 1;
 }

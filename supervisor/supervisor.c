@@ -464,6 +464,8 @@ static void tick(struct sup *s)
 		if (alive == 0) {
 			rf_info("input ended and the pipeline drained; exiting");
 			s->done = 1;
+		} else if (sup_input_ended(s)) {
+			sup_request_stop(s, "stop_at = end: every partition was read to its end");
 		}
 		break;
 	case SUP_STOPPING:

@@ -108,5 +108,9 @@ int sup_ckpt_request(struct sup *s, char *msg, size_t msglen);
 void sup_ckpt_final(struct sup *s);
 int sup_ckpt_final_pending(const struct sup *s);
 int sup_ckpt_final_failed(const struct sup *s);
+/* [input] stop_at = end and every ingest has read its partitions to their
+ * end: sets the ingests' finish flag (their stop then ends the input, so
+ * every window closes) and returns 1; the caller runs the graceful stop. */
+int sup_input_ended(struct sup *s);
 
 #endif
