@@ -222,3 +222,42 @@ first_s=$(awk -v a="$t0" -v b="$tf" 'BEGIN { printf "%.3f", b - a }')
 echo "e2e ringflow breakdown: first line read ${first_s} s after start; first to last line $(fdiv "$lines" "$(awk -v a="$tf" -v b="$t1" 'BEGIN { print b - a }')" 0) lines/s (not the headline figure)"
 echo "e2e ringflow in InfluxDB: $points points, all written ${all_s} s after start = $(fdiv "$rf_all_rate" 1000000 3) M lines/s (includes the 2 s idle_timeout)"
 echo "e2e ratio ringflow/kcat: read $(fdiv "$rf_rate" "$kcat_rate" 2), until written $(fdiv "$rf_all_rate" "$kcat_rate" 2)"
+
+# (c) The same topic as a bounded run (`stop_at = end`, as kcat -e): ringflow
+# reads every partition to its end, closes every window, writes it and
+# exits 0, so process exit is "every point is in InfluxDB". Checked: the
+# database then holds as many points as (b) wrote.
+sed -e "s|^start = earliest|start = earliest\nstop_at = end|" -e "s|^group = .*|group = bench-bounded-$$-$RANDOM|" \
+	-e "s|^database = rf_bench|database = rf_bench_bounded|" -e "s|^name .*|name = bounded|" "$dir/rf.ini" > "$dir/rf-bounded.ini"
+"$BIN/ringflow" -t -c "$dir/rf-bounded.ini" >/dev/null
+t0=$(now)
+"$BIN/ringflow" -c "$dir/rf-bounded.ini" 2>"$dir/ringflow-bounded.log" || {
+	echo "bench: the bounded run failed; log:" >&2
+	tail -n 20 "$dir/ringflow-bounded.log" >&2
+	exit 1
+}
+t1=$(now)
+db_points() {   # DATABASE: points stored, over every measurement
+	python3 - "$INFLUX_URL" "$1" <<'PY'
+import json, sys, urllib.parse, urllib.request
+url, db = sys.argv[1], sys.argv[2]
+def q(s):
+    u = url + "/query?" + urllib.parse.urlencode({"db": db, "q": s})
+    return json.load(urllib.request.urlopen(u))["results"][0].get("series", [])
+total = 0
+for m in [r[0] for s in q("SHOW MEASUREMENTS") for r in s["values"]]:
+    for s in q('SELECT COUNT(*) FROM "%s"' % m):
+        total += max(v for v in s["values"][0][1:] if v is not None)
+print(total)
+PY
+}
+bounded_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+bounded_points=$(db_points rf_bench_bounded)
+stream_points=$(db_points rf_bench)
+if [ "$bounded_points" -ne "$stream_points" ]; then
+	echo "bench: the bounded run stored $bounded_points points, the streaming run $stream_points; log:" >&2
+	grep -v "rejected in one batch" "$dir/ringflow-bounded.log" | tail -n 30 >&2
+	exit 1
+fi
+echo "e2e ringflow stop_at = end: $lines lines read, every window closed and $bounded_points points in InfluxDB, exit 0 after ${bounded_s} s"
+echo "e2e ratio ringflow/kcat, stop_at = end, until written: $(fdiv "$kcat_s" "$bounded_s" 2) (kcat ${kcat_s} s / ringflow ${bounded_s} s)"
