@@ -13,6 +13,7 @@
 #include "pipeline/proc.h"
 
 struct agg_rule;
+struct rf_row_shape;
 
 /*
  * Compiles conf->rules[] against the transform's output fields (names and
@@ -24,6 +25,12 @@ int agg_rules_compile(const struct rf_config *conf, const char *const *out_names
 		      const enum rf_vtype *out_types, int nout, struct agg_rule **rules,
 		      int *nrules, char *err, size_t errlen);
 void agg_rules_free(struct agg_rule *rules);
+
+/* The row shape (pipeline/row.h) of each of the nrules rules: an array of
+ * pointers into rules, indexed by rule, for the transform's encoder and the
+ * aggregate's decoder. NULL on ENOMEM; the caller frees the array with
+ * free(), rules stay the caller's. */
+const struct rf_row_shape **agg_rules_row_shapes(const struct agg_rule *rules, int nrules);
 
 /* Returns the process exit status. */
 int agg_run(const struct rf_proc *p);

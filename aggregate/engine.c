@@ -17,11 +17,12 @@
 
 struct agg_engine {
 	const struct agg_rule *rules;
+	const struct rf_row_shape **shapes; /* rules[i].shape, for rf_row_decode */
 	int nrules;
 	uint32_t self, naggregates;
 	struct agg_winstore **ws;
 	struct agg_watermark wm;
-	struct agg_row row;         /* decode scratch */
+	struct rf_row row;          /* decode scratch */
 	uint64_t rows, bad_rows, nonfinite;
 	struct agg_stats stats;
 	uint64_t *walk;             /* agg_ws_walk bitmap (snapshot.c) */
@@ -44,8 +45,9 @@ struct agg_engine *agg_engine_create(const struct agg_rule *rules, int nrules,
 	int64_t idle = conf && conf->input.idle_timeout_ns > 0 ? conf->input.idle_timeout_ns
 							       : DEFAULT_IDLE_TIMEOUT_NS;
 	agg_wm_init(&e->wm, idle);
+	e->shapes = agg_rules_row_shapes(rules, nrules);
 	e->ws = calloc(nrules ? (size_t)nrules : 1, sizeof *e->ws);
-	if (!e->ws)
+	if (!e->shapes || !e->ws)
 		goto fail;
 	for (int i = 0; i < nrules; i++)
 		if (!(e->ws[i] = agg_ws_create(&rules[i], (uint16_t)i, e->self, e->naggregates)))
@@ -64,13 +66,14 @@ void agg_engine_destroy(struct agg_engine *e)
 		for (int i = 0; i < e->nrules; i++)
 			agg_ws_destroy(e->ws[i]);
 	free(e->ws);
+	free(e->shapes);
 	free(e->walk);
 	free(e);
 }
 
 /* NaN and infinite inputs (a product that overflowed, inf in the CSV) are
  * no numbers to aggregate: every function skips them as missing, counted. */
-static void drop_nonfinite(struct agg_engine *e, struct agg_row *row, int nargs)
+static void drop_nonfinite(struct agg_engine *e, struct rf_row *row, int nargs)
 {
 	for (int j = 0; j < nargs; j++)
 		if (row->vals[j].type == RF_V_FLOAT && !isfinite(row->vals[j].u.f)) {
@@ -82,7 +85,7 @@ static void drop_nonfinite(struct agg_engine *e, struct agg_row *row, int nargs)
 /* The rule's watermark as of a row: what an advance just before the row
  * would have used. Its partition's progress is the larger of what earlier
  * frames showed and what came before it in this frame. */
-static int64_t row_watermark(int64_t source_max, int64_t others, const struct agg_row *row,
+static int64_t row_watermark(int64_t source_max, int64_t others, const struct rf_row *row,
 			     int64_t lateness_ns)
 {
 	int64_t own = row->prior_max_ns > source_max ? row->prior_max_ns : source_max;
@@ -109,8 +112,8 @@ void agg_engine_add_rows(struct agg_engine *e, uint32_t source, int64_t max_even
 	char err[128];
 	for (uint32_t i = 0; i < nrows; i++) {
 		int hdr_ok;
-		if (agg_row_decode(e->rules, e->nrules, p + off, len - off, &e->row, &hdr_ok,
-				   err, sizeof err) < 0) {
+		if (rf_row_decode(e->shapes, e->nrules, p + off, len - off, &e->row, &hdr_ok,
+				  err, sizeof err) < 0) {
 			if (!hdr_ok) {
 				/* Cannot find the next row: the rest of the frame is lost. */
 				e->bad_rows += nrows - i;
@@ -118,7 +121,7 @@ void agg_engine_add_rows(struct agg_engine *e, uint32_t source, int64_t max_even
 					  "dropping the rest of the frame", i, nrows, off, err);
 				return;
 			}
-			struct agg_row_hdr h;
+			struct rf_row_hdr h;
 			memcpy(&h, p + off, sizeof h);
 			e->bad_rows++;
 			off += h.len;
@@ -127,13 +130,13 @@ void agg_engine_add_rows(struct agg_engine *e, uint32_t source, int64_t max_even
 		}
 		off += e->row.len;
 		const struct agg_rule *r = &e->rules[e->row.rule];
-		if (agg_route_row(r, e->row.rule, e->row.key_hash, e->naggregates) != e->self) {
+		if (rf_route_row(&r->shape, e->row.rule, e->row.key_hash, e->naggregates) != e->self) {
 			e->bad_rows++;
 			RF_LOG_RL(RF_LOG_WARN, "aggregate %u: row for rule %u routed to the wrong "
 				  "aggregate", e->self, e->row.rule);
 			continue;
 		}
-		drop_nonfinite(e, &e->row, r->nargs);
+		drop_nonfinite(e, &e->row, r->shape.nargs);
 		agg_ws_add(e->ws[e->row.rule], &e->row, row_watermark(source_max, others, &e->row, r->lateness_ns));
 	}
 	if (off != len)

@@ -196,8 +196,8 @@ static uint64_t rule_fingerprint(const struct agg_rule *r, const char *const *na
 	h = fp_i64(h, (int64_t)r->max_keys);
 	h = fp_i64(h, r->top_n);
 	h = fp_i64(h, r->top_agg);
-	for (int i = 0; i < r->nkeys; i++) {
-		h = fp_str(h, names[r->key_fields[i]]);
+	for (int i = 0; i < r->shape.nkeys; i++) {
+		h = fp_str(h, names[r->shape.key_fields[i]]);
 		h = fp_i64(h, r->key_types[i]);
 	}
 	for (int i = 0; i < r->naggs; i++) {
@@ -206,8 +206,8 @@ static uint64_t rule_fingerprint(const struct agg_rule *r, const char *const *na
 		h = fp_i64(h, a->fn);
 		h = fp_i64(h, (int64_t)(a->q * 1e9));
 		if (a->arg >= 0) {
-			h = fp_str(h, names[r->arg_fields[a->arg]]);
-			h = fp_i64(h, r->arg_types[a->arg]);
+			h = fp_str(h, names[r->shape.arg_fields[a->arg]]);
+			h = fp_i64(h, r->shape.arg_types[a->arg]);
 		}
 	}
 	return h;
@@ -218,6 +218,7 @@ int agg_rule_compile(const struct conf_rule *cr, const char *const *names,
 		     char *err, size_t errlen)
 {
 	const char *sec = cr->name;
+	struct rf_row_shape *sh = &r->shape;
 	memset(r, 0, sizeof *r);
 	snprintf(r->name, sizeof r->name, "%s", cr->name);
 	snprintf(r->measurement, sizeof r->measurement, "%s",
@@ -256,16 +257,16 @@ int agg_rule_compile(const struct conf_rule *cr, const char *const *names,
 			return -1;
 		}
 		for (int j = 0; j < i; j++)
-			if (r->key_fields[j] == f) {
+			if (sh->key_fields[j] == f) {
 				snprintf(err, errlen, "[aggregate.%s] key: '%s' is listed twice", sec,
 					 cr->keys[i]);
 				return -1;
 			}
-		r->key_fields[i] = f;
+		sh->key_fields[i] = f;
 		snprintf(r->key_names[i], sizeof r->key_names[i], "%s", names[f]);
 		r->key_types[i] = types[f];
 	}
-	r->nkeys = cr->nkeys;
+	sh->nkeys = cr->nkeys;
 
 	if (cr->naggs == 0) {
 		snprintf(err, errlen, "[aggregate.%s] no aggregate defined (add e.g. flows = count())",
@@ -286,13 +287,13 @@ int agg_rule_compile(const struct conf_rule *cr, const char *const *names,
 			return -1;
 		a->arg = -1;
 		if (field >= 0) {
-			for (int j = 0; j < r->nargs; j++)
-				if (r->arg_fields[j] == field)
+			for (int j = 0; j < sh->nargs; j++)
+				if (sh->arg_fields[j] == field)
 					a->arg = j;
 			if (a->arg < 0) {
-				a->arg = r->nargs;
-				r->arg_fields[r->nargs] = field;
-				r->arg_types[r->nargs++] = types[field];
+				a->arg = sh->nargs;
+				sh->arg_fields[sh->nargs] = field;
+				sh->arg_types[sh->nargs++] = types[field];
 			}
 		}
 		a->state = -1;
@@ -333,6 +334,7 @@ int agg_rule_compile(const struct conf_rule *cr, const char *const *names,
 		}
 		r->top_n = cr->top_n;
 	}
+	sh->one_owner = agg_rule_is_top(r);
 	r->fingerprint = rule_fingerprint(r, names);
 	return 0;
 }
@@ -365,4 +367,14 @@ int agg_rules_compile(const struct rf_config *conf, const char *const *out_names
 void agg_rules_free(struct agg_rule *rules)
 {
 	free(rules);
+}
+
+const struct rf_row_shape **agg_rules_row_shapes(const struct agg_rule *rules, int nrules)
+{
+	const struct rf_row_shape **s = calloc(nrules > 0 ? (size_t)nrules : 1, sizeof *s);
+	if (!s)
+		return NULL;
+	for (int i = 0; i < nrules; i++)
+		s[i] = &rules[i].shape;
+	return s;
 }

@@ -5,7 +5,8 @@
  * of the definition (checkpoints refuse state from a different definition).
  *
  * Compiled once at start (supervisor for `ringflow -t`, then inherited by
- * transform and aggregate processes). Read-only afterwards.
+ * the processes: aggregates read the whole rule, transforms only its row
+ * shape, through rf_pipeline.row_shapes). Read-only afterwards.
  */
 #ifndef AGG_RULE_H
 #define AGG_RULE_H
@@ -17,17 +18,18 @@
 #include "aggregate/funcs.h"
 #include "common/config.h"
 #include "common/value.h"
+#include "pipeline/row.h"
 
 /* Longest window or lateness accepted (10 years). */
 #define AGG_WINDOW_MAX_NS (INT64_C(3650) * 86400 * 1000000000)
 
 /* "Any type" for an output field whose type is only known per record. */
-#define AGG_TYPE_ANY RF_V_TYPE_COUNT
+#define AGG_TYPE_ANY RF_ROW_TYPE_ANY
 
 struct agg_spec {                 /* one output field of the point */
 	char name[CONF_NAME_MAX];
 	enum agg_fn fn;
-	int arg;                      /* index into arg_fields, -1 for count() */
+	int arg;                      /* index into shape.arg_fields, -1 for count() */
 	int state;                    /* index into states[] */
 	double q;                     /* quantile 0..1 (AGG_FN_PERCENTILE) */
 	enum rf_vtype out_type;       /* static output type; AGG_TYPE_ANY when it
@@ -36,7 +38,7 @@ struct agg_spec {                 /* one output field of the point */
 
 struct agg_state_desc {           /* one state in the key record */
 	enum agg_fn fn;
-	int arg;                      /* index into arg_fields, -1 for count() */
+	int arg;                      /* index into shape.arg_fields, -1 for count() */
 	uint32_t offset;              /* bytes from the record start, 8-aligned */
 };
 
@@ -48,14 +50,11 @@ struct agg_rule {
 	int top_n;                    /* 0 = keep every key */
 	int top_agg;                  /* index into aggs, -1 without top */
 
-	int key_fields[CONF_MAX_KEYS];     /* transform output indices */
-	char key_names[CONF_MAX_KEYS][CONF_NAME_MAX]; /* tag keys of the points */
-	enum rf_vtype key_types[CONF_MAX_KEYS];
-	int nkeys;
-	int arg_fields[CONF_MAX_AGGS];     /* distinct output indices, in order of
-	                                    * first use; the row carries them so */
-	enum rf_vtype arg_types[CONF_MAX_AGGS];
-	int nargs;
+	/* Key fields and argument fields, as the rows carry them (row.h);
+	 * one_owner = agg_rule_is_top. */
+	struct rf_row_shape shape;
+	char key_names[CONF_MAX_KEYS][CONF_NAME_MAX]; /* tag keys of the points, */
+	enum rf_vtype key_types[CONF_MAX_KEYS];       /* per shape.key_fields */
 
 	struct agg_spec aggs[CONF_MAX_AGGS];
 	int naggs;

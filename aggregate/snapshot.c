@@ -46,7 +46,7 @@
  *  - The key hash is not stored: rows seed it with the rule's index (row.h),
  *    and rule indices may change between runs (rules are matched by name),
  *    so a restore recomputes it from the key bytes for the rule's index now;
- *    that hash then routes the key (agg_route_row) and indexes the table.
+ *    that hash then routes the key (rf_route_row) and indexes the table.
  *  - The overflow series has no key to route by. Each aggregate process
  *    has its own, tagged shard=<its index> (winstore.h), so it goes back to
  *    the process that wrote it: after a crash, with the same process count,
@@ -369,11 +369,11 @@ static int fail(struct restore *rs, const char *fmt, ...)
 	return -1;
 }
 
-/* A key section as rows carry it: exactly nkeys fields, nothing after. */
+/* A key section as rows carry it: exactly shape.nkeys fields, nothing after. */
 static int key_valid(const struct agg_rule *r, const uint8_t *key, size_t kl)
 {
 	size_t pos = 0;
-	for (int i = 0; i < r->nkeys; i++) {
+	for (int i = 0; i < r->shape.nkeys; i++) {
 		uint16_t l;
 		if (kl - pos < 2)
 			return 0;
@@ -457,7 +457,7 @@ static int restore_rule(struct restore *rs, int ri, struct agg_rcur *c)
 		int applied = 0;
 		if (has_ov) {
 			uint32_t dest = agg_rule_is_top(r) || rs->version < 2
-					? agg_route_row(r, (uint16_t)ri, 0, n) : (uint32_t)(rs->writer % n);
+					? rf_route_row(&r->shape, (uint16_t)ri, 0, n) : (uint32_t)(rs->writer % n);
 			int mine = dest == self;
 			if (restore_record(rs, r, ws, start, NULL, 0, 0, mine, c, &applied) < 0)
 				return -1;
@@ -472,7 +472,7 @@ static int restore_rule(struct restore *rs, int ri, struct agg_rcur *c)
 				return fail(rs, "rule %s, window %" PRId64 ": key %" PRIu64 " malformed",
 					    r->name, start, k);
 			uint64_t h = rf_hash64(key, (size_t)kl, (uint64_t)ri);
-			int mine = agg_route_row(r, (uint16_t)ri, h, n) == self;
+			int mine = rf_route_row(&r->shape, (uint16_t)ri, h, n) == self;
 			if (restore_record(rs, r, ws, start, key, (uint16_t)kl, h, mine, c, &applied) < 0)
 				return -1;
 		}

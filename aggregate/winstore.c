@@ -177,7 +177,7 @@ static uint8_t *record_new(struct agg_winstore *ws, struct agg_window *w, const 
 /* The record of the row's key in w: found, inserted, or the overflow
  * record when the window is full. NULL on ENOMEM. */
 static uint8_t *window_record(struct agg_winstore *ws, struct agg_window *w,
-			      const struct agg_row *row, int *overflowed)
+			      const struct rf_row *row, int *overflowed)
 {
 	uint32_t tag = (uint32_t)row->key_hash;
 	uint32_t i = tag & w->mask;
@@ -215,7 +215,7 @@ static uint8_t *window_record(struct agg_winstore *ws, struct agg_window *w,
 }
 
 static void record_update(struct agg_winstore *ws, struct agg_window *w, uint8_t *rec,
-			  const struct agg_row *row)
+			  const struct rf_row *row)
 {
 	const struct agg_rule *r = ws->rule;
 	for (int s = 0; s < r->nstates; s++) {
@@ -234,7 +234,7 @@ static int64_t floor_to(int64_t t, int64_t step)
 	return t - m;
 }
 
-int agg_ws_add(struct agg_winstore *ws, const struct agg_row *row, int64_t watermark)
+int agg_ws_add(struct agg_winstore *ws, const struct rf_row *row, int64_t watermark)
 {
 	int64_t closed = watermark > ws->closed_upto ? watermark : ws->closed_upto;
 	const struct agg_rule *r = ws->rule;
@@ -318,7 +318,7 @@ static int emit_point(struct agg_winstore *ws, const struct agg_window *w, const
 	} else {
 		uint16_t key_len, pos = 0;
 		const uint8_t *key = record_key(ws, rec, &key_len);
-		for (int i = 0; i < r->nkeys && pos + 2 <= key_len; i++) {
+		for (int i = 0; i < r->shape.nkeys && pos + 2 <= key_len; i++) {
 			uint16_t l;
 			memcpy(&l, key + pos, 2);
 			lp_tag(&p, r->key_names[i], strlen(r->key_names[i]),
@@ -591,7 +591,7 @@ uint8_t *agg_ws_restore_record(struct agg_winstore *ws, int64_t start, const uin
 		rec = w->overflow;
 	} else {
 		/* window_record reads only the key fields of a row. */
-		struct agg_row row = { .key = key, .key_len = key_len, .key_hash = key_hash };
+		struct rf_row row = { .key = key, .key_len = key_len, .key_hash = key_hash };
 		uint32_t nkeys = w->nkeys;
 		const uint8_t *ov = w->overflow;
 		rec = window_record(ws, w, &row, overflowed);

@@ -69,7 +69,7 @@ void agg_ws_destroy(struct agg_winstore *ws);
  * as of this row (engine.c); a window ending at or before it, or before the
  * last advance's, is closed for the row (late). Returns 0, or -1 when the
  * row's time is outside +-2^62 ns (counted in bad_time). */
-int agg_ws_add(struct agg_winstore *ws, const struct agg_row *row, int64_t watermark);
+int agg_ws_add(struct agg_winstore *ws, const struct rf_row *row, int64_t watermark);
 
 /* Emits, in order, every open window whose end <= watermark (every window
  * when flush_all), frees it and calls emit once per window. */

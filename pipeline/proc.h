@@ -25,6 +25,7 @@ extern const char *const rf_proc_state_names[RF_PS_STATE_COUNT];
 
 struct xf_plan;
 struct agg_rule;
+struct rf_row_shape;
 
 /* Everything compiled from the config before fork. */
 struct rf_pipeline {
@@ -32,6 +33,9 @@ struct rf_pipeline {
 	struct xf_plan *plan;
 	struct agg_rule *rules;
 	int nrules;
+	/* [nrules]: each rule's row shape (pipeline/row.h), pointing into
+	 * rules: what the transform needs of a rule to encode and route. */
+	const struct rf_row_shape **row_shapes;
 };
 
 /* Offsets of every shared object; computed once, inherited by children. */

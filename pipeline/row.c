@@ -73,19 +73,19 @@ static const char *key_text(const struct rf_value *v, char *tmp, size_t tmpcap, 
 	}
 }
 
-size_t agg_row_encode(const struct agg_rule *r, uint16_t rule_idx, const struct rf_value *outs,
-		      int64_t time_ns, int64_t prior_max_ns, void *buf, size_t cap, uint64_t *key_hash)
+size_t rf_row_encode(const struct rf_row_shape *s, uint16_t rule_idx, const struct rf_value *outs,
+		     int64_t time_ns, int64_t prior_max_ns, void *buf, size_t cap, uint64_t *key_hash)
 {
-	uint8_t *base = buf, *p = base + sizeof(struct agg_row_hdr), *end = base + cap;
-	if (cap < sizeof(struct agg_row_hdr))
+	uint8_t *base = buf, *p = base + sizeof(struct rf_row_hdr), *end = base + cap;
+	if (cap < sizeof(struct rf_row_hdr))
 		return 0;
 	uint8_t *key = p;
 	char tmp[64];
-	for (int i = 0; i < r->nkeys; i++) {
+	for (int i = 0; i < s->nkeys; i++) {
 		size_t len;
-		const char *t = key_text(&outs[r->key_fields[i]], tmp, sizeof tmp, &len);
+		const char *t = key_text(&outs[s->key_fields[i]], tmp, sizeof tmp, &len);
 		/* Keep 2 bytes for each remaining key's length. */
-		size_t room = KEY_SECTION_MAX - (size_t)(p - key) - 2 * (size_t)(r->nkeys - i);
+		size_t room = KEY_SECTION_MAX - (size_t)(p - key) - 2 * (size_t)(s->nkeys - i);
 		if (len > room)
 			len = room;
 		if ((size_t)(end - p) < 2 + len)
@@ -96,8 +96,8 @@ size_t agg_row_encode(const struct agg_rule *r, uint16_t rule_idx, const struct 
 		p += 2 + len;
 	}
 	uint16_t key_len = (uint16_t)(p - key);
-	for (int j = 0; j < r->nargs; j++) {
-		const struct rf_value *v = &outs[r->arg_fields[j]];
+	for (int j = 0; j < s->nargs; j++) {
+		const struct rf_value *v = &outs[s->arg_fields[j]];
 		uint8_t type = v->type < RF_V_TYPE_COUNT ? v->type : RF_V_MISSING;
 		size_t need = 1;
 		uint16_t slen = 0;
@@ -135,7 +135,7 @@ size_t agg_row_encode(const struct agg_rule *r, uint16_t rule_idx, const struct 
 	if (padded > cap || padded > UINT32_MAX)
 		return 0;
 	memset(p, 0, padded - len);
-	struct agg_row_hdr h = {
+	struct rf_row_hdr h = {
 		.len = (uint32_t)padded,
 		.rule = rule_idx,
 		.key_len = key_len,
@@ -154,7 +154,7 @@ static int is_number(unsigned t)
 	return t == RF_V_INT || t == RF_V_FLOAT;
 }
 
-int agg_key_field(const uint8_t *key, uint16_t key_len, int i, const char **val, uint16_t *len)
+int rf_key_field(const uint8_t *key, uint16_t key_len, int i, const char **val, uint16_t *len)
 {
 	size_t pos = 0;
 	for (int k = 0;; k++) {
@@ -173,11 +173,11 @@ int agg_key_field(const uint8_t *key, uint16_t key_len, int i, const char **val,
 	}
 }
 
-int agg_row_decode(const struct agg_rule *rules, int nrules, const void *buf, size_t avail,
-		   struct agg_row *out, int *hdr_ok, char *err, size_t errlen)
+int rf_row_decode(const struct rf_row_shape *const *shapes, int nshapes, const void *buf,
+		  size_t avail, struct rf_row *out, int *hdr_ok, char *err, size_t errlen)
 {
 	const uint8_t *base = buf;
-	struct agg_row_hdr h;
+	struct rf_row_hdr h;
 	*hdr_ok = 0;
 	if (avail < sizeof h) {
 		snprintf(err, errlen, "row header truncated (%zu bytes left)", avail);
@@ -189,11 +189,11 @@ int agg_row_decode(const struct agg_rule *rules, int nrules, const void *buf, si
 		return -1;
 	}
 	*hdr_ok = 1;
-	if (h.rule >= nrules) {
+	if (h.rule >= nshapes) {
 		snprintf(err, errlen, "rule %u out of range", h.rule);
 		return -1;
 	}
-	const struct agg_rule *r = &rules[h.rule];
+	const struct rf_row_shape *s = shapes[h.rule];
 	size_t body = h.len - sizeof h;
 	if (h.key_len > body) {
 		snprintf(err, errlen, "key section %u longer than row", h.key_len);
@@ -201,7 +201,7 @@ int agg_row_decode(const struct agg_rule *rules, int nrules, const void *buf, si
 	}
 	const uint8_t *key = base + sizeof h;
 	size_t pos = 0;
-	for (int i = 0; i < r->nkeys; i++) {
+	for (int i = 0; i < s->nkeys; i++) {
 		uint16_t l;
 		if (h.key_len - pos < 2 || (memcpy(&l, key + pos, 2), h.key_len - pos - 2 < l)) {
 			snprintf(err, errlen, "key field %d overruns key section", i);
@@ -218,16 +218,16 @@ int agg_row_decode(const struct agg_rule *rules, int nrules, const void *buf, si
 		return -1;
 	}
 	const uint8_t *p = key + h.key_len, *end = base + h.len;
-	for (int j = 0; j < r->nargs; j++) {
+	for (int j = 0; j < s->nargs; j++) {
 		struct rf_value *v = &out->vals[j];
 		if (p >= end) {
 			snprintf(err, errlen, "value %d missing", j);
 			return -1;
 		}
 		uint8_t type = *p++;
-		enum rf_vtype want = r->arg_types[j];
+		enum rf_vtype want = s->arg_types[j];
 		if (type >= RF_V_TYPE_COUNT ||
-		    (type != RF_V_MISSING && want != AGG_TYPE_ANY && type != want &&
+		    (type != RF_V_MISSING && want != RF_ROW_TYPE_ANY && type != want &&
 		     !(is_number(type) && is_number(want)))) {
 			snprintf(err, errlen, "value %d has type %u", j, type);
 			return -1;

@@ -36,6 +36,11 @@ int rf_pipeline_load(const char *path, struct rf_pipeline *pl, char *err, size_t
 	}
 	if (agg_rules_compile(&pl->conf, names, types, nout, &pl->rules, &pl->nrules, err, errlen))
 		goto fail;
+	pl->row_shapes = agg_rules_row_shapes(pl->rules, pl->nrules);
+	if (!pl->row_shapes) {
+		snprintf(err, errlen, "[aggregate] out of memory");
+		goto fail;
+	}
 	return 0;
 fail:
 	rf_pipeline_free(pl);
@@ -151,6 +156,7 @@ void rf_pipeline_free(struct rf_pipeline *pl)
 {
 	if (!pl)
 		return;
+	free(pl->row_shapes);
 	agg_rules_free(pl->rules);
 	xf_plan_free(pl->plan);
 	conf_free(&pl->conf);

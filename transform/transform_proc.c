@@ -4,7 +4,7 @@
  * Reads LINES frames from every ingest, runs each line through the compiled
  * plan (parse, filter, expressions, GeoIP), and for every rule encodes a row
  * that goes to the aggregate process owning the row's key
- * (agg_route_row: by hash of rule + key; rules with `top` to one process).
+ * (rf_route_row: by hash of rule + key; rules with `top` to one process).
  * For each input frame every aggregate gets at least one ROWS frame, even
  * an empty one: it carries the frame's newest event time, so every
  * aggregate learns every partition's progress. Each row also carries the
@@ -119,15 +119,15 @@ static int process_lines(struct xf_proc *x, const struct rf_lines_hdr *h, const 
 			max_event = t;
 		for (int k = 0; k < pl->nrules; k++) {
 			uint64_t hash;
-			size_t rl = agg_row_encode(&pl->rules[k], (uint16_t)k, x->vals, t, prior_max, x->row,
-						   x->row_cap, &hash);
+			size_t rl = rf_row_encode(pl->row_shapes[k], (uint16_t)k, x->vals, t, prior_max, x->row,
+						  x->row_cap, &hash);
 			if (rl == 0) {
 				RF_LOG_RL(RF_LOG_WARN, "rule %s: row larger than a ring frame (%zu bytes) dropped "
 					  "(rows_too_long_total)", pl->conf.rules[k].name, x->row_cap);
 				x->rows_too_long++;
 				continue;
 			}
-			struct agg_out *o = &x->outs[agg_route_row(&pl->rules[k], (uint16_t)k, hash, (uint32_t)x->nouts)];
+			struct agg_out *o = &x->outs[rf_route_row(pl->row_shapes[k], (uint16_t)k, hash, (uint32_t)x->nouts)];
 			if (o->used + rl > o->cap && flush_out(x, o, h, max_event))
 				return -1;
 			memcpy(o->buf + o->used, x->row, rl);

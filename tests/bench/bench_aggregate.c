@@ -95,7 +95,7 @@ static int run_case(const char *name, uint32_t nkeys, uint64_t nrecords)
 		outs[0] = (struct rf_value){ .type = RF_V_STR, .len = klen[k], .u.s = keys + (size_t)k * 17 };
 		outs[1] = (struct rf_value){ .type = RF_V_INT, .u.i = (int64_t)(rnd() % 1500) };
 		uint64_t h;
-		size_t n = agg_row_encode(&rules[0], 0, outs, 960 * S + (int64_t)(i % 50) * S, INT64_MIN, rows + len, cap - len, &h);
+		size_t n = rf_row_encode(&rules[0].shape, 0, outs, 960 * S + (int64_t)(i % 50) * S, INT64_MIN, rows + len, cap - len, &h);
 		if (!n) {
 			fprintf(stderr, "bench: row buffer too small\n");
 			return 1;

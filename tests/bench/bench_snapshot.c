@@ -163,8 +163,8 @@ static int run_case(const char *name, int kind, uint32_t nkeys, int repeats)
 			{ .type = RF_V_INT, .u.i = val },
 		};
 		uint64_t h;
-		size_t n = agg_row_encode(&rules[0], 0, outs, 960 * S + (int64_t)(i % 50) * S, INT64_MIN,
-					  frame + len, sizeof frame - len, &h);
+		size_t n = rf_row_encode(&rules[0].shape, 0, outs, 960 * S + (int64_t)(i % 50) * S, INT64_MIN,
+					 frame + len, sizeof frame - len, &h);
 		if (!n) {
 			fprintf(stderr, "bench: frame too small\n");
 			return 1;

@@ -422,13 +422,13 @@ static void test_full_values(void **state)
 	const struct agg_rule *ar = &pl->rules[0];
 	assert_string_equal(ar->measurement, "traffic_by_country");
 	assert_true(ar->every_ns == 15 * RF_NS_PER_SEC);
-	assert_int_equal(ar->nkeys, 2);
-	assert_int_equal(ar->key_fields[0], 0);
-	assert_int_equal(ar->key_fields[1], 1);
+	assert_int_equal(ar->shape.nkeys, 2);
+	assert_int_equal(ar->shape.key_fields[0], 0);
+	assert_int_equal(ar->shape.key_fields[1], 1);
 	assert_int_equal(ar->naggs, 4);
 	assert_int_equal(ar->top_n, 10);
 	assert_int_equal(ar->top_agg, 0);
-	assert_int_equal(pl->rules[1].nkeys, 0);
+	assert_int_equal(pl->rules[1].shape.nkeys, 0);
 	unload(pl);
 }
 

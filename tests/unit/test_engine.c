@@ -59,8 +59,8 @@ static uint64_t frame_add(struct frame *f, const struct agg_rule *rules, int ri,
 	uint64_t h;
 	/* As the transform does: each row carries the frame's newest event
 	 * time before it. */
-	size_t n = agg_row_encode(&rules[ri], (uint16_t)ri, o, r->t, f->maxev, f->buf + f->len,
-				  sizeof f->buf - f->len, &h);
+	size_t n = rf_row_encode(&rules[ri].shape, (uint16_t)ri, o, r->t, f->maxev, f->buf + f->len,
+				 sizeof f->buf - f->len, &h);
 	assert_true(n > 0);
 	f->len += n;
 	f->n++;
@@ -520,8 +520,8 @@ static void test_max_keys_split(void **state)
 			rec_outs(&r, o);
 			_Alignas(8) uint8_t b[256];
 			uint64_t h;
-			assert_true(agg_row_encode(&rules[0], 0, o, S, INT64_MIN, b, sizeof b, &h) > 0);
-			owner[c][a] = (int)agg_route(h, 2);
+			assert_true(rf_row_encode(&rules[0].shape, 0, o, S, INT64_MIN, b, sizeof b, &h) > 0);
+			owner[c][a] = (int)rf_route(h, 2);
 		}
 	for (int z = 0; z < 2; z++)
 		frame_reset(&f[z]);
@@ -699,7 +699,7 @@ static void test_empty_points_and_bad_rows(void **state)
 	for (int c = 0; c < 5; c++) {
 		struct rec r = { .c = c, .asn = 1, .bytes = c == 2 ? -1 : 100 + c, .pkt = 1, .t = S };
 		uint64_t h = frame_add(&f, rules, 0, &r);
-		if (agg_route(h, 2) == 0)
+		if (rf_route(h, 2) == 0)
 			mine++;
 		else
 			theirs++;
@@ -708,7 +708,7 @@ static void test_empty_points_and_bad_rows(void **state)
 	size_t at = f.len;
 	struct rec r = { .c = 0, .asn = 1, .bytes = 1, .pkt = 1, .t = S };
 	frame_add(&f, rules, 1, &r);
-	f.buf[at + sizeof(struct agg_row_hdr) + 2] ^= 0x20;         /* key byte: hash no longer matches */
+	f.buf[at + sizeof(struct rf_row_hdr) + 2] ^= 0x20;         /* key byte: hash no longer matches */
 	agg_engine_add_rows(e, 0, f.maxev, 0, f.buf, f.len, f.n, 0);
 	const struct agg_stats *st = agg_engine_stats(e);
 	assert_int_equal(st->bad_rows, (uint64_t)theirs + 1);
@@ -740,8 +740,8 @@ static void test_empty_points_and_bad_rows(void **state)
 		rec_outs(&rr, o);
 		_Alignas(8) uint8_t b[256];
 		uint64_t h;
-		agg_row_encode(&rules[0], 0, o, S, INT64_MIN, b, sizeof b, &h);
-		if (agg_route(h, 2) == 0 && c == 2)
+		rf_row_encode(&rules[0].shape, 0, o, S, INT64_MIN, b, sizeof b, &h);
+		if (rf_route(h, 2) == 0 && c == 2)
 			empty = 1;
 	}
 	assert_int_equal(st->points_empty, empty);
@@ -1002,7 +1002,7 @@ static void test_nonfinite_inputs(void **state)
 		rec_outs(&r, o);
 		o[2] = (struct rf_value){ .type = RF_V_FLOAT, .u.f = vals[i] };
 		uint64_t h;
-		size_t n = agg_row_encode(&rules[0], 0, o, S, f.maxev, f.buf + f.len, sizeof f.buf - f.len, &h);
+		size_t n = rf_row_encode(&rules[0].shape, 0, o, S, f.maxev, f.buf + f.len, sizeof f.buf - f.len, &h);
 		assert_true(n > 0);
 		f.len += n;
 		f.n++;

@@ -81,15 +81,15 @@ static void test_compile_ok(void **state)
 	struct agg_rule *r = &rules[0];
 	assert_string_equal(r->measurement, "traffic_by_country");
 	assert_string_equal(rules[1].measurement, "whole");   /* default: rule name */
-	assert_int_equal(r->nkeys, 2);
-	assert_int_equal(r->key_fields[0], 0);
-	assert_int_equal(r->key_fields[1], 1);
+	assert_int_equal(r->shape.nkeys, 2);
+	assert_int_equal(r->shape.key_fields[0], 0);
+	assert_int_equal(r->shape.key_fields[1], 1);
 	assert_string_equal(r->key_names[1], "dst_asn");
 	/* Distinct argument fields in order of first use. */
-	assert_int_equal(r->nargs, 5);
+	assert_int_equal(r->shape.nargs, 5);
 	int want_args[] = { 4, 3, 2, 5, 7 };
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(r->arg_fields[i], want_args[i]);
+		assert_int_equal(r->shape.arg_fields[i], want_args[i]);
 	assert_int_equal(r->naggs, 9);
 	assert_int_equal(r->aggs[2].fn, AGG_FN_COUNT);
 	assert_int_equal(r->aggs[2].arg, -1);
@@ -256,36 +256,36 @@ static void test_row_roundtrip(void **state)
 
 	_Alignas(8) uint8_t buf[512];
 	uint64_t h;
-	size_t len = agg_row_encode(r, 3, outs, 123456789, INT64_MIN, buf, sizeof buf, &h);
+	size_t len = rf_row_encode(&r->shape, 3, outs, 123456789, INT64_MIN, buf, sizeof buf, &h);
 	assert_true(len > 0 && len % 8 == 0);
 	const char *kv[] = { "DE", "-64512", "10.1.2.3", "0.1" };
 	uint8_t want[128];
 	size_t kl = key_bytes(want, kv, 4);
-	struct agg_row_hdr hdr;
+	struct rf_row_hdr hdr;
 	memcpy(&hdr, buf, sizeof hdr);
 	assert_int_equal(hdr.len, len);
 	assert_int_equal(hdr.rule, 3);
 	assert_int_equal(hdr.key_len, kl);
-	assert_memory_equal(buf + sizeof(struct agg_row_hdr), want, kl);
+	assert_memory_equal(buf + sizeof(struct rf_row_hdr), want, kl);
 	assert_true(hdr.key_hash == rf_hash64(want, kl, 3) && h == hdr.key_hash);
 	assert_true(hdr.time_ns == 123456789);
 	/* Too small a buffer: 0 at every size below the row. */
 	for (size_t c = 0; c < len; c++)
-		assert_int_equal(agg_row_encode(r, 3, outs, 1, INT64_MIN, buf + 0, c, &h), 0);
-	len = agg_row_encode(r, 3, outs, 123456789, INT64_MIN, buf, sizeof buf, &h);
+		assert_int_equal(rf_row_encode(&r->shape, 3, outs, 1, INT64_MIN, buf + 0, c, &h), 0);
+	len = rf_row_encode(&r->shape, 3, outs, 123456789, INT64_MIN, buf, sizeof buf, &h);
 
-	struct agg_rule rules[4];
+	const struct rf_row_shape *shapes[4];
 	for (int i = 0; i < 4; i++)
-		rules[i] = row_rule;
-	static struct agg_row row;
+		shapes[i] = &r->shape;
+	static struct rf_row row;
 	int hdr_ok;
 	char err[128];
-	assert_int_equal(agg_row_decode(rules, 4, buf, len, &row, &hdr_ok, err, sizeof err), 0);
+	assert_int_equal(rf_row_decode(shapes, 4, buf, len, &row, &hdr_ok, err, sizeof err), 0);
 	assert_int_equal(row.rule, 3);
 	assert_int_equal(row.key_len, kl);
 	assert_memory_equal(row.key, want, kl);
 	/* Values in arg_fields order: bytes, label, src_ip, rtt, anything. */
-	assert_int_equal(r->nargs, 5);
+	assert_int_equal(r->shape.nargs, 5);
 	assert_true(row.vals[0].type == RF_V_INT && row.vals[0].u.i == 1500);
 	assert_int_equal(row.vals[1].type, RF_V_MISSING);
 	assert_true(row.vals[2].type == RF_V_IP && row.vals[2].ip_is_v4 == 1);
@@ -295,10 +295,10 @@ static void test_row_roundtrip(void **state)
 	assert_memory_equal(row.vals[4].u.s, "xyz", 3);
 	const char *kval;
 	uint16_t klen;
-	assert_int_equal(agg_key_field(row.key, row.key_len, 2, &kval, &klen), 0);
+	assert_int_equal(rf_key_field(row.key, row.key_len, 2, &kval, &klen), 0);
 	assert_int_equal(klen, 8);
 	assert_memory_equal(kval, "10.1.2.3", 8);
-	assert_int_equal(agg_key_field(row.key, row.key_len, 4, &kval, &klen), -1);
+	assert_int_equal(rf_key_field(row.key, row.key_len, 4, &kval, &klen), -1);
 
 	/* Missing key values: length 0; IPv6 canonical; float shortest form. */
 	outs[0] = rf_missing();
@@ -307,13 +307,13 @@ static void test_row_roundtrip(void **state)
 	outs[2].type = RF_V_IP;
 	inet_pton(AF_INET6, "0030:0000:0000:0000:0000:0001:0001:0001", outs[2].u.ip);
 	outs[5] = (struct rf_value){ .type = RF_V_FLOAT, .u.f = 1e300 };
-	len = agg_row_encode(r, 0, outs, -5, INT64_MIN, buf, sizeof buf, &h);
+	len = rf_row_encode(&r->shape, 0, outs, -5, INT64_MIN, buf, sizeof buf, &h);
 	const char *kv2[] = { "", "", "30::1:1:1", "1e+300" };
 	kl = key_bytes(want, kv2, 4);
 	memcpy(&hdr, buf, sizeof hdr);
 	assert_int_equal(hdr.key_len, kl);
-	assert_memory_equal(buf + sizeof(struct agg_row_hdr), want, kl);
-	assert_int_equal(agg_row_decode(rules, 4, buf, len, &row, &hdr_ok, err, sizeof err), 0);
+	assert_memory_equal(buf + sizeof(struct rf_row_hdr), want, kl);
+	assert_int_equal(rf_row_decode(shapes, 4, buf, len, &row, &hdr_ok, err, sizeof err), 0);
 	assert_true(row.time_ns == -5);
 }
 
@@ -321,6 +321,7 @@ static void test_row_long_strings(void **state)
 {
 	(void)state;
 	const struct agg_rule *r = &row_rule;
+	const struct rf_row_shape *sh = &r->shape;
 	size_t big = 70000;
 	char *s = malloc(big);
 	memset(s, 'x', big);
@@ -331,19 +332,19 @@ static void test_row_long_strings(void **state)
 	size_t cap = 300000;
 	uint8_t *buf = aligned_alloc(8, cap);
 	uint64_t h;
-	size_t len = agg_row_encode(r, 0, outs, 1, INT64_MIN, buf, cap, &h);
+	size_t len = rf_row_encode(sh, 0, outs, 1, INT64_MIN, buf, cap, &h);
 	assert_true(len > 0);
-	static struct agg_row row;
+	static struct rf_row row;
 	int hdr_ok;
 	char err[128];
-	assert_int_equal(agg_row_decode(r, 1, buf, len, &row, &hdr_ok, err, sizeof err), 0);
+	assert_int_equal(rf_row_decode(&sh, 1, buf, len, &row, &hdr_ok, err, sizeof err), 0);
 	/* Key section capped at 65535 bytes, with room for the other keys. */
 	assert_true(row.key_len <= 65535);
 	const char *kval;
 	uint16_t klen;
-	assert_int_equal(agg_key_field(row.key, row.key_len, 0, &kval, &klen), 0);
+	assert_int_equal(rf_key_field(row.key, row.key_len, 0, &kval, &klen), 0);
 	assert_int_equal(klen, 65535 - 8);
-	assert_int_equal(agg_key_field(row.key, row.key_len, 3, &kval, &klen), 0);
+	assert_int_equal(rf_key_field(row.key, row.key_len, 3, &kval, &klen), 0);
 	assert_int_equal(klen, 0);
 	assert_true(row.vals[1].type == RF_V_STR && row.vals[1].len == 65535);
 	free(buf);
@@ -354,6 +355,7 @@ static void test_row_corrupt(void **state)
 {
 	(void)state;
 	const struct agg_rule *r = &row_rule;
+	const struct rf_row_shape *sh = &r->shape;
 	struct rf_value outs[NOUT];
 	memset(outs, 0, sizeof outs);
 	outs[0] = (struct rf_value){ .type = RF_V_STR, .len = 2, .u.s = "FR" };
@@ -361,39 +363,39 @@ static void test_row_corrupt(void **state)
 	outs[6] = (struct rf_value){ .type = RF_V_STR, .len = 5, .u.s = "hello" };
 	_Alignas(8) uint8_t buf[256], bad[256];
 	uint64_t h;
-	size_t len = agg_row_encode(r, 0, outs, 1, INT64_MIN, buf, sizeof buf, &h);
-	static struct agg_row row;
+	size_t len = rf_row_encode(sh, 0, outs, 1, INT64_MIN, buf, sizeof buf, &h);
+	static struct rf_row row;
 	int hdr_ok;
 	char err[128];
 	/* Truncated frames: every shorter view is refused. */
 	for (size_t k = 0; k < len; k++)
-		assert_int_equal(agg_row_decode(r, 1, buf, k, &row, &hdr_ok, err, sizeof err), -1);
+		assert_int_equal(rf_row_decode(&sh, 1, buf, k, &row, &hdr_ok, err, sizeof err), -1);
 	/* Rule out of range. */
 	memcpy(bad, buf, len);
 	bad[4] = 1;
-	assert_int_equal(agg_row_decode(r, 1, bad, len, &row, &hdr_ok, err, sizeof err), -1);
+	assert_int_equal(rf_row_decode(&sh, 1, bad, len, &row, &hdr_ok, err, sizeof err), -1);
 	assert_int_equal(hdr_ok, 1);
 	/* Header length not a multiple of 8 / shorter than the header. */
 	memcpy(bad, buf, len);
 	bad[0] = (uint8_t)(len - 1);
-	assert_int_equal(agg_row_decode(r, 1, bad, len, &row, &hdr_ok, err, sizeof err), -1);
+	assert_int_equal(rf_row_decode(&sh, 1, bad, len, &row, &hdr_ok, err, sizeof err), -1);
 	assert_int_equal(hdr_ok, 0);
 	/* Key byte flipped: hash mismatch. */
 	memcpy(bad, buf, len);
-	bad[sizeof(struct agg_row_hdr) + 3] ^= 1;
-	assert_int_equal(agg_row_decode(r, 1, bad, len, &row, &hdr_ok, err, sizeof err), -1);
+	bad[sizeof(struct rf_row_hdr) + 3] ^= 1;
+	assert_int_equal(rf_row_decode(&sh, 1, bad, len, &row, &hdr_ok, err, sizeof err), -1);
 	assert_non_null(strstr(err, "hash"));
 	/* Value of the wrong type for a typed field. */
 	memcpy(bad, buf, len);
-	struct agg_row_hdr hdr;
+	struct rf_row_hdr hdr;
 	memcpy(&hdr, buf, sizeof hdr);
 	bad[sizeof hdr + hdr.key_len] = RF_V_IP;   /* bytes is int */
-	assert_int_equal(agg_row_decode(r, 1, bad, len, &row, &hdr_ok, err, sizeof err), -1);
+	assert_int_equal(rf_row_decode(&sh, 1, bad, len, &row, &hdr_ok, err, sizeof err), -1);
 	/* A float where the rule's field is int (an int expression that
 	 * overflowed) is a number: decoded as float, folded as float. */
 	memcpy(bad, buf, len);
 	bad[sizeof hdr + hdr.key_len] = RF_V_FLOAT;
-	assert_int_equal(agg_row_decode(r, 1, bad, len, &row, &hdr_ok, err, sizeof err), 0);
+	assert_int_equal(rf_row_decode(&sh, 1, bad, len, &row, &hdr_ok, err, sizeof err), 0);
 	assert_int_equal(row.vals[0].type, RF_V_FLOAT);
 	/* Every single-byte corruption either decodes or is refused; never
 	 * reads outside the row (asan checks). */
@@ -402,7 +404,7 @@ static void test_row_corrupt(void **state)
 			uint8_t *copy = malloc(len);
 			memcpy(copy, buf, len);
 			copy[pos] ^= (uint8_t)(1 << bit);
-			(void)agg_row_decode(r, 1, copy, len, &row, &hdr_ok, err, sizeof err);
+			(void)rf_row_decode(&sh, 1, copy, len, &row, &hdr_ok, err, sizeof err);
 			free(copy);
 		}
 }
@@ -414,14 +416,14 @@ static void test_route(void **state)
 	uint32_t counts[5] = { 0 };
 	for (uint64_t i = 0; i < 100000; i++) {
 		uint64_t h = rf_mix64(i);
-		uint32_t a = agg_route(h, 5);
+		uint32_t a = rf_route(h, 5);
 		assert_true(a < 5);
-		assert_int_equal(agg_route(h ^ 0xffffffffULL, 5), a);  /* low bits do not matter */
+		assert_int_equal(rf_route(h ^ 0xffffffffULL, 5), a);  /* low bits do not matter */
 		counts[a]++;
 	}
 	for (int i = 0; i < 5; i++)
 		assert_true(counts[i] > 19000 && counts[i] < 21000);
-	assert_int_equal(agg_route(UINT64_MAX, 1), 0);
+	assert_int_equal(rf_route(UINT64_MAX, 1), 0);
 }
 
 int main(void)

@@ -110,9 +110,9 @@ static void pipe_feed(struct pipe *p, uint32_t source, const struct rec *recs, i
 		for (int ri = 0; ri < p->nrules; ri++) {
 			_Alignas(8) uint8_t row[512];
 			uint64_t h;
-			size_t len = agg_row_encode(&p->rules[ri], (uint16_t)ri, o, recs[i].t, INT64_MIN, row, sizeof row, &h);
+			size_t len = rf_row_encode(&p->rules[ri].shape, (uint16_t)ri, o, recs[i].t, INT64_MIN, row, sizeof row, &h);
 			assert_true(len > 0);
-			struct frame *f = &frames[agg_route_row(&p->rules[ri], (uint16_t)ri, h, (uint32_t)p->n)];
+			struct frame *f = &frames[rf_route_row(&p->rules[ri].shape, (uint16_t)ri, h, (uint32_t)p->n)];
 			assert_true(f->len + len <= sizeof f->buf);
 			memcpy(f->buf + f->len, row, len);
 			f->len += len;
