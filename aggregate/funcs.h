@@ -10,6 +10,10 @@
  * arena. All states merge: merge(a, b) leaves a = state over the records
  * of a and b, so state can be re-sharded and checkpointed.
  *
+ * Implemented in funcs.c (table, update, merge, result), funcs_pct.c (the
+ * percentile state) and funcs_serial.c (serialisation); the state layouts
+ * are in funcs_state.h and funcs_pct.h, private to those files.
+ *
  * Semantics (DESIGN.md §3):
  *  - Missing values are skipped by every function; count() counts records,
  *    count(x) counts records where x is present.

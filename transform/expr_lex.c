@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "transform/csv.h"
+#include "transform/csv_value.h"
 #include "transform/expr_int.h"
 
 const char *xf_tok_desc(enum xf_tok k)

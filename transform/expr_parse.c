@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "transform/csv.h"
+#include "transform/csv_value.h"
 #include "transform/expr_int.h"
 
 #define PARSE_NEST_MAX 100 /* keeps the C stack bounded on "((((((..." */

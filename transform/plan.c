@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "transform/csv_time.h"
 #include "transform/expr.h"
 #include "transform/geoip.h"
 #include "transform/plan.h"

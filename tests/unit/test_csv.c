@@ -19,6 +19,8 @@
 #include <cmocka.h>
 
 #include "transform/csv.h"
+#include "transform/csv_time.h"
+#include "transform/csv_value.h"
 
 #define S(x) x, strlen(x)
 

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "transform/csv.h"
+#include "transform/csv_value.h"
 #include "transform/geoip.h"
 
 static const char *root(void)
