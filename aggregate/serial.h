@@ -1,6 +1,6 @@
 /*
  * serial.h — bounds-checked little-endian / LEB128 cursors for the compact
- * state serialisation (funcs.c, ddsketch.c) that checkpoints store.
+ * state serialisation (funcs_serial.c, funcs_pct.c, ddsketch.c) that checkpoints store.
  * Aggregate processes. A cursor that runs out of room or input sets a sticky
  * flag instead of touching memory past the end; callers check it once.
  */
