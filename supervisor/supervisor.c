@@ -624,9 +624,11 @@ int sup_run(struct rf_pipeline *pl, int reset_state)
 		struct pollfd pfd[2 + SUP_CTL_MAX_CLIENTS] = { { .fd = sfd, .events = POLLIN } };
 		int nctl = sup_control_pollfds(&s, pfd + 1, SUP_CTL_MAX_CLIENTS + 1);
 		/* Poll faster while a checkpoint waits for its last acks or the
-		 * ingests for the restarted stages; and no later than the next
+		 * ingests for the restarted stages, and while a bounded input
+		 * may end (the stop follows at once); and no later than the next
 		 * control connection deadline. */
-		int ms = s.ckpt.inflight || s.ckpt.final || s.state == SUP_REWINDING ? 5 : 200;
+		int ms = s.ckpt.inflight || s.ckpt.final || s.state == SUP_REWINDING ? 5
+			 : pl->conf.input.stop_at == CONF_STOP_END ? 20 : 200;
 		int n = poll(pfd, (nfds_t)(1 + nctl), sup_control_timeout_ms(&s, ms));
 		if (n < 0 && errno != EINTR) {
 			rf_error("poll() failed: %s", strerror(errno));
