@@ -5,7 +5,7 @@
  *
  * A partition (a small id the ingest assigns, < AGG_WM_MAX_SOURCES) is
  * tracked from the moment an ingest announces it as assigned (an ASSIGNED
- * frame, shm/frames.h) or it delivers, whichever comes first. Each keeps
+ * frame, pipeline/frames.h) or it delivers, whichever comes first. Each keeps
  * the largest event time seen on it (INT64_MIN until it delivers) and when
  * it last delivered or was assigned. It is active — holds windows back —
  * until it has been quiet for idle_timeout. The base watermark is:

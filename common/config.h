@@ -23,7 +23,7 @@
 #define CONF_MAX_KV 64        /* kafka.* passthrough pairs */
 #define CONF_MAX_ANALYZERS 32
 #define CONF_EXIT_CONFIG 78   /* EX_CONFIG: fatal config error, never respawn */
-#define CONF_MAX_PROCESSES 64 /* per role, also for `auto` (supervisor/proc.h RF_MAX_PER_ROLE) */
+#define CONF_MAX_PROCESSES 64 /* per role, also for `auto` (pipeline/proc.h RF_MAX_PER_ROLE) */
 #define CONF_MAX_WARNINGS 8
 #define CONF_WARNING_MAX 256
 

@@ -2,7 +2,7 @@
  * kafka_align.c — watermark alignment ([input] max_skew, as in Flink): a
  * partition whose event time runs more than max_skew ahead of the floor
  * (the slowest partition that still holds windows back, published by
- * aggregate 0; supervisor/checkpoint.h) stops being fetched
+ * aggregate 0; pipeline/checkpoint.h) stops being fetched
  * (rd_kafka_pause_partitions) until the others are within max_skew / 2 of
  * it. Catching up a backlog of uneven partitions then keeps about
  * max_skew + window + lateness of windows open instead of the whole skew.

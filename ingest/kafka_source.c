@@ -7,7 +7,7 @@
  * Runs in ingest processes; the rd_kafka_t is created here, after fork,
  * because librdkafka's threads do not survive fork().
  *
- * Offsets and checkpoints (supervisor/checkpoint.h): auto-commit is off.
+ * Offsets and checkpoints (pipeline/checkpoint.h): auto-commit is off.
  * On each barrier request the ingest stores the next offset of every
  * partition it has read into the checkpoint store and sends BARRIER(N)
  * downstream; once the supervisor declares N complete, the offsets are

@@ -26,8 +26,8 @@
  * that moves between ingests in a rebalance thus continues exactly where
  * its previous owner stopped, never from an older checkpoint.
  */
-#ifndef SUP_CHECKPOINT_H
-#define SUP_CHECKPOINT_H
+#ifndef PL_CHECKPOINT_H
+#define PL_CHECKPOINT_H
 
 #include <stdatomic.h>
 #include <stdint.h>

@@ -4,19 +4,19 @@
  *   ingest ──LINES──► transform ──ROWS──► aggregate ──POINTS──► writer
  *   every stage: ──EOS──► (end of stream: forwarded once all inputs sent it)
  *   every stage: ──BARRIER(N)──► (checkpoint N: forwarded once every input
- *                                 still open sent it; see supervisor/checkpoint.h)
+ *                                 still open sent it; see pipeline/checkpoint.h)
  *
  * Every payload starts with a fixed header; the layout is shared by
  * processes of the same binary, so no versioning beyond the segment's.
  */
-#ifndef SHM_FRAMES_H
-#define SHM_FRAMES_H
+#ifndef PL_FRAMES_H
+#define PL_FRAMES_H
 
 #include <stdint.h>
 
 enum rf_frame_type {
 	RF_FRAME_LINES = 1,  /* struct rf_lines_hdr, then lines each ending in '\n' */
-	RF_FRAME_ROWS,       /* struct rf_rows_hdr, then aggregate/row.h rows */
+	RF_FRAME_ROWS,       /* struct rf_rows_hdr, then pipeline/row.h rows */
 	RF_FRAME_POINTS,     /* struct rf_points_hdr, then line protocol */
 	RF_FRAME_EOS,        /* struct rf_eos */
 	RF_FRAME_BARRIER,    /* struct rf_barrier */

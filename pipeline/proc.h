@@ -1,10 +1,23 @@
 /*
- * proc.h — what the supervisor and every pipeline process share: roles,
- * the compiled pipeline (inherited through fork), and the layout of the
- * shared segment (offsets only; the segment itself holds no pointers).
+ * proc.h — the stage layer's main header: what the supervisor and every
+ * pipeline process share. Roles, the compiled pipeline (inherited through
+ * fork), the layout of the shared segment (offsets only; the segment holds
+ * no pointers), the process context a stage runs with, and the flags the
+ * supervisor's signals set.
+ *
+ * Why a layer of its own (pipeline/): every stage needs the same floor —
+ * its role and context, attaching to its rings (attach.c), the input loop
+ * with barrier alignment (stage_input.h), the checkpoint control block and
+ * acks (checkpoint.h), source ids (sources.h) and the formats that cross a
+ * ring with their encoders and decoders (frames.h, row.h, lineproto.h) —
+ * and none of it is the supervisor's business or one stage's. So stages
+ * include pipeline/, shm/ and common/, never each other or supervisor/;
+ * the supervisor carves the segment (supervisor/layout.c) and includes the
+ * stages' entry headers only. It is not in shm/ because shm/ knows no
+ * roles: a ring does not care what a frame means.
  */
-#ifndef SUP_PROC_H
-#define SUP_PROC_H
+#ifndef PL_PROC_H
+#define PL_PROC_H
 
 #include <signal.h>
 #include <stdint.h>
@@ -76,7 +89,7 @@ extern volatile int rf_stop_flag;
  * sends nothing more. The park signal, SIGRTMIN+3 (rf_park_flag): a stage behind the ingest
  * crashed; the ingest parks, keeps its group membership and rewinds to the
  * checkpoint when the supervisor has restarted the stages
- * (supervisor/checkpoint.h). Either sets rf_interrupt_flag, on which the
+ * (pipeline/checkpoint.h). Either sets rf_interrupt_flag, on which the
  * ingest's ring waits give up. */
 extern volatile int rf_abort_flag;
 extern volatile int rf_park_flag;

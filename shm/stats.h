@@ -78,7 +78,7 @@ struct rf_partition_lag {
 
 struct rf_stats_slot {
 	_Atomic int32_t pid;
-	_Atomic int32_t state;       /* enum rf_proc_state (supervisor/proc.h) */
+	_Atomic int32_t state;       /* enum rf_proc_state (pipeline/proc.h) */
 	_Atomic uint64_t c[RF_ST_COUNT];
 	_Atomic uint64_t reject[RF_REJECT_MAX];   /* transform: by enum xf_result */
 	struct rf_partition_lag lag[RF_LAG_PARTITIONS];

@@ -1,5 +1,5 @@
 /*
- * test_lineproto.c — unit tests of writer/lineproto.c. Every expected line is
+ * test_lineproto.c — unit tests of pipeline/lineproto.c. Every expected line is
  * written out by hand from InfluxDB's line protocol reference (special
  * characters: measurement escapes comma and space; tag keys/values and field
  * keys escape comma, equals sign and space; string fields escape '"' and

@@ -1,7 +1,7 @@
 /*
  * test_rule.c — rule compilation (aggregate/rule.h): fields, types, shared
  * sketches, error messages naming section and key; and the row format
- * (aggregate/row.h): encode/decode round trips with missing values, key
+ * (pipeline/row.h): encode/decode round trips with missing values, key
  * text forms, truncated and corrupt rows, routing.
  */
 #include <setjmp.h>
