@@ -17,7 +17,7 @@ struct rf_row_shape;
 
 /*
  * Compiles conf->rules[] against the transform's output fields (names and
- * static types, AGG_TYPE_ANY for "any"). On success *rules is an array of
+ * static types, RF_V_ANY for "any"). On success *rules is an array of
  * *nrules rules (free with agg_rules_free). On error returns -1 and err says
  * "[aggregate.NAME] KEY: problem".
  */

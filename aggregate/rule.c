@@ -27,7 +27,7 @@ static const char *type_name(enum rf_vtype t)
 
 static int is_numeric(enum rf_vtype t)
 {
-	return t == RF_V_INT || t == RF_V_FLOAT || t == RF_V_BOOL || t == AGG_TYPE_ANY;
+	return t == RF_V_INT || t == RF_V_FLOAT || t == RF_V_BOOL || t == RF_V_ANY;
 }
 
 struct fn_entry {

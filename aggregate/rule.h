@@ -24,7 +24,6 @@
 #define AGG_WINDOW_MAX_NS (INT64_C(3650) * 86400 * 1000000000)
 
 /* "Any type" for an output field whose type is only known per record. */
-#define AGG_TYPE_ANY RF_ROW_TYPE_ANY
 
 struct agg_spec {                 /* one output field of the point */
 	char name[CONF_NAME_MAX];
@@ -32,7 +31,7 @@ struct agg_spec {                 /* one output field of the point */
 	int arg;                      /* index into shape.arg_fields, -1 for count() */
 	int state;                    /* index into states[] */
 	double q;                     /* quantile 0..1 (AGG_FN_PERCENTILE) */
-	enum rf_vtype out_type;       /* static output type; AGG_TYPE_ANY when it
+	enum rf_vtype out_type;       /* static output type; RF_V_ANY when it
 	                               * depends on the values (ANY input) */
 };
 

@@ -23,6 +23,10 @@ enum rf_vtype {
 	RF_V_TYPE_COUNT
 };
 
+/* A static type (of an expression, a transform output, a rule argument)
+ * that is only known per value: never the type of a value itself. */
+#define RF_V_ANY RF_V_TYPE_COUNT
+
 struct rf_value {
 	uint8_t type;      /* enum rf_vtype */
 	uint8_t ip_is_v4;  /* RF_V_IP only: print as dotted quad */

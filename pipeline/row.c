@@ -227,7 +227,7 @@ int rf_row_decode(const struct rf_row_shape *const *shapes, int nshapes, const v
 		uint8_t type = *p++;
 		enum rf_vtype want = s->arg_types[j];
 		if (type >= RF_V_TYPE_COUNT ||
-		    (type != RF_V_MISSING && want != RF_ROW_TYPE_ANY && type != want &&
+		    (type != RF_V_MISSING && want != RF_V_ANY && type != want &&
 		     !(is_number(type) && is_number(want)))) {
 			snprintf(err, errlen, "value %d has type %u", j, type);
 			return -1;

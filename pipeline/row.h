@@ -43,7 +43,6 @@
 
 /* An argument type that takes a value of any type (an output whose type is
  * known only per record). */
-#define RF_ROW_TYPE_ANY RF_V_TYPE_COUNT
 
 /* What a rule puts in its rows. Compiled once before fork, read-only after. */
 struct rf_row_shape {
@@ -51,7 +50,7 @@ struct rf_row_shape {
 	int nkeys;
 	int arg_fields[CONF_MAX_AGGS];     /* distinct output indices, in order of
 	                                    * first use; the row carries them so */
-	enum rf_vtype arg_types[CONF_MAX_AGGS]; /* static type, or RF_ROW_TYPE_ANY */
+	enum rf_vtype arg_types[CONF_MAX_AGGS]; /* static type, or RF_V_ANY */
 	int nargs;
 	int one_owner;                     /* all rows to one aggregate process
 	                                    * (a `top = N` rule: rf_route_row) */

@@ -29,7 +29,7 @@
  *  - lower/upper write into the evaluator's scratch buffer (overflow:
  *    missing, counts scratch_overflow).
  * Every expression has a static type: RF_V_INT, RF_V_FLOAT, RF_V_STR,
- * RF_V_IP, RF_V_BOOL or XF_T_ANY (branches of different kinds). An INT
+ * RF_V_IP, RF_V_BOOL or RF_V_ANY (branches of different kinds). An INT
  * expression may still yield a FLOAT at run time after int64 overflow.
  */
 #ifndef XF_EXPR_H
@@ -41,14 +41,13 @@
 #include "transform/counters.h"
 #include "transform/geoip.h"
 
-#define XF_T_ANY RF_V_TYPE_COUNT /* static type of a value of unknown kind */
 #define XF_STACK_MAX 64          /* value stack of the evaluator */
 #define XF_SCRATCH_SIZE 4096     /* bytes for lower/upper results per record */
 
 /* A name an expression may use: an input column or an earlier output. */
 struct xf_sym {
 	const char *name;
-	uint8_t type;    /* enum rf_vtype or XF_T_ANY */
+	uint8_t type;    /* enum rf_vtype or RF_V_ANY */
 	uint8_t is_out;  /* 0: fields[idx], 1: outs[idx] at evaluation */
 	uint16_t idx;
 };
@@ -70,7 +69,7 @@ struct xf_expr;
 struct xf_expr *xf_expr_compile(const char *src, const struct xf_scope *scope,
 		char *err, size_t errlen);
 void xf_expr_free(struct xf_expr *e);
-/* Static type: enum rf_vtype or XF_T_ANY. */
+/* Static type: enum rf_vtype or RF_V_ANY. */
 int xf_expr_type(const struct xf_expr *e);
 /* XF_GEO_BIT mask of the GeoIP answers the expression uses. */
 unsigned xf_expr_geo_needs(const struct xf_expr *e);

@@ -64,7 +64,7 @@ const char *xf_type_name(int type)
 }
 
 static int is_num(int t) { return t == RF_V_INT || t == RF_V_FLOAT; }
-static int is_any(int t) { return t == XF_T_ANY; }
+static int is_any(int t) { return t == RF_V_ANY; }
 
 /* Stack effect of each op, for the depth bound. */
 static int op_effect(int op)
@@ -141,7 +141,7 @@ static struct sub parse_or(struct parser *p);
 
 static struct sub bad(void)
 {
-	struct sub s = { XF_T_ANY, -1 };
+	struct sub s = { RF_V_ANY, -1 };
 	return s;
 }
 
@@ -174,13 +174,13 @@ static int arith_type(struct parser *p, int op, struct sub l, struct sub r, cons
 		if (!is_num(t) && !is_any(t)) {
 			fail(p, "'%.*s' needs numbers, got %s at column %d", (int)at->len,
 			     p->src + at->pos, xf_type_name(t), col(at));
-			return XF_T_ANY;
+			return RF_V_ANY;
 		}
 	}
 	if (op == OP_DIV)
 		return RF_V_FLOAT;
 	if (is_any(l.type) || is_any(r.type))
-		return XF_T_ANY;
+		return RF_V_ANY;
 	return l.type == RF_V_INT && r.type == RF_V_INT ? RF_V_INT : RF_V_FLOAT;
 }
 
@@ -194,7 +194,7 @@ static int join_types(struct parser *p, int a, int b)
 		emit(p, OP_TO_FLOAT, 0);
 		return RF_V_FLOAT;
 	}
-	return XF_T_ANY;
+	return RF_V_ANY;
 }
 
 static struct sub parse_call(struct parser *p);
@@ -567,7 +567,7 @@ static struct sub parse_call(struct parser *p)
 	case R_ARG: return plain(a[0].type);
 	case R_JOIN:
 		if (is_any(a[0].type) || is_any(a[1].type))
-			return plain(XF_T_ANY);
+			return plain(RF_V_ANY);
 		return plain(join_types(p, a[0].type, a[1].type));
 	}
 	return bad();

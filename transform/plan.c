@@ -18,7 +18,7 @@ _Static_assert(XF_EMPTY_LINE == XF_CSV_EMPTY_LINE + 1 &&
 	       XF_BINARY_JUNK == XF_CSV_BINARY_JUNK + 1 &&
 	       XF_RESULT_COUNT == XF_CSV_ERR_COUNT + 1,
 	       "enum xf_result must mirror enum xf_csv_err after XF_FILTERED");
-_Static_assert(XF_TYPE_ANY == XF_T_ANY, "one ANY type");
+_Static_assert(RF_V_ANY == RF_V_ANY, "one ANY type");
 
 struct xf_plan {
 	struct xf_csv csv;

@@ -14,7 +14,6 @@
 #include "common/value.h"
 #include "pipeline/proc.h"
 
-#define XF_TYPE_ANY RF_V_TYPE_COUNT /* static type of an output of mixed kinds */
 
 /* Outcome of one line. Values after XF_FILTERED are rejections (counted by
  * reason); they follow enum xf_csv_err in the same order. */
@@ -51,7 +50,7 @@ void xf_plan_free(struct xf_plan *plan);
 int xf_plan_nout(const struct xf_plan *plan);
 const char *xf_plan_out_name(const struct xf_plan *plan, int i);
 /* Static type: RF_V_INT, RF_V_FLOAT, RF_V_STR, RF_V_IP, RF_V_BOOL or
- * XF_TYPE_ANY. An RF_V_INT output may carry a float after int64 overflow. */
+ * RF_V_ANY. An RF_V_INT output may carry a float after int64 overflow. */
 enum rf_vtype xf_plan_out_type(const struct xf_plan *plan, int i);
 
 /* Per process: opens the GeoIP databases the plan uses. Caller frees with

@@ -396,13 +396,13 @@ static void t_static_types(void **state)
 		{ "upper(flow)", RF_V_STR }, { "sum(1, 2)", RF_V_INT }, { "minus(1, 2.0)", RF_V_FLOAT },
 		{ "mult(2, 3)", RF_V_INT }, { "div(4, 2)", RF_V_FLOAT },
 		{ "if(n > 0, 1, 2)", RF_V_INT }, { "if(n > 0, 1, 2.0)", RF_V_FLOAT },
-		{ "if(n > 0, flow, 2)", XF_T_ANY }, { "if(n > 0, flow, 2) + 1", XF_T_ANY },
-		{ "if(n > 0, flow, 2) / 1", RF_V_FLOAT }, { "-if(n > 0, flow, 2)", XF_T_ANY },
-		{ "min(if(n > 0, flow, 2), 1)", XF_T_ANY },
+		{ "if(n > 0, flow, 2)", RF_V_ANY }, { "if(n > 0, flow, 2) + 1", RF_V_ANY },
+		{ "if(n > 0, flow, 2) / 1", RF_V_FLOAT }, { "-if(n > 0, flow, 2)", RF_V_ANY },
+		{ "min(if(n > 0, flow, 2), 1)", RF_V_ANY },
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		(void)run_t(t[i].src, t[i].type);
-	assert_string_equal(xf_type_name(XF_T_ANY), "any");
+	assert_string_equal(xf_type_name(RF_V_ANY), "any");
 	assert_string_equal(xf_type_name(RF_V_IP), "ip");
 }
 

@@ -285,7 +285,7 @@ static void t_outputs_see_earlier_outputs(void **state)
 	struct xf_plan *p = compile_ok(c);
 	struct xf_ctx *x = ctx_ok(p);
 	assert_int_equal(xf_plan_out_type(p, 1), RF_V_FLOAT);
-	assert_int_equal(xf_plan_out_type(p, 7), XF_TYPE_ANY);
+	assert_int_equal(xf_plan_out_type(p, 7), RF_V_ANY);
 	assert_int_equal(xf_plan_find_out(p, "packet_size"), 2);
 	struct rf_value outs[8];
 	int64_t t;

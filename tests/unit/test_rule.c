@@ -21,7 +21,7 @@
 
 /* The transform's output fields in these tests. */
 static const char *const names[] = { "src_country", "dst_asn", "src_ip", "packet_size", "bytes", "rtt", "label", "anything" };
-static const enum rf_vtype types[] = { RF_V_STR, RF_V_INT, RF_V_IP, RF_V_INT, RF_V_INT, RF_V_FLOAT, RF_V_STR, AGG_TYPE_ANY };
+static const enum rf_vtype types[] = { RF_V_STR, RF_V_INT, RF_V_IP, RF_V_INT, RF_V_INT, RF_V_FLOAT, RF_V_STR, RF_V_ANY };
 #define NOUT 8
 
 static void rule_init(struct conf_rule *r, const char *name)
@@ -105,7 +105,7 @@ static void test_compile_ok(void **state)
 	assert_int_equal(r->aggs[4].out_type, RF_V_FLOAT);
 	assert_int_equal(r->aggs[6].out_type, RF_V_FLOAT);
 	assert_int_equal(r->aggs[7].out_type, RF_V_IP);
-	assert_int_equal(r->aggs[8].out_type, AGG_TYPE_ANY);
+	assert_int_equal(r->aggs[8].out_type, RF_V_ANY);
 	assert_int_equal(r->top_agg, 0);
 	assert_int_equal(r->top_n, 10);
 	/* States are laid out back to back, 8-aligned. */
