@@ -24,7 +24,7 @@
  *
  * Runs in aggregate (closed windows), analyze and the writer's tests. Writes
  * into a caller-owned growable buffer; never allocates per point once the
- * buffer has grown.
+ * buffer has grown. The reverse, for untrusted lines: lineproto_parse.h.
  */
 #ifndef PL_LINEPROTO_H
 #define PL_LINEPROTO_H
