@@ -413,6 +413,18 @@ static void on_child_exit(struct sup *s, struct sup_child *c, int status)
 		s->done = -1; /* exit once everything is reaped */
 		return;
 	}
+	if (s->state == SUP_STOPPING && s->ending) {
+		/* Nobody asked to stop: the input ended. Restarted from the last
+		 * checkpoint, the data plane reads to the same ends and ends
+		 * again, so the run still finishes with every window. */
+		rf_error("%s %d crashed while the bounded input was ending (%s); restarting the data plane "
+			 "from the last checkpoint to end again", rf_role_names[c->role], c->index, how);
+		c->restarts++;
+		s->ending = 0;
+		abort_plane(s);
+		s->state = SUP_RESTARTING;
+		return;
+	}
 	if (s->state == SUP_STOPPING) {
 		rf_error("%s %d died during shutdown (%s)", rf_role_names[c->role], c->index, how);
 		signal_all(s, SIGKILL);
@@ -466,6 +478,7 @@ static void tick(struct sup *s)
 			s->done = 1;
 		} else if (sup_input_ended(s)) {
 			sup_request_stop(s, "stop_at = end: every partition was read to its end");
+			s->ending = 1;
 		}
 		break;
 	case SUP_STOPPING:

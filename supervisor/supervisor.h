@@ -68,6 +68,7 @@ struct sup {
 	uint64_t plane_ckpts;     /* checkpoints completed when the plane started */
 	unsigned restarts;        /* data-plane restarts since start */
 	int exit_code;            /* set when the supervisor should exit */
+	int ending;               /* the stop is a bounded input's end (stop_at = end) */
 	int done;
 	struct sup_rate rate[RF_ROLE_COUNT * RF_MAX_PER_ROLE];
 	int64_t last_rate_ns;

@@ -8,7 +8,10 @@
 #   2. more lines arrive while a second run reads: it stops at the offsets
 #      the partitions ended at when it assigned them, and the group's
 #      committed offsets are exactly there (the rest is left, not lost);
-#   3. a third run reads what was left, from the second one's checkpoint.
+#   3. a third run reads what was left, from the second one's checkpoint;
+#   4. a crash while the input ends (an aggregate killed while the final
+#      checkpoint waits for a stopped influxd): the data plane restarts
+#      from the last checkpoint, reads to the same ends and ends again.
 # After each run InfluxDB must equal reference.py over every line read so
 # far (independent computation), with no row late, and the group's
 # committed offsets must be where the run stopped.
@@ -30,7 +33,7 @@ kafka_start "$dir/kafka" flows:4
 # window never spans two runs' data (a later run's rows for an old window
 # would be late by definition, and the reference has no runs).
 t0=$(( $(date +%s) / 10 * 10 - 7200 ))
-for b in 1 2 3; do
+for b in 1 2 3 4; do
 	"$BIN/gen-sflow" --seed $((40 + b)) --records 20000 --rate 400 --start $(( t0 + (b - 1) * 600 )) \
 		--disorder 5 --junk 0.01 --counters 5 --sources 500 > "$dir/batch$b.csv"
 	awk -v d="$dir" -v b=$b '{ k = NR % 20; p = k < 11 ? 0 : k < 17 ? 1 : k < 19 ? 2 : 3;
@@ -90,7 +93,7 @@ run() {
 	python3 tests/integration/reference.py --data "$dir/expected$n.csv" \
 		--geo "$PWD/data/mmdb/GeoIP2-Country-Test.json" --influx "$INFLUX_URL" --db rf_bounded
 	grep -o "flows partition [0-9]*: reading up to offset [0-9]*" "$log" |
-		awk '{ sub(":", "", $3); print $3, $8 }' | sort -n > "$dir/logged$n.txt"
+		awk '{ sub(":", "", $3); print $3, $8 }' | sort -u -k1,1n -k2,2n > "$dir/logged$n.txt"   # a restart logs them again
 	committed > "$dir/committed$n.txt"
 	diff "$dir/logged$n.txt" "$dir/committed$n.txt" ||
 		{ echo "run $n: committed offsets are not the ends it read to" >&2; return 1; }
@@ -124,4 +127,28 @@ echo "run 2: stopped at $(tr '\n' ' ' < "$dir/committed2.txt")with $left message
 run 3
 diff "$dir/end3.txt" "$dir/committed3.txt" ||
 	{ echo "run 3: did not read to the high watermarks" >&2; exit 1; }
+echo "run 3: read to the high watermarks, InfluxDB = reference"
+
+# 4. Batch 4, with influxd stopped (SIGSTOP) from the start so the run
+# cannot finish its final checkpoint; once it is ending, kill -9 an
+# aggregate, then let influxd go on.
+for p in 0 1 2 3; do produce 4 $p; done
+high_watermarks > "$dir/end4.txt"
+kill -STOP "$INFLUX_PID"
+crash_while_ending() {
+	local log=$dir/rf/run4.log pid
+	WAIT_FOR_PID=$rf_pid wait_for "run 4: ending" 60 grep -q "every partition was read to its end" "$log"
+	pid=$(ctl status | awk '$1 == "aggregate" && $2 == "0" && $3 ~ /^[0-9]+$/ { print $3 }')
+	[ -n "$pid" ] || { echo "run 4: no aggregate 0 pid in status" >&2; kill -CONT "$INFLUX_PID"; return 1; }
+	kill -9 "$pid"
+	WAIT_FOR_PID=$rf_pid wait_for "run 4: restart after the crash" 60 \
+		bash -c "[ \$(grep -c 'data plane started' '$log') -ge 2 ]"
+	kill -CONT "$INFLUX_PID"
+}
+run 4 crash_while_ending
+grep -q "crashed while the bounded input was ending" "$dir/rf/run4.log" ||
+	{ echo "run 4: the crash did not happen while the input was ending: the case tests nothing" >&2; exit 1; }
+diff "$dir/end4.txt" "$dir/committed4.txt" ||
+	{ echo "run 4: did not read to the high watermarks" >&2; exit 1; }
+echo "run 4: crashed while ending, restarted, ended again; InfluxDB = reference"
 echo "bounded runs: OK"
