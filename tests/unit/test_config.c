@@ -1,5 +1,6 @@
 /*
- * test_config.c — unit tests of the config loader (common/config.c) and of
+ * test_config.c — unit tests of the config loader (common/config_load.c
+ * with the sections of supervisor/config_sections.c) and of
  * the whole compile that `ringflow -t` runs (supervisor/pipeline.c: config,
  * librdkafka property check, transform plan, aggregate rules).
  *
@@ -25,6 +26,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "supervisor/config_sections.h"
 #include "supervisor/layout.h"
 #include "supervisor/pipeline.h"
 #include "transform/plan.h"
@@ -823,7 +825,7 @@ static void expect_refused(const struct bad_case *bc)
 	struct rf_config *c = calloc(1, sizeof *c);
 	assert_non_null(c);
 	memset(err, 0, sizeof err);
-	int rc = conf_load(path, c, err, sizeof err);
+	int rc = conf_load(path, sup_config_sections, c, err, sizeof err);
 	if (bc->layer == CONF && rc == 0)
 		fail_msg("%s: conf_load accepted the file", bc->what);
 	if (bc->layer == PIPE && rc != 0)
