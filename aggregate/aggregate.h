@@ -1,7 +1,7 @@
 /*
- * aggregate.h — the aggregate stage as the supervisor sees it: compile the
- * [aggregate.*] rules before fork (and for `ringflow -t`) and run an
- * aggregate process. rule.h has what a compiled rule holds.
+ * aggregate.h — the aggregate stage as the supervisor sees it: declare the
+ * [aggregate.*] section, compile its rules before fork (and for `ringflow
+ * -t`) and run an aggregate process. rule.h has what a compiled rule holds.
  */
 #ifndef AGG_AGGREGATE_H
 #define AGG_AGGREGATE_H
@@ -14,6 +14,10 @@
 
 struct agg_rule;
 struct rf_row_shape;
+
+/* [aggregate.NAME]: the rule options, aggregates and window bounds
+ * (rule_config.c), for the supervisor's section list. */
+extern const struct conf_section agg_rule_section;
 
 /*
  * Compiles conf->rules[] against the transform's output fields (names and

@@ -2,9 +2,11 @@
  * config.h — the whole configuration as loaded and validated at start.
  *
  * The supervisor loads it once (before forking, so every child inherits the
- * same copy) and every module reads its part from here. Only config.c talks
- * to iniparser. Strings are owned by the struct and freed by
- * conf_free(). Durations are nanoseconds, sizes bytes.
+ * same copy) and every module reads its part from here. Every process uses
+ * these structs, so they are all defined here; the keys that fill them are
+ * declared by each module beside its code (config_table.h says how) and
+ * only config_load.c talks to iniparser. Strings are owned by the struct
+ * and freed by conf_free(). Durations are nanoseconds, sizes bytes.
  */
 #ifndef RF_CONFIG_H
 #define RF_CONFIG_H
@@ -28,8 +30,8 @@
 #define CONF_WARNING_MAX 256
 
 /*
- * Bounds of [aggregate.*] windows (checked by conf_load, listed by
- * `ringflow --keys`).
+ * Bounds of [aggregate.*] windows (checked when conf_load reads a rule,
+ * aggregate/rule_config.c; listed by `ringflow --keys`).
  *
  * A record updates every window that contains it: window / every of them
  * (aggregate/winstore.c walks them one by one, a hash lookup and an update
@@ -107,6 +109,7 @@ struct conf_input {
 	struct conf_field fields[CONF_MAX_FIELDS];
 	int nfields;
 	int time_field;              /* index into fields, -1 = processing time */
+	char *time_field_name;       /* as written; resolved into time_field once fields are known */
 	enum conf_time_format time_format;
 	int64_t idle_timeout_ns;
 	int64_t max_skew_ns;         /* 0: no watermark alignment */
@@ -176,8 +179,13 @@ struct conf_alerts {
 	int state_changes_only;
 };
 
+struct conf_section; /* common/config_table.h */
+
 struct rf_config {
 	char *path;
+	/* The sections conf_load() loaded with (a NULL-terminated list), so
+	 * conf_free() knows what each one allocated. */
+	const struct conf_section *const *sections;
 	struct conf_ringflow ringflow;
 	struct conf_processes processes;
 	struct conf_input input;
@@ -197,14 +205,19 @@ struct rf_config {
 };
 
 /*
- * Loads and validates path. On error returns -1 with err holding
- * "section: key: problem" (the first problem; -t prints them all via
- * conf_check). Caller frees with conf_free(). Does not compile
- * expressions: transform/ and aggregate/ do that (see rf_pipeline_compile).
+ * Loads and validates path against sections, a NULL-terminated list of
+ * section descriptors (the supervisor's is sup_config_sections,
+ * supervisor/config_sections.h); the list must outlive conf. On error
+ * returns -1 with err holding "[section] key: problem" (the first
+ * problem). Caller frees with conf_free(), which accepts a zeroed or
+ * already freed struct. Does not compile expressions: transform/ and
+ * aggregate/ do that (see rf_pipeline_load).
  */
-int conf_load(const char *path, struct rf_config *conf, char *err, size_t errlen);
+int conf_load(const char *path, const struct conf_section *const *sections, struct rf_config *conf,
+	      char *err, size_t errlen);
 void conf_free(struct rf_config *conf);
-/* Prints every section and key with its default and meaning. */
-void conf_print_keys(FILE *out);
+/* Prints every section of the list and its keys with default and meaning
+ * (`ringflow --keys`). Defaults only: no file is read, no secret shown. */
+void conf_print_keys(FILE *out, const struct conf_section *const *sections);
 
 #endif

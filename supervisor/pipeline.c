@@ -1,5 +1,6 @@
 /* pipeline.c — see pipeline.h. Runs in the supervisor (and -t). */
 #include "supervisor/pipeline.h"
+#include "supervisor/config_sections.h"
 #include "supervisor/layout.h"
 #include "aggregate/aggregate.h"
 #include "ingest/ingest.h"
@@ -17,7 +18,7 @@
 int rf_pipeline_load(const char *path, struct rf_pipeline *pl, char *err, size_t errlen)
 {
 	memset(pl, 0, sizeof *pl);
-	if (conf_load(path, &pl->conf, err, errlen))
+	if (conf_load(path, sup_config_sections, &pl->conf, err, errlen))
 		return -1;
 	size_t seg_bytes;
 	if (rf_layout_plan(&pl->conf, &seg_bytes, err, errlen))

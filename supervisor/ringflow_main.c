@@ -10,6 +10,7 @@
  */
 #include "common/config.h"
 #include "common/log.h"
+#include "supervisor/config_sections.h"
 #include "supervisor/pipeline.h"
 #include "supervisor/proctitle.h"
 #include "supervisor/supervisor.h"
@@ -67,7 +68,7 @@ int main(int argc, char **argv)
 		case 't': test_only = 1; break;
 		case 'R': reset_state = 1; break;
 		case 'V': versions(); return 0;
-		case 'K': conf_print_keys(stdout); return 0;
+		case 'K': conf_print_keys(stdout, sup_config_sections); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 64;
 		}

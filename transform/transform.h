@@ -1,8 +1,8 @@
 /*
  * transform.h — the transform stage as the supervisor sees it: compile the
  * plan before fork (and for `ringflow -t`), open what it needs once to
- * prove it opens, run a transform process, and name its rejection reasons
- * (status and metrics). The rest of transform/ is the stage's own;
+ * prove it opens, run a transform process, name its rejection reasons
+ * (status and metrics), and declare its config sections. The rest of transform/ is the stage's own;
  * plan.h has the per-record API.
  */
 #ifndef XF_TRANSFORM_H
@@ -36,6 +36,11 @@ const char *xf_result_name(enum xf_result r);
 
 struct xf_plan;
 struct xf_ctx;
+
+/* [geoip] and [transform]: their keys (transform_config.c), for the
+ * supervisor's section list. */
+extern const struct conf_section xf_geoip_section;
+extern const struct conf_section xf_transform_section;
 
 /*
  * Compiles the [input] layout, [transform] filter and outputs, and checks

@@ -1,6 +1,7 @@
 /*
- * writer.h — the writer stage as the supervisor sees it: check the output
- * offline (for `ringflow -t`) and run a writer process.
+ * writer.h — the writer stage as the supervisor sees it: declare the
+ * [output] section, check the output offline (for `ringflow -t`) and run a
+ * writer process.
  */
 #ifndef WR_WRITER_H
 #define WR_WRITER_H
@@ -9,6 +10,10 @@
 
 #include "common/config.h"
 #include "pipeline/proc.h"
+
+/* [output]: its keys, parsers and checks (output_config.c), for the
+ * supervisor's section list. */
+extern const struct conf_section wr_output_section;
 
 /* Opens the output as a writer would and closes it again: a file must be
  * writable; for InfluxDB the settings must be usable (token_file read) —

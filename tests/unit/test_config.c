@@ -1,5 +1,6 @@
 /*
- * test_config.c — unit tests of the config loader (common/config.c) and of
+ * test_config.c — unit tests of the config loader (common/config_load.c
+ * with the sections of supervisor/config_sections.c) and of
  * the whole compile that `ringflow -t` runs (supervisor/pipeline.c: config,
  * librdkafka property check, transform plan, aggregate rules).
  *
@@ -25,6 +26,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "supervisor/config_sections.h"
 #include "supervisor/layout.h"
 #include "supervisor/pipeline.h"
 #include "transform/plan.h"
@@ -823,7 +825,7 @@ static void expect_refused(const struct bad_case *bc)
 	struct rf_config *c = calloc(1, sizeof *c);
 	assert_non_null(c);
 	memset(err, 0, sizeof err);
-	int rc = conf_load(path, c, err, sizeof err);
+	int rc = conf_load(path, sup_config_sections, c, err, sizeof err);
 	if (bc->layer == CONF && rc == 0)
 		fail_msg("%s: conf_load accepted the file", bc->what);
 	if (bc->layer == PIPE && rc != 0)
@@ -945,6 +947,45 @@ static void test_syntax_error(void **state)
 	free(pl);
 }
 
+/* `ringflow --keys` prints the tables the loader checks against: every
+ * section, the rule options with their defaults among them. */
+static void test_print_keys(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	assert_non_null(f);
+	conf_print_keys(f, sup_config_sections);
+	assert_int_equal(fclose(f), 0);
+	static const char *const want[] = {
+		"[ringflow]  ; instance\n",
+		"\nname                 = ringflow               ; ",
+		"\nring_size            = 4M                     ; ",
+		"\n[input]  ; where records come from\n",
+		"\ntime_format          = unix                   ; ",
+		"\n[geoip]  ; GeoIP databases\n",
+		"\ngzip                 = yes                    ; ",
+		"\n[alerts]  ; ",
+		"\n[transform]  ; filter = EXPR, then NAME = EXPR output fields in order\n",
+		"\n[aggregate.NAME]  ; measurement, window, every, lateness, key, max_keys, top = N by FIELD,\n"
+		"                  ; then NAME = FUNC(field) aggregates\n",
+		"; window and every >= 1ms, every divides window; window / every <= 1000\n",
+		"; (windows a record updates); window / every + ceil(lateness / every) <= 10000\n",
+		"\nmeasurement          =                        ; ",
+		"\nwindow               =                        ; ",
+		"\nevery                =                        ; ",
+		"\nlateness             = 0                      ; ",
+		"\nkey                  =                        ; ",
+		"\nmax_keys             = 1000000                ; ",
+		"\ntop                  =                        ; ",
+		"\n[analyzer.NAME]  ; exec, args, input",
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		if (!strstr(text, want[i]))
+			fail_msg("--keys output lacks \"%s\":\n%s", want[i], text);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -959,6 +1000,7 @@ int main(void)
 		cmocka_unit_test(test_broken_mmdb),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_syntax_error),
+		cmocka_unit_test(test_print_keys),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
