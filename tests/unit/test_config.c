@@ -191,6 +191,7 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(c->input.time_format, CONF_TIME_UNIX);
 	assert_true(c->input.idle_timeout_ns == 30 * RF_NS_PER_SEC);
 	assert_int_equal(c->input.assignment, CONF_ASSIGN_RINGFLOW);
+	assert_int_equal(c->input.stop_at, CONF_STOP_NEVER);
 	assert_true(c->input.metadata_refresh_ns == 30 * RF_NS_PER_SEC);
 	assert_null(c->input.path);
 
@@ -642,6 +643,8 @@ static const struct bad_case bad_cases[] = {
 	  { "[input] topic: missing (type = kafka needs a topic)" } },
 	{ "file input without path", CONF, { .input = "type = file\nfields = a\n" },
 	  { "[input] path: missing" } },
+	{ "stop_at = end on a file", CONF, { .input = "type = file\npath = @DIR@/flows.csv\nfields = a\nstop_at = end\n" },
+	  { "[input] stop_at: end is for type = kafka" } },
 	{ "file input unreadable", CONF, { .input = "type = file\npath = @DIR@/no-such.csv\nfields = a\n" },
 	  { "[input] path: cannot read '", "no-such.csv': No such file or directory" } },
 	{ "missing fields", CONF, { .input = "topic = flows\n" },
@@ -662,6 +665,11 @@ static const struct bad_case bad_cases[] = {
 	  { "[input] time_field: 'ts' is declared ip; a time is int, float or str" } },
 	{ "bad assignment", CONF, { .input = "topic = t\nfields = ts:int\nassignment = kafka\n" },
 	  { "[input] assignment: 'kafka' is not ringflow or group" } },
+	{ "bad stop_at", CONF, { .input = "topic = t\nfields = ts:int\nstop_at = eof\n" },
+	  { "[input] stop_at: 'eof' is not never or end" } },
+	{ "stop_at = end with group balancing", CONF,
+	  { .input = "topic = t\nfields = ts:int\nassignment = group\nstop_at = end\n" },
+	  { "[input] stop_at: end needs assignment = ringflow" } },
 	{ "metadata_refresh too short", CONF, { .input = "topic = t\nfields = ts:int\nmetadata_refresh = 10ms\n" },
 	  { "[input] metadata_refresh: must be from 100ms to 1d" } },
 	{ "bad time_format", CONF, { .input = "topic = t\nfields = ts:int, src_ip:ip, bytes:int\ntime_format = iso\n" },
