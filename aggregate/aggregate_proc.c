@@ -9,11 +9,11 @@
  *
  * Checkpoints: on the aligned BARRIER(N) the engine's open windows and
  * watermarks go into the checkpoint store as one blob (one write
- * transaction), the process acks N and forwards the barrier to the writers,
- * behind every point emitted before it. At start, when the data plane
- * resumes from checkpoint C, every blob of C is merged in (blobs of other or
- * differently many aggregate processes included: the engine keeps the keys
- * this process owns now).
+ * transaction); the stage loop (pipeline/stage_loop.h) then acks N and
+ * forwards the barrier to the writers, behind every point emitted before
+ * it. At start, when the data plane resumes from checkpoint C, every blob
+ * of C is merged in (blobs of other or differently many aggregate
+ * processes included: the engine keeps the keys this process owns now).
  *
  * The engine's duration clock (idle timeouts; CLOCK_MONOTONIC, so an NTP
  * step marks nothing idle) stands still
@@ -33,7 +33,7 @@
 #include "pipeline/checkpoint.h"
 #include "pipeline/proc.h"
 #include "aggregate/aggregate.h"
-#include "pipeline/stage_input.h"
+#include "pipeline/stage_loop.h"
 
 #include <string.h>
 
@@ -56,7 +56,6 @@ struct agg_proc {
 	uint64_t points_too_long;  /* points no frame could hold, dropped */
 	int64_t progress_due;      /* aggregate 0: next publication for max_skew */
 	uint64_t frames_out;
-	struct rf_stage_input in;
 };
 
 static uint32_t count_lines(const char *s, size_t n)
@@ -121,8 +120,9 @@ static void emit_window(void *arg, int rule, int64_t start_ns, int64_t end_ns, c
 		a->paused_ns += waited;
 }
 
-static void publish(struct agg_proc *a)
+static void agg_publish(void *st)
 {
+	struct agg_proc *a = st;
 	struct rf_stats_slot *s = a->p->stats;
 	const struct agg_stats *c = agg_engine_stats(a->eng);
 	struct agg_stats *o = &a->published;
@@ -152,9 +152,8 @@ static void publish(struct agg_proc *a)
 	a->points_too_long = 0;
 	rf_stat_set(s, RF_ST_LIVE_KEYS, c->live_keys);
 	rf_stat_set(s, RF_ST_STATE_BYTES, c->bytes);
-	rf_stat_add(s, RF_ST_FRAMES_IN, a->in.frames);
 	rf_stat_add(s, RF_ST_FRAMES_OUT, a->frames_out);
-	a->in.frames = a->frames_out = 0;
+	a->frames_out = 0;
 	*o = *c;
 }
 
@@ -192,9 +191,11 @@ static void publish_progress(struct agg_proc *a, int64_t now)
 	atomic_store_explicit(&c->event_floor, agg_wm_floor(ep.wm, now), memory_order_release);
 }
 
-static int on_barrier(struct agg_proc *a, uint64_t id)
+/* The aggregate's part of checkpoint `id`: 1 when it cannot be stored
+ * (the loop marks the checkpoint failed, then acks). */
+static int agg_on_barrier(void *st, uint64_t id)
 {
-	int64_t t0 = rf_mono_ns();
+	struct agg_proc *a = st;
 	char err[512];
 	if (!a->store)
 		snprintf(err, sizeof err, "no checkpoint store");
@@ -203,10 +204,9 @@ static int on_barrier(struct agg_proc *a, uint64_t id)
 	if (!a->store || a->blob.len == 0 ||
 	    ckpt_put_state(a->store, id, (uint32_t)a->p->index, a->blob.p, a->blob.len, err, sizeof err)) {
 		RF_LOG_RL(RF_LOG_ERROR, "checkpoint %llu: cannot store window state: %s", (unsigned long long)id, err);
-		rf_ckpt_fail(a->p, id);
+		return 1;
 	}
-	rf_ckpt_ack(a->p, id, rf_mono_ns() - t0);
-	return rf_send_barrier(a->outs, a->nouts, id);
+	return 0;
 }
 
 struct restore_ctx {
@@ -243,77 +243,96 @@ static int restore(struct agg_proc *a, uint64_t id)
 	return 0;
 }
 
-static int on_frame(void *arg, int input, uint16_t type, const void *fr, uint32_t len)
+static int agg_on_frame(void *st, const void *fr, uint32_t len)
 {
-	struct agg_proc *a = arg;
-	if (type == RF_FRAME_BARRIER)
-		return on_barrier(a, ((const struct rf_barrier *)fr)->id);
-	if (type != RF_FRAME_ROWS || len < sizeof(struct rf_rows_hdr)) {
-		RF_LOG_RL(RF_LOG_ERROR, "unexpected frame type %u from transform %d", type, input);
-		return 0;
-	}
+	struct agg_proc *a = st;
 	const struct rf_rows_hdr *h = fr;
 	agg_engine_add_rows(a->eng, h->source, h->max_event_ns, h->flags, h + 1, len - sizeof *h, h->nrows,
 			    engine_clock(a));
 	return 0;
 }
 
-int agg_run(const struct rf_proc *p)
+static int agg_init(void *st, struct rf_stage *sg)
 {
-	static struct agg_proc a;
-	struct rf_stage_input *in = &a.in;
-	struct shm_ring_handle outr[RF_MAX_PER_ROLE];
+	struct agg_proc *a = st;
+	const struct rf_proc *p = sg->p;
 	char err[256];
-	int nin = rf_stage_input_attach(in, p, err, sizeof err);
-	int nout = nin > 0 ? rf_attach_outputs(p, outr, err, sizeof err) : -1;
-	if (nin <= 0 || nout <= 0) {
-		rf_error("attach rings: %s", err);
-		return 1;
-	}
-	a.p = p;
-	a.outs = outr;
-	a.nouts = nout;
-	a.eng = agg_engine_create(p->pl->rules, p->pl->nrules, &p->pl->conf, p->index,
-				  p->lay->n[RF_ROLE_AGGREGATE]);
-	if (!a.eng) {
+	a->p = p;
+	a->outs = sg->outs;
+	a->nouts = sg->nouts;
+	a->eng = agg_engine_create(p->pl->rules, p->pl->nrules, &p->pl->conf, p->index,
+				   p->lay->n[RF_ROLE_AGGREGATE]);
+	if (!a->eng) {
 		rf_error("cannot create the window engine (out of memory)");
-		return 1;
+		return RF_EXIT_RESTART;
 	}
 	if (p->pl->conf.input.type == CONF_INPUT_KAFKA) {
-		a.pausable = 1;
-		a.store = ckpt_open(p->pl->conf.ringflow.state_dir, p->pl->conf.ringflow.name, err, sizeof err);
-		if (!a.store) {
+		a->pausable = 1;
+		a->store = ckpt_open(p->pl->conf.ringflow.state_dir, p->pl->conf.ringflow.name, err, sizeof err);
+		if (!a->store) {
 			rf_error("%s", err);
 			return RF_EXIT_STATE;
 		}
 		uint64_t resume = atomic_load(&rf_ckpt_ctl(p)->resume);
-		if (resume && restore(&a, resume))
+		if (resume && restore(a, resume))
 			return RF_EXIT_STATE;
 	}
-	while (!rf_stage_input_done(in) && !a.failed) {
-		if (rf_stop_requested)
-			return 1;
-		int progress = rf_stage_input_turn(in, FRAMES_PER_TURN, on_frame, &a);
-		if (progress < 0)
-			return 1;
-		int64_t clock = engine_clock(&a);
-		agg_engine_advance(a.eng, clock, rf_now_ns(), 0, emit_window, &a);
-		if (a.pausable && p->index == 0 && p->pl->conf.input.max_skew_ns > 0)
-			publish_progress(&a, clock);
-		publish(&a);
-		if (!progress && !rf_stage_input_done(in))
-			rf_stage_input_wait(in, 100 * RF_NS_PER_MS);
-	}
-	if (a.failed)
-		return 1;
-	/* End of input closes every window; a stop keeps them for the
-	 * checkpoint (DESIGN.md §2). */
-	if (in->eos_kind == RF_EOS_END)
-		agg_engine_advance(a.eng, engine_clock(&a), rf_now_ns(), 1, emit_window, &a);
-	publish(&a);
-	rf_send_eos(outr, nout, in->eos_kind);
-	agg_engine_destroy(a.eng);
-	agg_blob_free(&a.blob);
-	ckpt_close(a.store);
-	return a.failed;
+	return RF_EXIT_OK;
+}
+
+/* The engine's tick, after every turn: windows close by watermark and by
+ * idle time even without input. -1 once a reserve was refused. */
+static int agg_on_turn(void *st)
+{
+	struct agg_proc *a = st;
+	const struct rf_proc *p = a->p;
+	int64_t clock = engine_clock(a);
+	agg_engine_advance(a->eng, clock, rf_now_ns(), 0, emit_window, a);
+	if (a->pausable && p->index == 0 && p->pl->conf.input.max_skew_ns > 0)
+		publish_progress(a, clock);
+	return a->failed ? -1 : 0;
+}
+
+/* Idle partitions and quiet streams close their windows at this pace. */
+static int64_t agg_wait_ns(void *st)
+{
+	return 100 * RF_NS_PER_MS;
+}
+
+/* End of input closes every window; a stop keeps them for the checkpoint
+ * (DESIGN.md §2). */
+static int agg_on_eos(void *st, uint32_t kind)
+{
+	struct agg_proc *a = st;
+	if (kind == RF_EOS_END)
+		agg_engine_advance(a->eng, engine_clock(a), rf_now_ns(), 1, emit_window, a);
+	return a->failed ? RF_EXIT_RESTART : RF_EXIT_OK;
+}
+
+static void agg_fini(void *st)
+{
+	struct agg_proc *a = st;
+	agg_engine_destroy(a->eng);
+	agg_blob_free(&a->blob);
+	ckpt_close(a->store);
+}
+
+static const struct rf_stage_ops agg_stage = {
+	.frames_per_turn = FRAMES_PER_TURN,
+	.frame_type = RF_FRAME_ROWS,
+	.frame_hdr = sizeof(struct rf_rows_hdr),
+	.init = agg_init,
+	.on_frame = agg_on_frame,
+	.on_barrier = agg_on_barrier,
+	.on_turn = agg_on_turn,
+	.wait_ns = agg_wait_ns,
+	.on_eos = agg_on_eos,
+	.publish = agg_publish,
+	.fini = agg_fini,
+};
+
+int agg_run(const struct rf_proc *p)
+{
+	static struct agg_proc a;
+	return rf_stage_run(&agg_stage, &a, p);
 }

@@ -105,7 +105,8 @@ struct rf_stats_slot *rf_layout_stats(struct shm_segment *seg, const struct rf_l
 int rf_attach_inputs(const struct rf_proc *p, struct shm_ring_handle *hs, char *err, size_t errlen);
 int rf_attach_outputs(const struct rf_proc *p, struct shm_ring_handle *hs, char *err, size_t errlen);
 
-/* Shared by the stage loops: send EOS of `kind` on every handle. */
+/* The ingest and the stage loop (stage_loop.h): send EOS of `kind` on
+ * every handle. */
 int rf_send_eos(struct shm_ring_handle *hs, int n, uint32_t kind);
 
 #endif

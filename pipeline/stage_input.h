@@ -1,9 +1,10 @@
 /*
  * stage_input.h — how transform, aggregate and writer read their input
- * rings: a turn takes up to `per_turn` frames from each ring still open,
- * hands data frames to the stage's callback, tracks end-of-stream per input
- * (a stage is done once every input sent EOS), releases what it consumed,
- * and sleeps on the process's doorbell when nothing came.
+ * rings, for the stage loop (stage_loop.h): a turn takes up to `per_turn`
+ * frames from each ring still open, hands data frames to the loop's
+ * callback, tracks end-of-stream per input (a stage is done once every
+ * input sent EOS), releases what it consumed, and sleeps on the process's
+ * doorbell when nothing came.
  *
  * Checkpoint barriers are aligned here (DESIGN.md §2): once BARRIER(N)
  * came from an input, that input is not read again until every input still

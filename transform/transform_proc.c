@@ -15,15 +15,17 @@
  *
  * Rows are built in a local buffer per aggregate and copied into the ring
  * once per frame, so a full ring toward one aggregate never leaves a
- * half-written frame in it.
+ * half-written frame in it. The rows of every earlier frame are thus in
+ * the rings when a checkpoint barrier comes: the stage loop
+ * (pipeline/stage_loop.h) forwards it at once; the transform has no part
+ * of its own in a checkpoint.
  */
 #include "pipeline/row.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "pipeline/frames.h"
-#include "pipeline/checkpoint.h"
 #include "pipeline/proc.h"
-#include "pipeline/stage_input.h"
+#include "pipeline/stage_loop.h"
 #include "transform/plan.h"
 #include "transform/transform.h"
 
@@ -45,7 +47,6 @@ struct xf_proc {
 	const struct xf_plan *plan;
 	struct xf_ctx *ctx;
 	struct agg_out outs[RF_MAX_PER_ROLE];
-	struct shm_ring_handle *rings;  /* the same rings, as one array */
 	int nouts;
 	struct rf_value *vals;
 	unsigned char *row;     /* one encoded row, as large as a rows frame */
@@ -54,7 +55,6 @@ struct xf_proc {
 	uint64_t results[XF_RESULT_COUNT];
 	struct xf_counters published;
 	uint64_t rows_out, frames_out;
-	struct rf_stage_input in;
 };
 
 static int flush_out(struct xf_proc *x, struct agg_out *o, const struct rf_lines_hdr *in, int64_t max_event)
@@ -143,8 +143,9 @@ static int process_lines(struct xf_proc *x, const struct rf_lines_hdr *h, const 
 	return 0;
 }
 
-static void publish(struct xf_proc *x)
+static void xf_publish(void *st)
 {
+	struct xf_proc *x = st;
 	struct rf_stats_slot *s = x->p->stats;
 	uint64_t total = 0, rejected = 0;
 	for (int r = 0; r < XF_RESULT_COUNT; r++) {
@@ -178,81 +179,79 @@ static void publish(struct xf_proc *x)
 	rf_stat_add(s, RF_ST_ROWS_TOO_LONG, x->rows_too_long);
 	x->rows_too_long = 0;
 	rf_stat_add(s, RF_ST_FRAMES_OUT, x->frames_out);
-	rf_stat_add(s, RF_ST_FRAMES_IN, x->in.frames);
-	x->rows_out = x->frames_out = x->in.frames = 0;
+	x->rows_out = x->frames_out = 0;
 }
 
-static int on_frame(void *arg, int input, uint16_t type, const void *fr, uint32_t len)
+static int xf_on_frame(void *st, const void *fr, uint32_t len)
 {
-	struct xf_proc *x = arg;
-	/* Rows of every earlier frame are already in the rings (process_lines
-	 * flushes per frame), so the barrier can follow at once. */
-	if (type == RF_FRAME_BARRIER)
-		return rf_send_barrier(x->rings, x->nouts, ((const struct rf_barrier *)fr)->id);
-	if (type != RF_FRAME_LINES || len < sizeof(struct rf_lines_hdr)) {
-		RF_LOG_RL(RF_LOG_ERROR, "unexpected frame type %u from ingest %d", type, input);
-		return 0;
-	}
 	const struct rf_lines_hdr *h = fr;
-	return process_lines(x, h, (const char *)(h + 1), len - sizeof *h);
+	return process_lines(st, h, (const char *)(h + 1), len - sizeof *h);
 }
 
-int xf_run(const struct rf_proc *p)
+static int xf_init(void *st, struct rf_stage *sg)
 {
 	_Static_assert(XF_RESULT_COUNT <= RF_REJECT_MAX, "reject counters too few");
-	static struct xf_proc x;
-	struct rf_stage_input *in = &x.in;
-	struct shm_ring_handle outr[RF_MAX_PER_ROLE];
+	struct xf_proc *x = st;
 	char err[256];
-	int nin = rf_stage_input_attach(in, p, err, sizeof err);
-	int nout = nin > 0 ? rf_attach_outputs(p, outr, err, sizeof err) : -1;
-	if (nin <= 0 || nout <= 0) {
-		rf_error("attach rings: %s", err);
-		return 1;
-	}
-	x.p = p;
-	x.plan = p->pl->plan;
-	x.ctx = xf_ctx_create(x.plan, err, sizeof err);
-	if (!x.ctx) {
+	x->p = sg->p;
+	x->plan = sg->p->pl->plan;
+	x->ctx = xf_ctx_create(x->plan, err, sizeof err);
+	if (!x->ctx) {
 		rf_error("%s", err);
 		return CONF_EXIT_CONFIG;
 	}
-	x.vals = calloc((size_t)xf_plan_nout(x.plan) + 1, sizeof *x.vals);
-	x.nouts = nout;
-	x.rings = outr;
-	for (int a = 0; a < nout; a++) {
-		x.outs[a].ring = &outr[a];
-		x.outs[a].cap = shm_ring_max_frame(&outr[a]) - sizeof(struct rf_rows_hdr);
-		if (x.outs[a].cap > ROWS_FRAME_BYTES)
-			x.outs[a].cap = ROWS_FRAME_BYTES;
-		x.outs[a].buf = malloc(x.outs[a].cap);
-		x.row_cap = x.outs[a].cap;
-		if (!x.outs[a].buf || !x.vals) {
+	x->vals = calloc((size_t)xf_plan_nout(x->plan) + 1, sizeof *x->vals);
+	x->nouts = sg->nouts;
+	for (int a = 0; a < sg->nouts; a++) {
+		x->outs[a].ring = &sg->outs[a];
+		x->outs[a].cap = shm_ring_max_frame(&sg->outs[a]) - sizeof(struct rf_rows_hdr);
+		if (x->outs[a].cap > ROWS_FRAME_BYTES)
+			x->outs[a].cap = ROWS_FRAME_BYTES;
+		x->outs[a].buf = malloc(x->outs[a].cap);
+		x->row_cap = x->outs[a].cap;
+		if (!x->outs[a].buf || !x->vals) {
 			rf_error("out of memory");
-			return 1;
+			return RF_EXIT_RESTART;
 		}
 	}
 	/* Any row up to a whole frame: the row format allows 64 KiB keys. */
-	x.row = aligned_alloc(8, (x.row_cap + 7) & ~(size_t)7);
-	if (!x.row) {
+	x->row = aligned_alloc(8, (x->row_cap + 7) & ~(size_t)7);
+	if (!x->row) {
 		rf_error("out of memory");
-		return 1;
+		return RF_EXIT_RESTART;
 	}
-	while (!rf_stage_input_done(in)) {
-		if (rf_stop_requested)
-			return 1;
-		int progress = rf_stage_input_turn(in, FRAMES_PER_TURN, on_frame, &x);
-		if (progress < 0)
-			return 1;
-		publish(&x);
-		if (!progress)
-			rf_stage_input_wait(in, RF_NS_PER_SEC);
-	}
-	rf_send_eos(outr, nout, in->eos_kind);
-	xf_ctx_destroy(x.ctx);
-	free(x.vals);
-	free(x.row);
-	for (int a = 0; a < nout; a++)
-		free(x.outs[a].buf);
-	return 0;
+	return RF_EXIT_OK;
+}
+
+/* Nothing is due by time: wake once a second all the same. */
+static int64_t xf_wait_ns(void *st)
+{
+	return RF_NS_PER_SEC;
+}
+
+static void xf_fini(void *st)
+{
+	struct xf_proc *x = st;
+	xf_ctx_destroy(x->ctx);
+	free(x->vals);
+	free(x->row);
+	for (int a = 0; a < x->nouts; a++)
+		free(x->outs[a].buf);
+}
+
+static const struct rf_stage_ops xf_stage = {
+	.frames_per_turn = FRAMES_PER_TURN,
+	.frame_type = RF_FRAME_LINES,
+	.frame_hdr = sizeof(struct rf_lines_hdr),
+	.init = xf_init,
+	.on_frame = xf_on_frame,
+	.wait_ns = xf_wait_ns,
+	.publish = xf_publish,
+	.fini = xf_fini,
+};
+
+int xf_run(const struct rf_proc *p)
+{
+	static struct xf_proc x;
+	return rf_stage_run(&xf_stage, &x, p);
 }

@@ -8,15 +8,15 @@
  * up to Kafka: nothing is dropped.
  *
  * A checkpoint barrier (aligned over every aggregate) first delivers the
- * batch — everything before the barrier — and only then acknowledges the
- * checkpoint: while the output is down, no checkpoint completes.
+ * batch — everything before the barrier — and only then does the stage
+ * loop (pipeline/stage_loop.h) acknowledge the checkpoint: while the output
+ * is down, no checkpoint completes.
  */
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "pipeline/frames.h"
-#include "pipeline/checkpoint.h"
 #include "pipeline/proc.h"
-#include "pipeline/stage_input.h"
+#include "pipeline/stage_loop.h"
 #include "pipeline/lineproto.h"
 #include "writer/output.h"
 #include "writer/writer.h"
@@ -28,6 +28,7 @@
 
 struct wr_proc {
 	const struct rf_proc *p;
+	struct rf_stage *sg;
 	struct wr_output *out;
 	struct lp_buf batch;
 	uint32_t npoints;
@@ -35,15 +36,14 @@ struct wr_proc {
 	struct wr_report rep, published;
 	uint64_t points_in;
 	int noted;             /* a note about the output is up */
-	struct rf_stage_input in;
 };
 
-static void publish(struct wr_proc *w)
+static void wr_publish(void *st)
 {
+	struct wr_proc *w = st;
 	struct rf_stats_slot *s = w->p->stats;
 	rf_stat_add(s, RF_ST_POINTS_IN, w->points_in);
-	rf_stat_add(s, RF_ST_FRAMES_IN, w->in.frames);
-	w->points_in = w->in.frames = 0;
+	w->points_in = 0;
 	rf_stat_add(s, RF_ST_POINTS_WRITTEN, w->rep.points_accepted - w->published.points_accepted);
 	rf_stat_add(s, RF_ST_POINTS_REJECTED, w->rep.points_rejected - w->published.points_rejected);
 	rf_stat_add(s, RF_ST_WRITE_REQUESTS, w->rep.requests - w->published.requests);
@@ -57,7 +57,7 @@ static void publish(struct wr_proc *w)
 static void publish_hook(void *arg)
 {
 	struct wr_proc *w = arg;
-	publish(w);
+	rf_stage_publish(w->sg);
 	char note[160];
 	snprintf(note, sizeof note, "output refuses: %.100s (retrying; points are held)", w->rep.last_error);
 	rf_stat_note(w->p->stats, note);
@@ -71,7 +71,7 @@ static int deliver(struct wr_proc *w)
 		return 0;
 	enum wr_result r = wr_output_deliver(w->out, w->batch.data, w->batch.len, w->npoints,
 					     &rf_stop_flag, &w->rep);
-	publish(w);
+	rf_stage_publish(w->sg);
 	if (r != WR_OK)
 		return -1;
 	if (w->noted) {
@@ -85,20 +85,9 @@ static int deliver(struct wr_proc *w)
 
 /* Appends a POINTS frame to the batch; ends the ring's turn once the batch
  * is full so it goes out before more is read. */
-static int on_frame(void *arg, int input, uint16_t type, const void *fr, uint32_t len)
+static int wr_on_frame(void *st, const void *fr, uint32_t len)
 {
-	struct wr_proc *w = arg;
-	if (type == RF_FRAME_BARRIER) {
-		int64_t t0 = rf_mono_ns();
-		if (deliver(w))
-			return -1;
-		rf_ckpt_ack(w->p, ((const struct rf_barrier *)fr)->id, rf_mono_ns() - t0);
-		return 0;
-	}
-	if (type != RF_FRAME_POINTS || len < sizeof(struct rf_points_hdr)) {
-		RF_LOG_RL(RF_LOG_ERROR, "unexpected frame type %u from aggregate %d", type, input);
-		return 0;
-	}
+	struct wr_proc *w = st;
 	const struct rf_points_hdr *h = fr;
 	if (w->npoints == 0)
 		w->first_ns = rf_mono_ns();
@@ -108,62 +97,81 @@ static int on_frame(void *arg, int input, uint16_t type, const void *fr, uint32_
 	return w->npoints >= (uint32_t)w->p->pl->conf.output.batch_points;
 }
 
-int wr_run(const struct rf_proc *p)
+/* The writer's part of a checkpoint: everything before the barrier is
+ * delivered; -1 when told to stop while the output refused it. */
+static int wr_on_barrier(void *st, uint64_t id)
 {
-	static struct wr_proc w;
-	struct rf_stage_input *in = &w.in;
+	return deliver(st);
+}
+
+static int wr_init(void *st, struct rf_stage *sg)
+{
+	struct wr_proc *w = st;
 	char err[256];
-	if (rf_stage_input_attach(in, p, err, sizeof err) <= 0) {
-		rf_error("attach rings: %s", err);
-		return 1;
-	}
-	const struct conf_output *oc = &p->pl->conf.output;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	w.p = p;
-	w.out = wr_output_open(oc, err, sizeof err);
-	if (!w.out) {
+	w->p = sg->p;
+	w->sg = sg;
+	w->out = wr_output_open(&sg->p->pl->conf.output, err, sizeof err);
+	if (!w->out) {
 		rf_error("%s", err);
 		return CONF_EXIT_CONFIG;
 	}
-	lp_buf_init(&w.batch);
-	wr_set_wait_hook(publish_hook, &w);
-	int rc = 0;
+	lp_buf_init(&w->batch);
+	wr_set_wait_hook(publish_hook, w);
+	return RF_EXIT_OK;
+}
 
-	while (!rf_stage_input_done(in)) {
-		if (rf_stop_requested) {
-			rc = 1;
-			goto out;
-		}
-		int progress = rf_stage_input_turn(in, FRAMES_PER_TURN, on_frame, &w);
-		if (progress < 0) {
-			rc = 1;
-			goto out;
-		}
-		int64_t now = rf_mono_ns();
-		if (w.npoints >= (uint32_t)oc->batch_points ||
-		    (w.npoints && now - w.first_ns >= oc->flush_interval_ns)) {
-			if (deliver(&w)) {
-				rc = 1;
-				goto out;
-			}
-		}
-		publish(&w);
-		if (!progress && !rf_stage_input_done(in)) {
-			int64_t timeout = RF_NS_PER_SEC;
-			if (w.npoints) {
-				timeout = w.first_ns + oc->flush_interval_ns - rf_mono_ns();
-				if (timeout < RF_NS_PER_MS)
-					timeout = RF_NS_PER_MS;
-			}
-			rf_stage_input_wait(in, timeout);
-		}
-	}
-	if (deliver(&w))
-		rc = 1;
-out:
-	publish(&w);
-	lp_buf_free(&w.batch);
-	wr_output_close(w.out);
+/* The batch goes out when full or when its oldest point has waited
+ * flush_interval. */
+static int wr_on_turn(void *st)
+{
+	struct wr_proc *w = st;
+	const struct conf_output *oc = &w->p->pl->conf.output;
+	int64_t now = rf_mono_ns();
+	if (w->npoints >= (uint32_t)oc->batch_points || (w->npoints && now - w->first_ns >= oc->flush_interval_ns))
+		return deliver(w);
+	return 0;
+}
+
+/* Until the open batch is due, or a second when there is none. */
+static int64_t wr_wait_ns(void *st)
+{
+	struct wr_proc *w = st;
+	if (!w->npoints)
+		return RF_NS_PER_SEC;
+	int64_t timeout = w->first_ns + w->p->pl->conf.output.flush_interval_ns - rf_mono_ns();
+	return timeout < RF_NS_PER_MS ? RF_NS_PER_MS : timeout;
+}
+
+static int wr_on_eos(void *st, uint32_t kind)
+{
+	return deliver(st) ? RF_EXIT_RESTART : RF_EXIT_OK;
+}
+
+static void wr_fini(void *st)
+{
+	struct wr_proc *w = st;
+	lp_buf_free(&w->batch);
+	wr_output_close(w->out);
 	curl_global_cleanup();
-	return rc;
+}
+
+static const struct rf_stage_ops wr_stage = {
+	.frames_per_turn = FRAMES_PER_TURN,
+	.frame_type = RF_FRAME_POINTS,
+	.frame_hdr = sizeof(struct rf_points_hdr),
+	.init = wr_init,
+	.on_frame = wr_on_frame,
+	.on_barrier = wr_on_barrier,
+	.on_turn = wr_on_turn,
+	.wait_ns = wr_wait_ns,
+	.on_eos = wr_on_eos,
+	.publish = wr_publish,
+	.fini = wr_fini,
+};
+
+int wr_run(const struct rf_proc *p)
+{
+	static struct wr_proc w;
+	return rf_stage_run(&wr_stage, &w, p);
 }
