@@ -16,8 +16,8 @@
  * memory: the turn fails, the process exits non-zero, and the supervisor
  * resets every ring (DESIGN.md §2).
  */
-#ifndef SUP_STAGE_INPUT_H
-#define SUP_STAGE_INPUT_H
+#ifndef PL_STAGE_INPUT_H
+#define PL_STAGE_INPUT_H
 
 #include "pipeline/proc.h"
 
