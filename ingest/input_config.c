@@ -187,7 +187,7 @@ static const struct conf_key input_keys[] = {
 	  parse_time_format, 0 },
 	{ "idle_timeout", CONF_K_DURATION, "30s", "a partition quiet this long stops holding windows back",
 	  OFF(input.idle_timeout_ns), NULL, 0 },
-	{ "max_skew", CONF_K_DURATION, "2m", "kafka: pause a partition whose event time runs this far ahead of the "
+	{ "max_skew", CONF_K_DURATION, "10m", "kafka: pause a partition whose event time runs this far ahead of the "
 	  "slowest one holding windows back (bounds open windows on a backlog); 0 = never", OFF(input.max_skew_ns),
 	  NULL, 0 },
 	CONF_KEYS_END

@@ -89,6 +89,8 @@ int kafka_assign_refresh(struct kafka_src *s, rd_kafka_t *rk, int timeout_ms)
 		rc = -1;
 	if (add->cnt) {
 		kafka_prepare_assign(s, add);
+		if (!s->fatal)
+			kafka_resolve_start(rk, add);
 		rd_kafka_error_t *ae = s->fatal ? NULL : rd_kafka_incremental_assign(rk, add);
 		if (ae) {
 			rf_error("kafka: assigning %d partition(s) failed: %s", add->cnt, rd_kafka_error_string(ae));

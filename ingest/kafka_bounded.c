@@ -17,8 +17,9 @@
  * written, and ringflow exits 0. A later run resumes from that checkpoint
  * and reads what arrived since.
  *
- * Ingest processes, main thread only. The lookup blocks for at most
- * END_LOOKUP_MS per partition, once per partition and run.
+ * Ingest processes, main thread only. The lookup (two requests per
+ * leader for all new partitions) blocks for at most 2 * END_LOOKUP_MS,
+ * once per partition and run.
  */
 #include "ingest/kafka_src.h"
 #include "common/log.h"
@@ -29,18 +30,21 @@
 
 int kafka_bounded_prepare(struct kafka_src *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
 {
+	int n = parts->cnt;
+	if (!n)
+		return 0;
+	int64_t lo[n], hi[n];
+	kafka_lookup_offsets(rk, parts, RD_KAFKA_OFFSET_END, hi, END_LOOKUP_MS);
+	kafka_lookup_offsets(rk, parts, RD_KAFKA_OFFSET_BEGINNING, lo, END_LOOKUP_MS);
 	int rc = 0;
-	for (int i = parts->cnt - 1; i >= 0; i--) {
+	for (int i = n - 1; i >= 0; i--) {
 		const rd_kafka_topic_partition_t *tp = &parts->elems[i];
 		int src = rf_source_id(&s->parts.topics, tp->topic, tp->partition);
 		if (src < 0)
 			continue;   /* kafka_prepare_assign reports it */
-		int64_t lo = -1, hi = -1;
-		rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, tp->topic, tp->partition, &lo, &hi,
-									 END_LOOKUP_MS);
-		if (e) {
-			RF_LOG_RL(RF_LOG_WARN, "kafka: looking up where %s partition %d ends failed: %s (retrying)",
-				  tp->topic, tp->partition, rd_kafka_err2str(e));
+		if (hi[i] < 0 || lo[i] < 0) {
+			RF_LOG_RL(RF_LOG_WARN, "kafka: where %s partition %d ends is not known yet (retrying)",
+				  tp->topic, tp->partition);
 			s->errors++;
 			rd_kafka_topic_partition_list_del_by_idx(parts, i);
 			rc = -1;
@@ -49,10 +53,10 @@ int kafka_bounded_prepare(struct kafka_src *s, rd_kafka_t *rk, rd_kafka_topic_pa
 		/* The first lookup in this run decides; a restarted ingest
 		 * finds it in the control block. */
 		int64_t unknown = RF_POSITION_UNKNOWN;
-		atomic_compare_exchange_strong(&s->ctl->end_offset[src], &unknown, hi);
+		atomic_compare_exchange_strong(&s->ctl->end_offset[src], &unknown, hi[i]);
 		struct ing_part *ip = ing_parts_get(&s->parts, src, tp->topic, tp->partition);
 		ip->end_offset = atomic_load(&s->ctl->end_offset[src]);
-		ip->low_offset = lo;
+		ip->low_offset = lo[i];
 		rf_info("kafka: %s partition %d: reading up to offset %lld (stop_at = end)", tp->topic,
 			tp->partition, (long long)ip->end_offset);
 	}

@@ -36,6 +36,7 @@
 #include <time.h>
 
 #define POLL_TIMEOUT_MS 100
+#define ENDED_POLL_MS 5
 
 static struct kafka_src *g_src; /* for librdkafka callbacks (one per process) */
 
@@ -422,7 +423,11 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 		if (by_ringflow)
 			kafka_assign_tick(&src, rk);
 		kafka_align(&src, rk);
-		ssize_t n = rd_kafka_consume_batch_queue(q, POLL_TIMEOUT_MS, msgs, BATCH_MESSAGES);
+		/* A bounded input that has ended waits only for the stop and its
+		 * final checkpoint: look for them often. */
+		int wait_ms = src.bounded && atomic_load_explicit(&src.ctl->ended[p->index], memory_order_relaxed)
+			      ? ENDED_POLL_MS : POLL_TIMEOUT_MS;
+		ssize_t n = rd_kafka_consume_batch_queue(q, wait_ms, msgs, BATCH_MESSAGES);
 		for (ssize_t i = 0; i < n; i++) {
 			rd_kafka_message_t *m = msgs[i];
 			if (src.brokers_down && (!m->err || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)) {

@@ -73,6 +73,16 @@ void kafka_align(struct kafka_src *s, rd_kafka_t *rk);
 /* Every pause is gone (a rewind or a new assignment resumed everything). */
 void kafka_align_forget(struct kafka_src *s);
 
+/* kafka_offsets.c */
+/* out[i] = the offset `logical` (RD_KAFKA_OFFSET_BEGINNING or _END) of
+ * parts->elems[i], -1 where unknown; one request per leader. 0, or -1 when
+ * the lookup failed as a whole (logged, rate-limited). */
+int kafka_lookup_offsets(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *parts, int64_t logical,
+			 int64_t *out, int timeout_ms);
+/* Replaces the logical start offsets (beginning, end) in parts by absolute
+ * ones where the lookup succeeds, so the partitions fetch at once. */
+void kafka_resolve_start(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts);
+
 /* kafka_bounded.c (stop_at = end) */
 /* Looks up where each partition of parts ends before it is assigned; a
  * partition whose lookup failed is taken out of parts and -1 returned

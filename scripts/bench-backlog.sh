@@ -6,7 +6,7 @@
 # aggregates' open-window memory (state_bytes, polled every 50 ms, until
 # every window is emitted).
 #
-# Knobs: BACKLOG_LINES (default 120000), BACKLOG_SKEWS (default "0 2m 30s";
+# Knobs: BACKLOG_LINES (default 120000), BACKLOG_SKEWS (default "0 10m 2m 30s";
 # 0 = no watermark alignment), BACKLOG_KAFKA_EXTRA (more [input] lines, e.g.
 # "\nkafka.queued.max.messages.kbytes = 256" to make librdkafka's prefetch
 # smaller than the backlog, as a real backlog is), KEEP=1.
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-$PWD/build/bin}
 export BIN
 LINES=${BACKLOG_LINES:-120000}
-SKEWS=${BACKLOG_SKEWS:-0 2m 30s}
+SKEWS=${BACKLOG_SKEWS:-0 10m 2m 30s}
 source tests/lib/kafka.sh
 source tests/integration/lib.sh
 dir=$(mktemp -d /tmp/rf-bench-backlog-XXXXXX)

@@ -19,7 +19,8 @@
 # Knobs (environment): BENCH_SECS (seconds per transform case, default 3),
 # BENCH_AGG_N (records per aggregate case, default 8000000: at least 1 M,
 # one per key), BENCH_E2E_LINES (lines for the end-to-end run, default
-# 280000), BENCH_SKIP (space-separated: ring transform aggregate checkpoint
+# 280000), BENCH_E2E_RUNS (end-to-end runs, medians reported; default 5),
+# BENCH_SKIP (space-separated: ring transform aggregate checkpoint
 # recovery backlog e2e),
 # KEEP=1 keeps the temporary directory.
 set -euo pipefail
@@ -30,6 +31,7 @@ export BIN
 BENCH_SECS=${BENCH_SECS:-3}
 BENCH_AGG_N=${BENCH_AGG_N:-8000000}
 BENCH_E2E_LINES=${BENCH_E2E_LINES:-280000}
+BENCH_E2E_RUNS=${BENCH_E2E_RUNS:-5}
 BENCH_SKIP=${BENCH_SKIP:-}
 
 source tests/lib/influxd.sh
@@ -148,31 +150,6 @@ for p in "${prod_pids[@]}"; do
 	wait "$p" || { echo "bench: kafka-produce failed" >&2; exit 1; }
 done
 
-# (a) kcat: the floor a consumer of this broker can reach (no parsing).
-t0=$(now)
-# Each message ends in '\n' and kcat adds its own: count non-empty lines.
-kcat_lines=$(kcat -b "$KAFKA_BROKERS" -C -t sflow -e -o beginning -q | grep -c .) || true
-t1=$(now)
-kcat_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-if [ "$kcat_lines" -ne "$lines" ]; then
-	echo "bench: kcat read $kcat_lines of $lines lines: the mock dropped data;" \
-		"lower BENCH_E2E_LINES" >&2
-	exit 1
-fi
-kcat_rate=$(fdiv "$lines" "$kcat_s" 0)
-echo "e2e kcat: $lines lines ($(fdiv "$bytes" 1000000 1) MB CSV) in ${kcat_s} s = $(fdiv "$kcat_rate" 1000000 3) M lines/s"
-
-# (b) ringflow: the integration pipeline (GeoIP, 4 rules), one process per
-# stage on this 2-core machine, a fresh consumer group, from the beginning.
-rules_conf "$dir" "type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = bench-$$-$RANDOM\nstart = earliest" \
-	"type = influxdb\nurl = $INFLUX_URL\ndatabase = rf_bench\nretention = 1d\nbatch_points = 5000" \
-	"s|^transform *=.*|transform = 1|; s|^aggregate *=.*|aggregate = 1|" >"$dir/rf.ini"
-"$BIN/ringflow" -t -c "$dir/rf.ini" >/dev/null
-RF_SOCK=$dir/run/it.sock
-
-t0=$(now)
-"$BIN/ringflow" -c "$dir/rf.ini" 2>"$dir/ringflow.log" &
-rf_pid=$!
 # Poll with a deadline, finer than wait_for's 0.2 s, so the times are close.
 # poll DESCRIPTION SECONDS COMMAND...
 poll() {
@@ -199,44 +176,6 @@ all_written() {
 	[ "$(stat_sum points_written_total)" -eq "$(stat_sum points_emitted_total)" ]
 }
 some_lines_in() { [ "$(stat_sum lines_in_total)" -gt 0 ]; }
-poll "the control socket" 30 test -S "$RF_SOCK"
-# Not subtracted from anything: shows how much of the time is start-up
-# (processes, consumer group join, partition assignment).
-poll "the first line" 60 some_lines_in
-tf=$(now)
-poll "all $lines lines to be read" 600 all_lines_in
-t1=$(now)
-poll "all points to be written" 600 all_written
-t2=$(now)
-points=$(stat_sum points_written_total)
-"$BIN/ringflowctl" -s "$RF_SOCK" stop >/dev/null
-wait_exit "$rf_pid" 60 || true
-rf_pid=
-
-in_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-all_s=$(awk -v a="$t0" -v b="$t2" 'BEGIN { printf "%.3f", b - a }')
-rf_rate=$(fdiv "$lines" "$in_s" 0)
-rf_all_rate=$(fdiv "$lines" "$all_s" 0)
-echo "e2e ringflow read: $lines lines in ${in_s} s (from process start) = $(fdiv "$rf_rate" 1000000 3) M lines/s"
-first_s=$(awk -v a="$t0" -v b="$tf" 'BEGIN { printf "%.3f", b - a }')
-echo "e2e ringflow breakdown: first line read ${first_s} s after start; first to last line $(fdiv "$lines" "$(awk -v a="$tf" -v b="$t1" 'BEGIN { print b - a }')" 0) lines/s (not the headline figure)"
-echo "e2e ringflow in InfluxDB: $points points, all written ${all_s} s after start = $(fdiv "$rf_all_rate" 1000000 3) M lines/s (includes the 2 s idle_timeout)"
-echo "e2e ratio ringflow/kcat: read $(fdiv "$rf_rate" "$kcat_rate" 2), until written $(fdiv "$rf_all_rate" "$kcat_rate" 2)"
-
-# (c) The same topic as a bounded run (`stop_at = end`, as kcat -e): ringflow
-# reads every partition to its end, closes every window, writes it and
-# exits 0, so process exit is "every point is in InfluxDB". Checked: the
-# database then holds as many points as (b) wrote.
-sed -e "s|^start = earliest|start = earliest\nstop_at = end|" -e "s|^group = .*|group = bench-bounded-$$-$RANDOM|" \
-	-e "s|^database = rf_bench|database = rf_bench_bounded|" -e "s|^name .*|name = bounded|" "$dir/rf.ini" > "$dir/rf-bounded.ini"
-"$BIN/ringflow" -t -c "$dir/rf-bounded.ini" >/dev/null
-t0=$(now)
-"$BIN/ringflow" -c "$dir/rf-bounded.ini" 2>"$dir/ringflow-bounded.log" || {
-	echo "bench: the bounded run failed; log:" >&2
-	tail -n 20 "$dir/ringflow-bounded.log" >&2
-	exit 1
-}
-t1=$(now)
 db_points() {   # DATABASE: points stored, over every measurement
 	python3 - "$INFLUX_URL" "$1" <<'PY'
 import json, sys, urllib.parse, urllib.request
@@ -251,13 +190,96 @@ for m in [r[0] for s in q("SHOW MEASUREMENTS") for r in s["values"]]:
 print(total)
 PY
 }
-bounded_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-bounded_points=$(db_points rf_bench_bounded)
-stream_points=$(db_points rf_bench)
-if [ "$bounded_points" -ne "$stream_points" ]; then
-	echo "bench: the bounded run stored $bounded_points points, the streaming run $stream_points; log:" >&2
-	grep -v "rejected in one batch" "$dir/ringflow-bounded.log" | tail -n 30 >&2
-	exit 1
-fi
-echo "e2e ringflow stop_at = end: $lines lines read, every window closed and $bounded_points points in InfluxDB, exit 0 after ${bounded_s} s"
-echo "e2e ratio ringflow/kcat, stop_at = end, until written: $(fdiv "$kcat_s" "$bounded_s" 2) (kcat ${kcat_s} s / ringflow ${bounded_s} s)"
+
+# One measurement: (a) kcat, (b) ringflow streaming, (c) ringflow bounded,
+# each over the whole topic, each ringflow with a state and database of its
+# own. Sets kcat_s, in_s, all_s, bounded_s (seconds) and prints the run.
+e2e_once() {
+	local r=$1
+	# (a) kcat: the floor a consumer of this broker can reach (no parsing).
+	t0=$(now)
+	# Each message ends in '\n' and kcat adds its own: count non-empty lines.
+	kcat_lines=$(kcat -b "$KAFKA_BROKERS" -C -t sflow -e -o beginning -q | grep -c .) || true
+	t1=$(now)
+	kcat_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	if [ "$kcat_lines" -ne "$lines" ]; then
+		echo "bench: kcat read $kcat_lines of $lines lines: the mock dropped data;" \
+			"lower BENCH_E2E_LINES" >&2
+		exit 1
+	fi
+	kcat_rate=$(fdiv "$lines" "$kcat_s" 0)
+	echo "e2e run $r: kcat: $lines lines ($(fdiv "$bytes" 1000000 1) MB CSV) in ${kcat_s} s = $(fdiv "$kcat_rate" 1000000 3) M lines/s"
+
+	# (b) ringflow: the integration pipeline (GeoIP, 4 rules), one process per
+	# stage on this 2-core machine, a fresh consumer group, from the beginning.
+	rules_conf "$dir" "type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = bench-$$-$RANDOM\nstart = earliest" \
+		"type = influxdb\nurl = $INFLUX_URL\ndatabase = rf_bench\nretention = 1d\nbatch_points = 5000" \
+		"s|^transform *=.*|transform = 1|; s|^aggregate *=.*|aggregate = 1|; s|^name .*|name = stream$r|" \
+		"s|^database = rf_bench|database = rf_bench$r|" >"$dir/rf.ini"
+	"$BIN/ringflow" -t -c "$dir/rf.ini" >/dev/null
+	RF_SOCK=$dir/run/stream$r.sock
+
+	t0=$(now)
+	"$BIN/ringflow" -c "$dir/rf.ini" 2>"$dir/ringflow.log" &
+	rf_pid=$!
+	poll "the control socket" 30 test -S "$RF_SOCK"
+	# Not subtracted from anything: shows how much of the time is start-up
+	# (processes, consumer group join, partition assignment).
+	poll "the first line" 60 some_lines_in
+	tf=$(now)
+	poll "all $lines lines to be read" 600 all_lines_in
+	t1=$(now)
+	poll "all points to be written" 600 all_written
+	t2=$(now)
+	points=$(stat_sum points_written_total)
+	"$BIN/ringflowctl" -s "$RF_SOCK" stop >/dev/null
+	wait_exit "$rf_pid" 60 || true
+	rf_pid=
+
+	in_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	all_s=$(awk -v a="$t0" -v b="$t2" 'BEGIN { printf "%.3f", b - a }')
+	rf_rate=$(fdiv "$lines" "$in_s" 0)
+	rf_all_rate=$(fdiv "$lines" "$all_s" 0)
+	echo "e2e run $r: ringflow read: $lines lines in ${in_s} s (from process start) = $(fdiv "$rf_rate" 1000000 3) M lines/s"
+	first_s=$(awk -v a="$t0" -v b="$tf" 'BEGIN { printf "%.3f", b - a }')
+	echo "e2e run $r: ringflow breakdown: first line read ${first_s} s after start; first to last line $(fdiv "$lines" "$(awk -v a="$tf" -v b="$t1" 'BEGIN { print b - a }')" 0) lines/s (not the headline figure)"
+	echo "e2e run $r: ringflow in InfluxDB: $points points, all written ${all_s} s after start = $(fdiv "$rf_all_rate" 1000000 3) M lines/s (includes the 2 s idle_timeout)"
+	echo "e2e run $r: ratio ringflow/kcat: read $(fdiv "$rf_rate" "$kcat_rate" 2), until written $(fdiv "$rf_all_rate" "$kcat_rate" 2)"
+
+	# (c) The same topic as a bounded run (`stop_at = end`, as kcat -e): ringflow
+	# reads every partition to its end, closes every window, writes it and
+	# exits 0, so process exit is "every point is in InfluxDB". Checked: the
+	# database then holds as many points as (b) wrote.
+	sed -e "s|^start = earliest|start = earliest\nstop_at = end|" -e "s|^group = .*|group = bench-bounded-$$-$RANDOM|" \
+		-e "s|^database = rf_bench$r|database = rf_bench_bounded$r|" -e "s|^name .*|name = bounded$r|" "$dir/rf.ini" > "$dir/rf-bounded.ini"
+	"$BIN/ringflow" -t -c "$dir/rf-bounded.ini" >/dev/null
+	t0=$(now)
+	"$BIN/ringflow" -c "$dir/rf-bounded.ini" 2>"$dir/ringflow-bounded.log" || {
+		echo "bench: the bounded run failed; log:" >&2
+		tail -n 20 "$dir/ringflow-bounded.log" >&2
+		exit 1
+	}
+	t1=$(now)
+	bounded_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	bounded_points=$(db_points rf_bench_bounded$r)
+	stream_points=$(db_points rf_bench$r)
+	if [ "$bounded_points" -ne "$stream_points" ]; then
+		echo "bench: the bounded run stored $bounded_points points, the streaming run $stream_points; log:" >&2
+		grep -v "rejected in one batch" "$dir/ringflow-bounded.log" | tail -n 30 >&2
+		exit 1
+	fi
+	echo "e2e run $r: ringflow stop_at = end: $lines lines read, every window closed and $bounded_points points in InfluxDB, exit 0 after ${bounded_s} s"
+	echo "e2e run $r: ratio ringflow/kcat, stop_at = end, until written: $(fdiv "$kcat_s" "$bounded_s" 2) (kcat ${kcat_s} s / ringflow ${bounded_s} s)"
+	echo "$kcat_s $in_s $all_s $bounded_s" >> "$dir/e2e-runs.txt"
+}
+
+# The machine is shared and noisy (kcat alone varies 2x between runs), so
+# the figures are medians over BENCH_E2E_RUNS runs, each ratio taken within
+# its run.
+: > "$dir/e2e-runs.txt"
+for r in $(seq 1 "$BENCH_E2E_RUNS"); do e2e_once "$r"; done
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+col() { awk -v c="$1" '{ print $c }' "$dir/e2e-runs.txt" | median; }
+ratio() { awk -v a="$1" -v b="$2" '{ print $a / $b }' "$dir/e2e-runs.txt" | median; }
+echo "e2e median of $BENCH_E2E_RUNS runs: kcat $(col 1) s; ringflow read $(col 2) s, until written $(col 3) s (streaming), $(col 4) s (stop_at = end)"
+echo "e2e median ratios ringflow/kcat: read $(ratio 1 2 | xargs printf %.2f), until written $(ratio 1 3 | xargs printf %.2f) (streaming), $(ratio 1 4 | xargs printf %.2f) (stop_at = end)"
