@@ -116,7 +116,7 @@ done
 # A checkpoint taken while windows are open, so the restart has state to restore.
 WAIT_FOR_PID=$rf_pid wait_for "kill: open windows" 30 bash -c "[ \"\$(source tests/integration/lib.sh; RF_SOCK=$RF_SOCK stat_sum live_keys)\" -gt 0 ]"
 WAIT_FOR_PID=$rf_pid wait_for "kill: a checkpoint with open windows" 30 ckpt_after "$(ckpt_id)"
-pid=$(ctl status | awk '$1 == "ingest" && $2 == "0" && $3 ~ /^[0-9]+$/ { print $3 }')
+pid=$(ctl status | awk '$1 == "ingest" && $2 == "0" && $3 ~ /^[1-9][0-9]*$/ { print $3 }')
 kill -9 "$pid"
 echo "kill: killed ingest 0 (pid $pid) after checkpoint $(ckpt_id)"
 for p in $bg_pids; do wait "$p"; done

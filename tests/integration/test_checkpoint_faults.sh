@@ -57,7 +57,7 @@ start_ringflow() {
 	rf_start "$dir/ringflow.log" -c "$dir/rf.ini"
 	wait_for "control socket" 20 "$BIN/ringflowctl" -s "$RF_SOCK" help > /dev/null
 }
-role_pid() { ctl status | awk -v r="$1" '$1 == r && $2 == "0" && $3 ~ /^[0-9]+$/ { print $3 }'; }
+role_pid() { ctl status | awk -v r="$1" '$1 == r && $2 == "0" && $3 ~ /^[1-9][0-9]*$/ { print $3 }'; }
 # Lines read by earlier ringflow runs (their counters died with them).
 lines_before=0
 note_lines() { lines_before=$((lines_before + $(stat_sum lines_in_total))); }

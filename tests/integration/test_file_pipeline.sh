@@ -47,7 +47,7 @@ read_60000() { [ "$(stat_sum lines_in_total)" -ge 60000 ]; }
 wait_for "the first 60000 lines read" 30 read_60000
 before=$(stat_sum ring_full_waits_total)
 [ "$(ingest_waits)" -gt 0 ] || { echo "the ingest never found a 64K ring full" >&2; exit 1; }
-pid=$(ctl status | awk '$1 == "transform" && $2 == "0" && $3 ~ /^[0-9]+$/ { print $3 }')
+pid=$(ctl status | awk '$1 == "transform" && $2 == "0" && $3 ~ /^[1-9][0-9]*$/ { print $3 }')
 kill -9 "$pid"
 restarted() {
 	[ "$(ctl stats | awk '$1 == "ringflow_restarts_total" { print $2 }')" -ge 1 ] &&

@@ -44,7 +44,7 @@ rules_conf "$dir" \
 
 RF_SOCK=$dir/run/it.sock
 has_state() { [ "$(stat_sum live_keys)" -gt 0 ]; }
-role_pid() { ctl status | awk -v r="$1" '$1 == r && $2 == "0" && $3 ~ /^[0-9]+$/ { print $3 }'; }
+role_pid() { ctl status | awk -v r="$1" '$1 == r && $2 == "0" && $3 ~ /^[1-9][0-9]*$/ { print $3 }'; }
 assigned() { ctl status | grep -q 'sflow\[3\]'; }
 
 runs=0 final=0 log=
@@ -112,10 +112,10 @@ wait_for "open windows" 30 has_state
 echo "run 2: checkpoint $(ckpt_id), $(stat_sum live_keys) live keys, $(stat_sum lines_in_total) lines in"
 # SIGHUP to the group (a closed terminal): logged by the supervisor,
 # ignored by the stages; nothing stops or restarts.
-pids=$(ctl status | awk '$1 ~ /^(ingest|transform|aggregate|writer)$/ && $3 ~ /^[0-9]+$/ { print $3 }' | sort | tr '\n' ' ')
+pids=$(ctl status | awk '$1 ~ /^(ingest|transform|aggregate|writer)$/ && $3 ~ /^[1-9][0-9]*$/ { print $3 }' | sort | tr '\n' ' ')
 kill -HUP -- "-$rf_pid"
 wait_for "the supervisor to log SIGHUP" 10 grep -q "supervisor: warn: SIGHUP: reload is not supported" "$log"
-now=$(ctl status | awk '$1 ~ /^(ingest|transform|aggregate|writer)$/ && $3 ~ /^[0-9]+$/ { print $3 }' | sort | tr '\n' ' ')
+now=$(ctl status | awk '$1 ~ /^(ingest|transform|aggregate|writer)$/ && $3 ~ /^[1-9][0-9]*$/ { print $3 }' | sort | tr '\n' ' ')
 [ "$now" = "$pids" ] && [ "$(stat1 restarts_total)" -eq 0 ] || fail "SIGHUP to the group changed the processes: $pids -> $now"
 echo "run 2: SIGHUP to the group logged and ignored, same processes"
 stop_run INT
