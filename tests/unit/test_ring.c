@@ -938,8 +938,16 @@ static int consume(struct stress *st, struct shm_ring_handle *h, struct shm_door
 			since_release = 0;
 			release_every = st->one_by_one ? 1 : 1 + splitmix(&rs) % 32;
 		}
-		if (st->cons_pause_every && seq % (uint64_t)st->cons_pause_every == 0)
+		if (st->cons_pause_every && seq % (uint64_t)st->cons_pause_every == 0) {
+			/* The first pause lasts until the producer has found the
+			 * ring full (bounded): a fixed pause alone did not always
+			 * let a slow producer (TSan) fill it, and the test must see
+			 * that slow path every time. */
+			for (int i = 0; seq == (uint64_t)st->cons_pause_every && !st->forever &&
+			     shm_ring_full_waits(st->f.ring) == 0 && i < 20000; i++)
+				pause_us(100);
 			pause_us(300);
+		}
 	}
 	shm_ring_release(h);
 	return 0;
