@@ -63,11 +63,10 @@ int kafka_bounded_prepare(struct kafka_src *s, rd_kafka_t *rk, rd_kafka_topic_pa
 	return rc;
 }
 
-int kafka_bounded_past_end(struct kafka_src *s, const rd_kafka_message_t *m)
+int kafka_bounded_past_end(struct kafka_src *s, const rd_kafka_message_t *m, int src)
 {
-	if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-		return 0;
-	int src = rf_source_id(&s->parts.topics, rd_kafka_topic_name(m->rkt), m->partition);
+	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+		src = rf_source_id(&s->parts.topics, rd_kafka_topic_name(m->rkt), m->partition);
 	if (src < 0)
 		return 0;
 	struct ing_part *ip = &s->parts.part[src];

@@ -442,7 +442,7 @@ int ing_kafka_run(const struct rf_proc *p, struct ing_framer *fr)
 				continue;
 			}
 			int sid = m->err ? -1 : rf_source_id(&src.parts.topics, rd_kafka_topic_name(m->rkt), m->partition);
-			if (src.bounded && kafka_bounded_past_end(&src, m)) {
+			if (src.bounded && kafka_bounded_past_end(&src, m, sid)) {
 				rd_kafka_message_destroy(m);   /* left for the next run */
 				continue;
 			}

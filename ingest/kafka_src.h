@@ -88,9 +88,10 @@ void kafka_resolve_start(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
  * partition whose lookup failed is taken out of parts and -1 returned
  * (the caller tries again later). */
 int kafka_bounded_prepare(struct kafka_src *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts);
-/* Notes where m (a message, or the end of a partition) is; true for a
- * message at or past its partition's end: not framed, offset not taken. */
-int kafka_bounded_past_end(struct kafka_src *s, const rd_kafka_message_t *m);
+/* Notes where m (a message of source src, or the end of a partition) is;
+ * true for a message at or past its partition's end: not framed, offset
+ * not taken. */
+int kafka_bounded_past_end(struct kafka_src *s, const rd_kafka_message_t *m, int src);
 /* Publishes whether every owned partition is read to its end; call after
  * a successful flush. */
 void kafka_bounded_publish(struct kafka_src *s);
