@@ -48,8 +48,8 @@ static void test_zs_median_mad_odd(void **s)
 	zs_update(zbuf, &p, 3 + 1.4826 * 6, 0, &v);
 	assert_true(fabs(v.expected - 3) < 1e-12);
 	assert_true(fabs(v.score - 6) < 1e-9);
-	assert_true(fabs(v.upper - (3 + 5 * 1.4826)) < 1e-9);
-	assert_true(fabs(v.lower - (3 - 5 * 1.4826)) < 1e-9);
+	assert_true(fabs(v.upper - (3 + p.warning * 1.4826)) < 1e-9);
+	assert_true(fabs(v.lower - (3 - p.warning * 1.4826)) < 1e-9);
 	assert_int_equal(v.severity, DET_WARNING);
 	assert_int_equal(v.changed, 1);
 }
