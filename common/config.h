@@ -83,8 +83,13 @@ struct conf_ringflow {
 	int64_t checkpoint_interval_ns;
 };
 
+/* [processes] analyze = auto: sized by the analyzer host once it exists
+ * (the layout does not use analyze yet). */
+#define CONF_ANALYZE_AUTO (-1)
+
 struct conf_processes {
 	int ingest, transform, aggregate, writer; /* "auto" already resolved */
+	int analyze;                 /* 0..CONF_MAX_PROCESSES, or CONF_ANALYZE_AUTO */
 	uint64_t ring_size;
 };
 

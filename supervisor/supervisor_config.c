@@ -65,6 +65,23 @@ static int parse_processes(const struct conf_scope *s, const struct conf_key *k,
 	return 0;
 }
 
+/* analyze: auto stays CONF_ANALYZE_AUTO (resolved by the analyzer host
+ * when it is built); 0 is allowed: no analyzer host, analyzers not run. */
+static int parse_analyze(const struct conf_scope *s, const struct conf_key *k, const char *v, char *err,
+			 size_t errlen)
+{
+	long long x;
+	if (!strcasecmp(v, "auto")) {
+		s->conf->processes.analyze = CONF_ANALYZE_AUTO;
+		return 0;
+	}
+	if (conf_parse_int(v, 0, CONF_MAX_PROCESSES, &x))
+		return conf_fail(err, errlen, "[%s] %s: '%s' is not auto or a count from 0 to %d", s->sec, k->key, v,
+				 CONF_MAX_PROCESSES);
+	s->conf->processes.analyze = (int)x;
+	return 0;
+}
+
 static const struct conf_key ringflow_keys[] = {
 	{ "name", CONF_K_STR, "ringflow", "instance name: socket and state file names", OFF(ringflow.name), NULL, 0 },
 	{ "state_dir", CONF_K_STR, "/var/lib/ringflow", "LMDB environment (checkpoints)", OFF(ringflow.state_dir), NULL, 0 },
@@ -125,6 +142,8 @@ static const struct conf_key processes_keys[] = {
 	{ "aggregate", CONF_K_CUSTOM, "auto", "aggregate processes (or auto)", OFF(processes.aggregate),
 	  parse_processes, 0 },
 	{ "writer", CONF_K_CUSTOM, "1", "writer processes (or auto)", OFF(processes.writer), parse_processes, 0 },
+	{ "analyze", CONF_K_CUSTOM, "auto", "analyzer host processes, 0 to 64 or auto (not used yet)",
+	  OFF(processes.analyze), parse_analyze, 0 },
 	{ "ring_size", CONF_K_SIZE, "4M", "bytes per ring: a power of two from 64K to 1G (a frame is ring_size / 4)",
 	  OFF(processes.ring_size), NULL, 0 },
 	CONF_KEYS_END

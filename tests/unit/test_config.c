@@ -179,6 +179,7 @@ static void test_minimal_defaults(void **state)
 	assert_true(c->processes.transform >= 1);
 	assert_true(c->processes.aggregate >= 1);
 	assert_int_equal(c->processes.writer, 1);
+	assert_int_equal(c->processes.analyze, CONF_ANALYZE_AUTO);
 	assert_true(c->processes.ring_size == 4u << 20);
 
 	assert_int_equal(c->input.type, CONF_INPUT_KAFKA);
@@ -525,6 +526,19 @@ static void test_boundaries_accepted(void **state)
 
 /* [analyzer.*] and [alerts] parse but do nothing yet: one warning each,
  * naming the section and saying analyzers are not built. */
+static void test_processes_analyze(void **state)
+{
+	struct rf_pipeline *pl = load_ok(&(struct ini){ .processes = "analyze = 0\n" });
+	assert_int_equal(pl->conf.processes.analyze, 0);
+	unload(pl);
+	pl = load_ok(&(struct ini){ .processes = "analyze = 64\n" });
+	assert_int_equal(pl->conf.processes.analyze, 64);
+	unload(pl);
+	pl = load_ok(&(struct ini){ .processes = "analyze = AUTO\n" });
+	assert_int_equal(pl->conf.processes.analyze, CONF_ANALYZE_AUTO);
+	unload(pl);
+}
+
 static void test_not_acted_on_warnings(void **state)
 {
 	struct rf_pipeline *pl = load_ok(&(struct ini){
@@ -583,6 +597,12 @@ static const struct bad_case bad_cases[] = {
 	  { "[input] idle_timeout: empty value" } },
 	{ "bad size", CONF, { .processes = "ring_size = 4X\n" },
 	  { "[processes] ring_size: '4X' is not a size" } },
+	{ "analyze too many", CONF, { .processes = "analyze = 65\n" },
+	  { "[processes] analyze: '65' is not auto or a count from 0 to 64" } },
+	{ "analyze negative", CONF, { .processes = "analyze = -1\n" },
+	  { "[processes] analyze: '-1' is not auto or a count" } },
+	{ "analyze word", CONF, { .processes = "analyze = some\n" },
+	  { "[processes] analyze: 'some' is not auto" } },
 	/* ring_size is the ring's business (supervisor/layout.c), so it is
 	 * refused by rf_pipeline_load, which is what -t and start both run. */
 	{ "ring_size not a power of two", PIPE, { .processes = "ring_size = 3M\n" },
@@ -1004,6 +1024,7 @@ int main(void)
 		cmocka_unit_test(test_v2_output_processing_time),
 		cmocka_unit_test(test_boundaries_accepted),
 		cmocka_unit_test(test_not_acted_on_warnings),
+		cmocka_unit_test(test_processes_analyze),
 		cmocka_unit_test(test_bad_cases),
 		cmocka_unit_test(test_broken_mmdb),
 		cmocka_unit_test(test_missing_file),
