@@ -79,13 +79,11 @@ int an_resolve_exec(const char *exec, const char *self_dir, const char *conf_dir
 		return -1;
 	}
 	char tried[2][4096];
-	int ok[2];
 	char why[2][4400];
 	snprintf(tried[0], sizeof tried[0], "%s/ringflow-%s", self_dir, exec);
 	snprintf(tried[1], sizeof tried[1], "%s/../libexec/ringflow/ringflow-%s", self_dir, exec);
 	for (int i = 0; i < 2; i++) {
-		ok[i] = check_executable(tried[i], why[i], sizeof why[i]) == 0;
-		if (ok[i]) {
+		if (check_executable(tried[i], why[i], sizeof why[i]) == 0) {
 			if (strlen(tried[i]) >= outlen) {
 				snprintf(err, errlen, "the path '%s' is too long", tried[i]);
 				return -1;
@@ -94,11 +92,17 @@ int an_resolve_exec(const char *exec, const char *self_dir, const char *conf_dir
 			return 0;
 		}
 	}
-	if (is_known_builtin(exec))
+	if (is_known_builtin(exec)) {
 		snprintf(err, errlen, "built-in analyzer '%s' is not installed: looked for %s; %s", exec, why[0], why[1]);
-	else
-		snprintf(err, errlen, "'%s' is not a built-in analyzer (threshold, deviation, average, zscore, "
-			 "forecast) and no ringflow-%s was found: looked for %s; %s", exec, exec, why[0], why[1]);
+		return -1;
+	}
+	/* The list in the message comes from an_builtin_names, so it cannot drift. */
+	char names[128] = "";
+	size_t len = 0;
+	for (const char *const *b = an_builtin_names; *b && len < sizeof names; b++)
+		len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", b == an_builtin_names ? "" : ", ", *b);
+	snprintf(err, errlen, "'%s' is not a built-in analyzer (%s) and no ringflow-%s was found: looked for %s; %s",
+		 exec, names, exec, why[0], why[1]);
 	return -1;
 }
 

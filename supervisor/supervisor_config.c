@@ -48,37 +48,24 @@ static int auto_processes(const char *role)
 	return n > 1 ? (int)n : 1;
 }
 
-/* A process count, or auto (sized by role: the key is the role's name). */
+/* A process count, or auto (sized by role: the key is the role's name).
+ * analyze differs twice: 0 is allowed (no analyzer host, analyzers not
+ * run), and auto stays CONF_ANALYZE_AUTO, as its size depends on the
+ * analyzers, which the analyzer host resolves once it is built. */
 static int parse_processes(const struct conf_scope *s, const struct conf_key *k, const char *v, char *err,
 			   size_t errlen)
 {
 	int *dst = (int *)((char *)s->base + k->off);
+	int analyze = strcmp(k->key, "analyze") == 0;
 	long long x;
 	if (!strcasecmp(v, "auto")) {
-		*dst = auto_processes(k->key);
+		*dst = analyze ? CONF_ANALYZE_AUTO : auto_processes(k->key);
 		return 0;
 	}
-	if (conf_parse_int(v, 1, CONF_MAX_PROCESSES, &x))
-		return conf_fail(err, errlen, "[%s] %s: '%s' is not auto or a count from 1 to %d", s->sec, k->key, v,
-				 CONF_MAX_PROCESSES);
+	if (conf_parse_int(v, analyze ? 0 : 1, CONF_MAX_PROCESSES, &x))
+		return conf_fail(err, errlen, "[%s] %s: '%s' is not auto or a count from %d to %d", s->sec, k->key, v,
+				 analyze ? 0 : 1, CONF_MAX_PROCESSES);
 	*dst = (int)x;
-	return 0;
-}
-
-/* analyze: auto stays CONF_ANALYZE_AUTO (resolved by the analyzer host
- * when it is built); 0 is allowed: no analyzer host, analyzers not run. */
-static int parse_analyze(const struct conf_scope *s, const struct conf_key *k, const char *v, char *err,
-			 size_t errlen)
-{
-	long long x;
-	if (!strcasecmp(v, "auto")) {
-		s->conf->processes.analyze = CONF_ANALYZE_AUTO;
-		return 0;
-	}
-	if (conf_parse_int(v, 0, CONF_MAX_PROCESSES, &x))
-		return conf_fail(err, errlen, "[%s] %s: '%s' is not auto or a count from 0 to %d", s->sec, k->key, v,
-				 CONF_MAX_PROCESSES);
-	s->conf->processes.analyze = (int)x;
 	return 0;
 }
 
@@ -143,7 +130,7 @@ static const struct conf_key processes_keys[] = {
 	  parse_processes, 0 },
 	{ "writer", CONF_K_CUSTOM, "1", "writer processes (or auto)", OFF(processes.writer), parse_processes, 0 },
 	{ "analyze", CONF_K_CUSTOM, "auto", "analyzer host processes, 0 to 64 or auto (not used yet)",
-	  OFF(processes.analyze), parse_analyze, 0 },
+	  OFF(processes.analyze), parse_processes, 0 },
 	{ "ring_size", CONF_K_SIZE, "4M", "bytes per ring: a power of two from 64K to 1G (a frame is ring_size / 4)",
 	  OFF(processes.ring_size), NULL, 0 },
 	CONF_KEYS_END
