@@ -424,9 +424,9 @@ static void describe_exit(struct an_child *c, int status)
 		rf_info("analyzer %s: finished (pid %d)", c->spec.name, c->pid);
 	else if (WIFEXITED(status))
 		set_error(c, "exited with status %d (pid %d)", WEXITSTATUS(status), c->pid);
-	else if (WIFSIGNALED(status) && !c->st.last_error[0])
+	else if (WIFSIGNALED(status) && !c->killed)
 		set_error(c, "killed by signal %d (pid %d)", WTERMSIG(status), c->pid);
-	else if (WIFSIGNALED(status))
+	else if (WIFSIGNALED(status))  /* we killed it: last_error already says why */
 		rf_log_rl(&c->warn_rl, RF_LOG_WARN, "analyzer %s: killed by signal %d (pid %d)", c->spec.name,
 			  WTERMSIG(status), c->pid);
 }

@@ -201,8 +201,11 @@ static void exec_failure(void **state)
 
 static void restart_backoff(void **state)
 {
-	char *argv[] = { "false", NULL };
-	struct an_child *c = child("/bin/false", argv, 4, 1000 * MS);
+	/* Lives 0.2 s, so the test sees it running before it exits: one that
+	 * exits at once can be started, reaped and waiting again within one
+	 * service call, and the test clock must move while it runs. */
+	char *argv[] = { "sh", "-c", "sleep 0.2; exit 1", NULL };
+	struct an_child *c = child("/bin/sh", argv, 4, 1000 * MS);
 	struct lines l = { 0 };
 	int64_t now = 1000 * MS, want = 100 * MS;
 	for (int i = 0; i < 5; i++) {
