@@ -406,9 +406,12 @@ static void drain(struct an_child *c, int *fd, int is_out, an_line_fn fn, void *
 				c->st.lines_out++;
 				fn(arg, c->obuf, c->olen, 0);
 			}
-			if (!is_out && c->elen)
+			/* Each stream's own rest only: stderr may end first while a
+			 * last stdout line is still partial. */
+			if (is_out)
+				c->olen = 0;
+			else if (c->elen)
 				log_err_line(c);
-			c->olen = 0;
 			return;
 		}
 		if (is_out)

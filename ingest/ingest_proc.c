@@ -8,7 +8,7 @@
 
 int ing_run(const struct rf_proc *p)
 {
-	struct shm_ring_handle outs[RF_MAX_PER_ROLE];
+	struct shm_ring_handle outs[RF_MAX_PEERS];
 	char err[256];
 	int n = rf_attach_outputs(p, outs, err, sizeof err);
 	if (n <= 0) {

@@ -9,7 +9,9 @@
 #include "pipeline/frames.h"
 #include "pipeline/proc.h"
 
-const char *const rf_role_names[RF_ROLE_COUNT] = { "ingest", "transform", "aggregate", "writer" };
+#include <stdio.h>
+
+const char *const rf_role_names[RF_ROLE_COUNT] = { "ingest", "transform", "aggregate", "writer", "analyze" };
 const char *const rf_proc_state_names[RF_PS_STATE_COUNT] = { "down", "running", "exited", "crashed" };
 
 volatile sig_atomic_t rf_stop_requested;
@@ -24,26 +26,60 @@ struct rf_stats_slot *rf_layout_stats(struct shm_segment *seg, const struct rf_l
 	return shm_at(seg, lay->stats[role][index]);
 }
 
-int rf_attach_inputs(const struct rf_proc *p, struct shm_ring_handle *hs, char *err, size_t errlen)
+const enum rf_role rf_links[RF_NLINKS][2] = {
+	{ RF_ROLE_INGEST, RF_ROLE_TRANSFORM },
+	{ RF_ROLE_TRANSFORM, RF_ROLE_AGGREGATE },
+	{ RF_ROLE_AGGREGATE, RF_ROLE_WRITER },
+	{ RF_ROLE_AGGREGATE, RF_ROLE_ANALYZE },
+	{ RF_ROLE_ANALYZE, RF_ROLE_WRITER },
+};
+
+uint64_t rf_layout_ring(const struct rf_layout *lay, enum rf_role fr, int from, enum rf_role tr, int to)
 {
-	if (p->role == RF_ROLE_INGEST)
-		return 0;
-	int prev = p->role - 1;
-	for (int i = 0; i < p->lay->n[prev]; i++)
-		if (shm_ring_handle_init(&hs[i], p->seg, p->lay->edge[prev][i][p->index], err, errlen))
+	for (int k = 0; k < lay->nrings; k++) {
+		const struct rf_ring_ref *r = &lay->rings[k];
+		if (r->from_role == fr && r->from == from && r->to_role == tr && r->to == to)
+			return r->off;
+	}
+	return 0;
+}
+
+int rf_attach_inputs(const struct rf_proc *p, struct shm_ring_handle *hs, struct rf_peer *from,
+		     char *err, size_t errlen)
+{
+	int n = 0;
+	for (int k = 0; k < p->lay->nrings; k++) {
+		const struct rf_ring_ref *r = &p->lay->rings[k];
+		if (r->to_role != p->role || r->to != p->index)
+			continue;
+		if (n == RF_MAX_PEERS) {
+			snprintf(err, errlen, "more than %d input rings", RF_MAX_PEERS);
 			return -1;
-	return p->lay->n[prev];
+		}
+		if (shm_ring_handle_init(&hs[n], p->seg, r->off, err, errlen))
+			return -1;
+		if (from)
+			from[n] = (struct rf_peer){ r->from_role, r->from };
+		n++;
+	}
+	return n;
 }
 
 int rf_attach_outputs(const struct rf_proc *p, struct shm_ring_handle *hs, char *err, size_t errlen)
 {
-	if (p->role == RF_ROLE_WRITER)
-		return 0;
-	int next = p->role + 1;
-	for (int j = 0; j < p->lay->n[next]; j++)
-		if (shm_ring_handle_init(&hs[j], p->seg, p->lay->edge[p->role][p->index][j], err, errlen))
+	int n = 0;
+	for (int k = 0; k < p->lay->nrings; k++) {
+		const struct rf_ring_ref *r = &p->lay->rings[k];
+		if (r->from_role != p->role || r->from != p->index)
+			continue;
+		if (n == RF_MAX_PEERS) {
+			snprintf(err, errlen, "more than %d output rings", RF_MAX_PEERS);
 			return -1;
-	return p->lay->n[next];
+		}
+		if (shm_ring_handle_init(&hs[n++], p->seg, r->off, err, errlen))
+			return -1;
+	}
+	return n;
 }
 
 struct rf_ckpt_ctl *rf_ckpt_ctl(const struct rf_proc *p)

@@ -27,11 +27,21 @@
 #include "shm/segment.h"
 #include "shm/stats.h"
 
-enum rf_role { RF_ROLE_INGEST = 0, RF_ROLE_TRANSFORM, RF_ROLE_AGGREGATE, RF_ROLE_WRITER, RF_ROLE_COUNT };
+/* The analyzer host comes last although it sits between aggregate and
+ * writer: it is the one optional role (0 processes without analyzers), and
+ * the others keep their indexes. */
+enum rf_role { RF_ROLE_INGEST = 0, RF_ROLE_TRANSFORM, RF_ROLE_AGGREGATE, RF_ROLE_WRITER, RF_ROLE_ANALYZE,
+	       RF_ROLE_COUNT };
 
 enum rf_proc_state { RF_PS_DOWN = 0, RF_PS_RUNNING, RF_PS_EXITED, RF_PS_CRASHED, RF_PS_STATE_COUNT };
 
 #define RF_MAX_PER_ROLE 64
+/* Rings: ingest->transform, transform->aggregate, aggregate->writer,
+ * aggregate->analyze and analyze->writer, each every pair. */
+/* Rings one process reads or writes at most: a writer reads every
+ * aggregate and every analyzer host. */
+#define RF_MAX_PEERS (2 * RF_MAX_PER_ROLE)
+#define RF_MAX_RINGS (5 * RF_MAX_PER_ROLE * RF_MAX_PER_ROLE)
 
 extern const char *const rf_role_names[RF_ROLE_COUNT];
 extern const char *const rf_proc_state_names[RF_PS_STATE_COUNT];
@@ -51,6 +61,12 @@ struct rf_pipeline {
 	const struct rf_row_shape **row_shapes;
 };
 
+/* One SPSC ring of the layout and the two processes it links. */
+struct rf_ring_ref {
+	uint64_t off;
+	uint8_t from_role, from, to_role, to;
+};
+
 /* Offsets of every shared object; computed once, inherited by children. */
 struct rf_layout {
 	int n[RF_ROLE_COUNT];
@@ -60,8 +76,13 @@ struct rf_layout {
 	uint64_t in_bell[RF_ROLE_COUNT][RF_MAX_PER_ROLE];
 	uint64_t out_bell[RF_ROLE_COUNT][RF_MAX_PER_ROLE];
 	uint64_t stats[RF_ROLE_COUNT][RF_MAX_PER_ROLE];
-	/* edge[r][i][j]: ring from process i of role r to process j of role r+1 */
-	uint64_t edge[RF_ROLE_COUNT - 1][RF_MAX_PER_ROLE][RF_MAX_PER_ROLE];
+	/* Every ring, grouped by link (producer role, consumer role) in the
+	 * order of rf_links, then by producer, then by consumer. So a
+	 * process's inputs come in link order (a writer reads the aggregates,
+	 * then the analyzer hosts) and so do its outputs (an aggregate feeds
+	 * the writers, then the hosts). */
+	struct rf_ring_ref rings[RF_MAX_RINGS];
+	int nrings;
 	uint64_t ckpt;     /* struct rf_ckpt_ctl (checkpoint.h) */
 };
 
@@ -95,14 +116,27 @@ extern volatile int rf_abort_flag;
 extern volatile int rf_park_flag;
 extern volatile int rf_interrupt_flag;
 
+/* The links between roles, in layout order: {producer, consumer}. */
+#define RF_NLINKS 5
+extern const enum rf_role rf_links[RF_NLINKS][2];
+
+/* The ring from process `from` of role fr to process `to` of role tr; 0 if
+ * there is none. */
+uint64_t rf_layout_ring(const struct rf_layout *lay, enum rf_role fr, int from, enum rf_role tr, int to);
+
 /* This process's stats slot (or any process's, for the supervisor). */
 struct rf_stats_slot *rf_layout_stats(struct shm_segment *seg, const struct rf_layout *lay,
 				      enum rf_role role, int index);
 
-/* Attach handles to this process's input rings (from every process of the
- * previous role) or output rings (to every process of the next role).
+/* Attach handles to this process's input rings (from every process of
+ * every role that feeds it) or output rings (to every process of every role
+ * it feeds), in layout order. from (may be NULL) gets each input's producer.
  * Returns the count, or -1 with err set. */
-int rf_attach_inputs(const struct rf_proc *p, struct shm_ring_handle *hs, char *err, size_t errlen);
+struct rf_peer {
+	uint8_t role, index;
+};
+int rf_attach_inputs(const struct rf_proc *p, struct shm_ring_handle *hs, struct rf_peer *from,
+		     char *err, size_t errlen);
 int rf_attach_outputs(const struct rf_proc *p, struct shm_ring_handle *hs, char *err, size_t errlen);
 
 /* The ingest and the stage loop (stage_loop.h): send EOS of `kind` on

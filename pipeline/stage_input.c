@@ -10,11 +10,10 @@ int rf_stage_input_attach(struct rf_stage_input *in, const struct rf_proc *p, ch
 {
 	memset(in, 0, sizeof *in);
 	in->eos_kind = RF_EOS_END;
-	in->n = rf_attach_inputs(p, in->rings, err, errlen);
+	in->n = rf_attach_inputs(p, in->rings, in->from, err, errlen);
 	if (in->n <= 0)
 		return -1;
 	in->bell = shm_at(p->seg, p->lay->in_bell[p->role][p->index]);
-	in->from = rf_role_names[p->role - 1];
 	return in->n;
 }
 
@@ -37,7 +36,8 @@ static int barrier_arrived(struct rf_stage_input *in, int i, const void *fr, uin
 {
 	uint64_t id = len >= sizeof(struct rf_barrier) ? ((const struct rf_barrier *)fr)->id : 0;
 	if (!id || (in->barrier && id != in->barrier)) {
-		rf_error("%s %d sent barrier %llu while aligning %llu; restarting the data plane", in->from, i,
+		rf_error("%s %d sent barrier %llu while aligning %llu; restarting the data plane",
+			 rf_role_names[in->from[i].role], in->from[i].index,
 			 (unsigned long long)id, (unsigned long long)in->barrier);
 		return -1;
 	}
@@ -61,7 +61,7 @@ int rf_stage_input_turn(struct rf_stage_input *in, int per_turn, rf_frame_fn fn,
 			if (!fr) {
 				if (errno == EBADMSG) {
 					rf_error("ring from %s %d holds a malformed frame; restarting the data plane",
-						 in->from, i);
+						 rf_role_names[in->from[i].role], in->from[i].index);
 					return -1;
 				}
 				break;
@@ -98,7 +98,7 @@ int rf_stage_input_turn(struct rf_stage_input *in, int per_turn, rf_frame_fn fn,
 
 void rf_stage_input_wait(struct rf_stage_input *in, int64_t timeout_ns)
 {
-	struct shm_ring_handle *open[RF_MAX_PER_ROLE];
+	struct shm_ring_handle *open[RF_MAX_PEERS];
 	int n = 0;
 	for (int i = 0; i < in->n; i++)
 		if (!in->eos[i] && !in->blocked[i])

@@ -22,16 +22,16 @@
 #include "pipeline/proc.h"
 
 struct rf_stage_input {
-	struct shm_ring_handle rings[RF_MAX_PER_ROLE];
+	struct shm_ring_handle rings[RF_MAX_PEERS];
+	struct rf_peer from[RF_MAX_PEERS];  /* producer of each ring, for log lines */
 	int n;
-	int eos[RF_MAX_PER_ROLE];
+	int eos[RF_MAX_PEERS];
 	int neos;
 	uint64_t barrier;          /* id being aligned, 0 when none */
-	int blocked[RF_MAX_PER_ROLE]; /* input sent BARRIER(barrier) */
+	int blocked[RF_MAX_PEERS]; /* input sent BARRIER(barrier) */
 	int nblocked;
 	uint32_t eos_kind;         /* RF_EOS_STOP if any input stopped, else RF_EOS_END */
 	struct shm_doorbell *bell;
-	const char *from;          /* role name of the producers, for log lines */
 	uint64_t frames;           /* frames consumed, for the caller's stats */
 };
 

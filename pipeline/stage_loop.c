@@ -37,8 +37,11 @@ static int on_frame(void *arg, int input, uint16_t type, const void *fr, uint32_
 	struct rf_stage *sg = arg;
 	if (type == RF_FRAME_BARRIER)
 		return on_barrier(sg, ((const struct rf_barrier *)fr)->id);
+	if (type != sg->ops->frame_type && sg->ops->on_other)
+		return sg->ops->on_other(sg->st, input, type, fr, len);
 	if (type != sg->ops->frame_type || len < sg->ops->frame_hdr) {
-		RF_LOG_RL(RF_LOG_ERROR, "unexpected frame type %u from %s %d", type, sg->in.from, input);
+		RF_LOG_RL(RF_LOG_ERROR, "unexpected frame type %u from %s %d", type,
+			  rf_role_names[sg->in.from[input].role], sg->in.from[input].index);
 		return 0;
 	}
 	return sg->ops->on_frame(sg->st, fr, len);
@@ -79,8 +82,8 @@ int rf_stage_run(const struct rf_stage_ops *ops, void *st, const struct rf_proc 
 	sg->p = p;
 	char err[256];
 	int nin = rf_stage_input_attach(&sg->in, p, err, sizeof err);
-	int has_next = p->role + 1 < RF_ROLE_COUNT;
-	sg->nouts = nin > 0 && has_next ? rf_attach_outputs(p, sg->outs, err, sizeof err) : 0;
+	int has_next = p->role != RF_ROLE_WRITER;
+	sg->nouts = nin > 0 ? rf_attach_outputs(p, sg->outs, err, sizeof err) : 0;
 	if (nin <= 0 || (has_next && sg->nouts <= 0)) {
 		rf_error("attach rings: %s", err);
 		free(sg);

@@ -5,9 +5,9 @@
  * and hands rf_stage_run() its per-process state; the loop does what the
  * three have in common:
  *
- *   attach    the input rings (from every process of the previous role) and
- *             the output rings (to every process of the next role; the
- *             writer has none);
+ *   attach    the input rings (from every process of every role feeding
+ *             it, pipeline/proc.h rf_links) and the output rings (to every
+ *             process of every role it feeds; the writer has none);
  *   read      turns over the inputs (stage_input.h: barrier alignment, EOS
  *             per input), checking the stop flag before every turn and
  *             sleeping on the doorbell when nothing came;
@@ -62,6 +62,11 @@ struct rf_stage_ops {
 	 * this ring's turn early (a batch is full), -1 to fail the turn (exit
 	 * RF_EXIT_RESTART). */
 	int (*on_frame)(void *st, const void *frame, uint32_t len);
+	/* Optional. Any other frame but BARRIER (which the loop aligns):
+	 * the analyzer host's WINDOWS_CLOSED. input: the ring's index in
+	 * sg->in. Returns as on_frame. Without it such frames are logged and
+	 * skipped. */
+	int (*on_other)(void *st, int input, uint16_t type, const void *frame, uint32_t len);
 	/* Optional. The stage's own part of checkpoint `id`, everything
 	 * before the barrier on every input being handled: 0 done, 1 it could
 	 * not be done (the loop marks `id` failed; the supervisor abandons
@@ -93,7 +98,7 @@ struct rf_stage {
 	const struct rf_stage_ops *ops;
 	void *st;
 	const struct rf_proc *p;
-	struct shm_ring_handle outs[RF_MAX_PER_ROLE];
+	struct shm_ring_handle outs[RF_MAX_PEERS];
 	int nouts;                  /* 0 for the last role */
 	struct rf_stage_input in;
 };

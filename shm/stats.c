@@ -38,5 +38,10 @@ const struct rf_stat_desc rf_stat_descs[RF_ST_COUNT] = {
 	[RF_ST_WRITE_BYTES] = { "write_bytes_total", "Bytes of line protocol delivered", 0 },
 	[RF_ST_FRAMES_IN] = { "frames_in_total", "Ring frames consumed", 0 },
 	[RF_ST_FRAMES_OUT] = { "frames_out_total", "Ring frames produced", 0 },
+	[RF_ST_AN_WINDOWS] = { "analyzer_windows_total", "Window blocks complete from every aggregate", 0 },
+	[RF_ST_AN_POINTS_IN] = { "analyzer_points_in_total", "Aggregate points the analyzer host received", 0 },
+	[RF_ST_AN_REPLAYED] = { "analyzer_windows_replayed_total",
+				"Window blocks not handed on again after a restart (delivered before)", 0 },
+	[RF_ST_AN_POINTS_OUT] = { "analyzer_points_out_total", "Analyzer points sent to the writers", 0 },
 	[RF_ST_RING_FULL_WAITS] = { "ring_full_waits_total", "Times a producer waited for a full ring", 0 },
 };

@@ -57,6 +57,11 @@ enum rf_stat {
 	RF_ST_WRITE_REQUESTS,
 	RF_ST_WRITE_RETRIES,
 	RF_ST_WRITE_BYTES,
+	/* analyzer host (per analyzer: pipeline/analyzers.h) */
+	RF_ST_AN_WINDOWS,       /* (rule, window) blocks complete from every aggregate */
+	RF_ST_AN_POINTS_IN,     /* aggregate points received */
+	RF_ST_AN_REPLAYED,      /* blocks not handed on again after a restart: delivered before */
+	RF_ST_AN_POINTS_OUT,    /* analyzer points sent to the writers */
 	/* every stage */
 	RF_ST_FRAMES_IN,
 	RF_ST_FRAMES_OUT,

@@ -142,7 +142,7 @@ static void cmd_status(struct sup *s, struct sup_out *o)
 	sup_outf(o, "ringflow %s: pid %d, up %s, state %s, data-plane restarts %u\n", s->pl->conf.ringflow.name,
 	         (int)getpid(), up, sup_state_names[s->state], s->restarts);
 	sup_outf(o, "config %s\n\n", s->pl->conf.path);
-	static const char *unit[RF_ROLE_COUNT] = { "lines/s", "records/s", "rows/s", "points/s" };
+	static const char *unit[RF_ROLE_COUNT] = { "lines/s", "records/s", "rows/s", "points/s", "windows/s" };
 	sup_outf(o, "%-14s %8s %-8s %8s %14s\n", "process", "pid", "state", "restarts", "rate");
 	for (int i = 0; i < s->nchildren; i++) {
 		struct sup_child *c = &s->children[i];
@@ -161,14 +161,13 @@ static void cmd_status(struct sup *s, struct sup_out *o)
 			         note);
 	}
 	sup_outf(o, "\nring fill (bytes used / capacity)\n");
-	for (int r = 0; r + 1 < RF_ROLE_COUNT; r++)
-		for (int i = 0; i < s->lay.n[r]; i++)
-			for (int j = 0; j < s->lay.n[r + 1]; j++) {
-				const struct shm_ring *ring = shm_at(s->seg, s->lay.edge[r][i][j]);
-				size_t used = shm_ring_used(ring), cap = shm_ring_capacity(ring);
-				sup_outf(o, "  %s %d -> %s %d: %5.1f%% (%zu / %zu)\n", rf_role_names[r], i,
-				         rf_role_names[r + 1], j, cap ? 100.0 * (double)used / (double)cap : 0.0, used, cap);
-			}
+	for (int k = 0; k < s->lay.nrings; k++) {
+		const struct rf_ring_ref *rr = &s->lay.rings[k];
+		const struct shm_ring *ring = shm_at(s->seg, rr->off);
+		size_t used = shm_ring_used(ring), cap = shm_ring_capacity(ring);
+		sup_outf(o, "  %s %d -> %s %d: %5.1f%% (%zu / %zu)\n", rf_role_names[rr->from_role], rr->from,
+		         rf_role_names[rr->to_role], rr->to, cap ? 100.0 * (double)used / (double)cap : 0.0, used, cap);
+	}
 	if (s->pl->conf.input.type == CONF_INPUT_KAFKA) {
 		sup_outf(o, "\nconsumer lag (group %s)\n", s->pl->conf.input.group);
 		int any = 0;
@@ -260,13 +259,11 @@ static void cmd_stats(struct sup *s, struct sup_out *o)
 		sup_outf(o, "ringflow_control_connections_total{result=\"%s\"} %llu\n", sup_ctl_result_names[r],
 			 (unsigned long long)(s->ctl ? sup_ctl_server_count(s->ctl, (enum sup_ctl_result)r) : 0));
 	sup_outf(o, "# HELP ringflow_ring_used_bytes Bytes waiting in each ring\n# TYPE ringflow_ring_used_bytes gauge\n");
-	for (int r = 0; r + 1 < RF_ROLE_COUNT; r++)
-		for (int i = 0; i < s->lay.n[r]; i++)
-			for (int j = 0; j < s->lay.n[r + 1]; j++) {
-				const struct shm_ring *ring = shm_at(s->seg, s->lay.edge[r][i][j]);
-				sup_outf(o, "ringflow_ring_used_bytes{from=\"%s %d\",to=\"%s %d\"} %zu\n", rf_role_names[r], i,
-				         rf_role_names[r + 1], j, shm_ring_used(ring));
-			}
+	for (int k = 0; k < s->lay.nrings; k++) {
+		const struct rf_ring_ref *rr = &s->lay.rings[k];
+		sup_outf(o, "ringflow_ring_used_bytes{from=\"%s %d\",to=\"%s %d\"} %zu\n", rf_role_names[rr->from_role],
+		         rr->from, rf_role_names[rr->to_role], rr->to, shm_ring_used(shm_at(s->seg, rr->off)));
+	}
 }
 
 static const char help_text[] =

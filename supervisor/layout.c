@@ -45,6 +45,18 @@ static const char *fmt_size(char *buf, size_t len, uint64_t v)
 	return buf;
 }
 
+void rf_layout_counts(const struct rf_config *conf, int n[RF_ROLE_COUNT])
+{
+	n[RF_ROLE_INGEST] = conf->processes.ingest;
+	n[RF_ROLE_TRANSFORM] = conf->processes.transform;
+	n[RF_ROLE_AGGREGATE] = conf->processes.aggregate;
+	n[RF_ROLE_WRITER] = conf->processes.writer;
+	n[RF_ROLE_ANALYZE] = conf->nanalyzers == 0 ? 0
+		: conf->processes.analyze == CONF_ANALYZE_AUTO ? 1 : conf->processes.analyze;
+	if (n[RF_ROLE_ANALYZE] > conf->nanalyzers)
+		n[RF_ROLE_ANALYZE] = conf->nanalyzers;
+}
+
 int rf_layout_plan(const struct rf_config *conf, size_t *bytes, char *err, size_t errlen)
 {
 	uint64_t rs = conf->processes.ring_size;
@@ -70,20 +82,21 @@ int rf_layout_plan(const struct rf_config *conf, size_t *bytes, char *err, size_
 		snprintf(err, errlen, "[processes] ring_size: %s is not a usable ring size", fmt_size(a, sizeof a, rs));
 		return -1;
 	}
-	const int n[RF_ROLE_COUNT] = { conf->processes.ingest, conf->processes.transform,
-				       conf->processes.aggregate, conf->processes.writer };
+	int n[RF_ROLE_COUNT];
+	rf_layout_counts(conf, n);
 	size_t rings = 0, procs = 0;
 	for (int r = 0; r < RF_ROLE_COUNT; r++) {
 		/* The config refuses other counts; this guards the tables. */
-		if (n[r] < 1 || n[r] > RF_MAX_PER_ROLE) {
-			snprintf(err, errlen, "[processes] %s: %d is not a count from 1 to %d", rf_role_names[r], n[r],
-				 RF_MAX_PER_ROLE);
+		int min = r == RF_ROLE_ANALYZE ? 0 : 1;
+		if (n[r] < min || n[r] > RF_MAX_PER_ROLE) {
+			snprintf(err, errlen, "[processes] %s: %d is not a count from %d to %d", rf_role_names[r], n[r],
+				 min, RF_MAX_PER_ROLE);
 			return -1;
 		}
 		procs += (size_t)n[r];
-		if (r + 1 < RF_ROLE_COUNT)
-			rings += (size_t)n[r] * (size_t)n[r + 1];
 	}
+	for (int l = 0; l < RF_NLINKS; l++)
+		rings += (size_t)n[rf_links[l][0]] * (size_t)n[rf_links[l][1]];
 	size_t total = 1 << 20;
 	total += rings * (ring_bytes + 128);
 	total += procs * (2 * (sizeof(struct shm_doorbell) + 64) + sizeof(struct rf_stats_slot) + 64);
@@ -97,10 +110,7 @@ struct shm_segment *rf_layout_create(const struct rf_config *conf, struct rf_lay
 				     char *err, size_t errlen)
 {
 	memset(lay, 0, sizeof *lay);
-	lay->n[RF_ROLE_INGEST] = conf->processes.ingest;
-	lay->n[RF_ROLE_TRANSFORM] = conf->processes.transform;
-	lay->n[RF_ROLE_AGGREGATE] = conf->processes.aggregate;
-	lay->n[RF_ROLE_WRITER] = conf->processes.writer;
+	rf_layout_counts(conf, lay->n);
 	lay->ring_size = conf->processes.ring_size;
 
 	size_t total;
@@ -127,16 +137,20 @@ struct shm_segment *rf_layout_create(const struct rf_config *conf, struct rf_lay
 			for (int k = 0; k < RF_LAG_PARTITIONS; k++)
 				atomic_store(&s->lag[k].partition, -1);
 		}
-	for (int r = 0; r + 1 < RF_ROLE_COUNT; r++)
-		for (int i = 0; i < lay->n[r]; i++)
-			for (int j = 0; j < lay->n[r + 1]; j++) {
-				lay->edge[r][i][j] = shm_ring_create(seg, lay->ring_size, lay->out_bell[r][i],
-								     lay->in_bell[r + 1][j], err, errlen);
-				if (!lay->edge[r][i][j]) {
+	for (int l = 0; l < RF_NLINKS; l++) {
+		enum rf_role fr = rf_links[l][0], tr = rf_links[l][1];
+		for (int i = 0; i < lay->n[fr]; i++)
+			for (int j = 0; j < lay->n[tr]; j++) {
+				uint64_t off = shm_ring_create(seg, lay->ring_size, lay->out_bell[fr][i], lay->in_bell[tr][j],
+							       err, errlen);
+				if (!off) {
 					shm_segment_destroy(seg);
 					return NULL;
 				}
+				lay->rings[lay->nrings++] = (struct rf_ring_ref){ off, (uint8_t)fr, (uint8_t)i, (uint8_t)tr,
+										  (uint8_t)j };
 			}
+	}
 	return seg;
 nospace:
 	snprintf(err, errlen, "shared segment too small (internal sizing error)");
@@ -146,10 +160,8 @@ nospace:
 
 void rf_layout_reset_rings(struct shm_segment *seg, const struct rf_layout *lay)
 {
-	for (int r = 0; r + 1 < RF_ROLE_COUNT; r++)
-		for (int i = 0; i < lay->n[r]; i++)
-			for (int j = 0; j < lay->n[r + 1]; j++)
-				shm_ring_reset(shm_at(seg, lay->edge[r][i][j]));
+	for (int k = 0; k < lay->nrings; k++)
+		shm_ring_reset(shm_at(seg, lay->rings[k].off));
 	for (int r = 0; r < RF_ROLE_COUNT; r++)
 		for (int i = 0; i < lay->n[r]; i++) {
 			shm_doorbell_init(shm_at(seg, lay->in_bell[r][i]));

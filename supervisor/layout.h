@@ -9,6 +9,9 @@
 
 #include "pipeline/proc.h"
 
+/* Processes per role for conf: [processes], and for the analyzer hosts
+ * `analyze` (auto: 1) but never more than there are analyzers, 0 without. */
+void rf_layout_counts(const struct rf_config *conf, int n[RF_ROLE_COUNT]);
 /* Whether [processes] can be laid out in a segment (ring_size against the
  * ring's limits, process counts against the layout's tables); *bytes gets
  * the segment size. 0, or -1 with "[processes] key: problem" in err.

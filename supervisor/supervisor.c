@@ -237,11 +237,10 @@ static int start_child(struct sup *s, struct sup_child *c)
 static uint64_t ring_waits_now(const struct sup *s, int i)
 {
 	const struct sup_child *c = &s->children[i];
-	if (c->role + 1 >= RF_ROLE_COUNT)
-		return 0;
 	uint64_t n = 0;
-	for (int j = 0; j < s->lay.n[c->role + 1]; j++)
-		n += shm_ring_full_waits(shm_at(s->seg, s->lay.edge[c->role][c->index][j]));
+	for (int k = 0; k < s->lay.nrings; k++)
+		if (s->lay.rings[k].from_role == c->role && s->lay.rings[k].from == c->index)
+			n += shm_ring_full_waits(shm_at(s->seg, s->lay.rings[k].off));
 	return n;
 }
 
@@ -277,9 +276,9 @@ static void start_plane(struct sup *s)
 			s->state = SUP_RESTARTING;
 			return;
 		}
-	rf_info("data plane started: %d ingest, %d transform, %d aggregate, %d writer",
+	rf_info("data plane started: %d ingest, %d transform, %d aggregate, %d writer, %d analyzer host(s)",
 		s->lay.n[RF_ROLE_INGEST], s->lay.n[RF_ROLE_TRANSFORM], s->lay.n[RF_ROLE_AGGREGATE],
-		s->lay.n[RF_ROLE_WRITER]);
+		s->lay.n[RF_ROLE_WRITER], s->lay.n[RF_ROLE_ANALYZE]);
 }
 
 static void signal_all(struct sup *s, int sig)
@@ -558,7 +557,7 @@ static void tick(struct sup *s)
 			struct sup_child *c = &s->children[i];
 			struct rf_stats_slot *st = rf_layout_stats(s->seg, &s->lay, c->role, c->index);
 			static const enum rf_stat main_stat[RF_ROLE_COUNT] = {
-				RF_ST_LINES_IN, RF_ST_RECORDS, RF_ST_ROWS_IN, RF_ST_POINTS_WRITTEN
+				RF_ST_LINES_IN, RF_ST_RECORDS, RF_ST_ROWS_IN, RF_ST_POINTS_WRITTEN, RF_ST_AN_WINDOWS
 			};
 			uint64_t v = rf_stat_get(st, main_stat[c->role]);
 			s->rate[i].per_sec = s->last_rate_ns ? (double)(v - s->rate[i].prev) / dt : 0;

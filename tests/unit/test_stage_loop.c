@@ -56,18 +56,18 @@ static void plane_open(struct plane *w, enum rf_role role, int nin, int nout)
 	pc->ring_size = 64 * 1024;
 	int *n[RF_ROLE_COUNT] = { &pc->ingest, &pc->transform, &pc->aggregate, &pc->writer };
 	*n[role - 1] = nin;
-	if (role + 1 < RF_ROLE_COUNT)
+	if (role < RF_ROLE_WRITER)
 		*n[role + 1] = nout;
 	w->seg = rf_layout_create(&w->pl.conf, &w->lay, err, sizeof err);
 	assert_non_null(w->seg);
 	w->p = (struct rf_proc){ .pl = &w->pl, .seg = w->seg, .lay = &w->lay, .role = role, .index = 0 };
 	w->p.stats = rf_layout_stats(w->seg, &w->lay, role, 0);
 	w->nin = nin;
-	w->nout = role + 1 < RF_ROLE_COUNT ? nout : 0;
+	w->nout = role < RF_ROLE_WRITER ? nout : 0;
 	for (int i = 0; i < nin; i++)
-		assert_int_equal(shm_ring_handle_init(&w->in[i], w->seg, w->lay.edge[role - 1][i][0], err, sizeof err), 0);
+		assert_int_equal(shm_ring_handle_init(&w->in[i], w->seg, rf_layout_ring(&w->lay, role - 1, i, role, 0), err, sizeof err), 0);
 	for (int j = 0; j < w->nout; j++)
-		assert_int_equal(shm_ring_handle_init(&w->out[j], w->seg, w->lay.edge[role][0][j], err, sizeof err), 0);
+		assert_int_equal(shm_ring_handle_init(&w->out[j], w->seg, rf_layout_ring(&w->lay, role, 0, role + 1, j), err, sizeof err), 0);
 	rf_stop_requested = 0;
 }
 
