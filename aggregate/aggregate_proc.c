@@ -3,7 +3,9 @@
  *
  * Reads ROWS frames from every transform into the window engine (engine.h),
  * advances watermarks, and sends each closed window's points to a writer as
- * POINTS frames (split at line boundaries to fit a frame). Wakes at least
+ * POINTS frames (split at line boundaries to fit a frame), and to every
+ * analyzer host that reads the rule, followed by WINDOWS_CLOSED frames
+ * saying how far each of those rules is closed here (pipeline/frames.h). Wakes at least
  * every 100 ms even without input, so idle partitions and quiet streams
  * still close their windows.
  *
@@ -43,9 +45,10 @@
 struct agg_proc {
 	const struct rf_proc *p;
 	struct agg_engine *eng;
-	struct shm_ring_handle *outs;
-	int nouts;
+	struct shm_ring_handle *outs;  /* the writers, then the analyzer hosts */
+	int nwriters, nhosts;
 	int next_out;
+	int64_t closed_sent[RF_MAX_PER_ROLE][CONF_MAX_RULES]; /* last WINDOWS_CLOSED per host, rule */
 	int failed;               /* a reserve was refused: we are stopping */
 	struct ckpt_store *store;  /* NULL for finite input: no checkpoints */
 	struct agg_blob blob;      /* snapshot buffer, reused */
@@ -66,16 +69,13 @@ static uint32_t count_lines(const char *s, size_t n)
 	return c;
 }
 
-static void emit_window(void *arg, int rule, int64_t start_ns, int64_t end_ns, const char *lp,
-			size_t len, uint32_t npoints)
+/* Sends one window's points to out as POINTS frames cut at line
+ * boundaries. count: this is the window's writer copy, so a point no frame
+ * can hold is counted and logged here (the hosts' copies skip it quietly).
+ * 0, or -1 once a reserve was refused (we are stopping). */
+static int send_window(struct agg_proc *a, struct shm_ring_handle *out, int rule, int64_t start_ns, int64_t end_ns,
+		       const char *lp, size_t len, uint32_t npoints, int count)
 {
-	struct agg_proc *a = arg;
-	if (a->failed || len == 0)
-		return;
-	/* One writer per window: its points stay together in one batch. */
-	struct shm_ring_handle *out = &a->outs[a->next_out];
-	int64_t t0 = rf_mono_ns();
-	a->next_out = (a->next_out + 1) % a->nouts;
 	size_t cap = shm_ring_max_frame(out) - sizeof(struct rf_points_hdr);
 	if (cap > POINTS_FRAME_BYTES)
 		cap = POINTS_FRAME_BYTES;
@@ -87,10 +87,12 @@ static void emit_window(void *arg, int rule, int64_t start_ns, int64_t end_ns, c
 				/* One point longer than any frame: dropped whole, counted. */
 				const char *nl = memchr(lp, '\n', len);
 				size_t skip = nl ? (size_t)(nl - lp) + 1 : len;
-				RF_LOG_RL(RF_LOG_WARN, "rule %s: a point of %zu bytes is longer than a ring frame "
-					  "(%zu bytes) and was dropped (points_too_long_total)",
-					  a->p->pl->conf.rules[rule].name, skip, cap);
-				a->points_too_long++;
+				if (count) {
+					RF_LOG_RL(RF_LOG_WARN, "rule %s: a point of %zu bytes is longer than a ring "
+						  "frame (%zu bytes) and was dropped (points_too_long_total)",
+						  a->p->pl->conf.rules[rule].name, skip, cap);
+					a->points_too_long++;
+				}
 				npoints--;
 				lp += skip;
 				len -= skip;
@@ -100,10 +102,8 @@ static void emit_window(void *arg, int rule, int64_t start_ns, int64_t end_ns, c
 		}
 		struct rf_points_hdr *h = shm_ring_reserve(out, (uint32_t)(sizeof *h + n), RF_FRAME_POINTS,
 							   &rf_stop_flag);
-		if (!h) {
-			a->failed = 1;
-			return;
-		}
+		if (!h)
+			return -1;
 		h->rule = (uint32_t)rule;
 		h->npoints = n == len ? npoints : count_lines(lp, n);
 		h->window_start_ns = start_ns;
@@ -115,9 +115,55 @@ static void emit_window(void *arg, int rule, int64_t start_ns, int64_t end_ns, c
 		lp += n;
 		len -= n;
 	}
+	return 0;
+}
+
+static void emit_window(void *arg, int rule, int64_t start_ns, int64_t end_ns, const char *lp,
+			size_t len, uint32_t npoints)
+{
+	struct agg_proc *a = arg;
+	if (a->failed || len == 0)
+		return;
+	/* One writer per window: its points stay together in one batch. */
+	struct shm_ring_handle *out = &a->outs[a->next_out];
+	int64_t t0 = rf_mono_ns();
+	a->next_out = (a->next_out + 1) % a->nwriters;
+	if (send_window(a, out, rule, start_ns, end_ns, lp, len, npoints, 1))
+		a->failed = 1;
+	/* Every analyzer host that reads the rule gets the window too. */
+	for (int j = 0; j < a->nhosts && !a->failed; j++)
+		if (a->p->pl->an_host_rules[j] >> rule & 1)
+			if (send_window(a, &a->outs[a->nwriters + j], rule, start_ns, end_ns, lp, len, npoints, 0))
+				a->failed = 1;
 	int64_t waited = rf_mono_ns() - t0;
 	if (waited > RF_NS_PER_MS)
 		a->paused_ns += waited;
+}
+
+/* After an advance: tells each analyzer host how far each of its rules is
+ * closed here (frames.h rf_windows_closed), when that moved. */
+static void send_closed(struct agg_proc *a)
+{
+	for (int j = 0; j < a->nhosts && !a->failed; j++) {
+		uint64_t want = a->p->pl->an_host_rules[j];
+		for (int r = 0; r < a->p->pl->nrules && !a->failed; r++) {
+			if (!(want >> r & 1))
+				continue;
+			int64_t upto = agg_engine_closed_upto(a->eng, r);
+			if (upto <= a->closed_sent[j][r])
+				continue;
+			struct rf_windows_closed *c = shm_ring_reserve(&a->outs[a->nwriters + j], sizeof *c,
+								       RF_FRAME_WINDOWS_CLOSED, &rf_stop_flag);
+			if (!c) {
+				a->failed = 1;
+				return;
+			}
+			*c = (struct rf_windows_closed){ .rule = (uint32_t)r, .upto_ns = upto };
+			shm_ring_commit(&a->outs[a->nwriters + j]);
+			a->frames_out++;
+			a->closed_sent[j][r] = upto;
+		}
+	}
 }
 
 static void agg_publish(void *st)
@@ -197,6 +243,16 @@ static int agg_on_barrier(void *st, uint64_t id)
 {
 	struct agg_proc *a = st;
 	char err[512];
+	/* Everything the input before the barrier closes is closed now, so
+	 * every aggregate has closed the same windows at checkpoint N (they
+	 * all see every partition's progress): no window is closed before N in
+	 * one aggregate and after it in another. An analyzer host restarted
+	 * from N would otherwise wait for the part of a window that the first
+	 * one will not send again. */
+	agg_engine_advance(a->eng, engine_clock(a), rf_now_ns(), 0, emit_window, a);
+	send_closed(a);
+	if (a->failed)
+		return -1;
 	if (!a->store)
 		snprintf(err, sizeof err, "no checkpoint store");
 	else if (agg_engine_snapshot(a->eng, &a->blob))
@@ -259,7 +315,11 @@ static int agg_init(void *st, struct rf_stage *sg)
 	char err[256];
 	a->p = p;
 	a->outs = sg->outs;
-	a->nouts = sg->nouts;
+	a->nwriters = p->lay->n[RF_ROLE_WRITER];
+	a->nhosts = p->lay->n[RF_ROLE_ANALYZE];
+	for (int j = 0; j < RF_MAX_PER_ROLE; j++)
+		for (int r = 0; r < CONF_MAX_RULES; r++)
+			a->closed_sent[j][r] = INT64_MIN;
 	a->eng = agg_engine_create(p->pl->rules, p->pl->nrules, &p->pl->conf, p->index,
 				   p->lay->n[RF_ROLE_AGGREGATE]);
 	if (!a->eng) {
@@ -288,6 +348,7 @@ static int agg_on_turn(void *st)
 	const struct rf_proc *p = a->p;
 	int64_t clock = engine_clock(a);
 	agg_engine_advance(a->eng, clock, rf_now_ns(), 0, emit_window, a);
+	send_closed(a);
 	if (a->pausable && p->index == 0 && p->pl->conf.input.max_skew_ns > 0)
 		publish_progress(a, clock);
 	return a->failed ? -1 : 0;

@@ -159,6 +159,11 @@ void agg_engine_advance(struct agg_engine *e, int64_t now_ns, int64_t wall_ns, i
 	}
 }
 
+int64_t agg_engine_closed_upto(const struct agg_engine *e, int rule)
+{
+	return agg_ws_closed_upto(e->ws[rule]);
+}
+
 const struct agg_stats *agg_engine_stats(struct agg_engine *e)
 {
 	struct agg_stats *s = &e->stats;

@@ -77,6 +77,10 @@ void agg_engine_add_rows(struct agg_engine *e, uint32_t source, int64_t max_even
 void agg_engine_advance(struct agg_engine *e, int64_t now_ns, int64_t wall_ns, int flush_all,
 			agg_emit_fn emit, void *arg);
 
+/* Rule's windows ending at or before this were emitted and none can open
+ * again (INT64_MIN: none yet). */
+int64_t agg_engine_closed_upto(const struct agg_engine *e, int rule);
+
 /* Current counters (live_keys and bytes computed now). */
 const struct agg_stats *agg_engine_stats(struct agg_engine *e);
 /* The base watermark (watermark.h) the engine would use at now_ns. */

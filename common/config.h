@@ -83,8 +83,8 @@ struct conf_ringflow {
 	int64_t checkpoint_interval_ns;
 };
 
-/* [processes] analyze = auto: sized by the analyzer host once it exists
- * (the layout does not use analyze yet). */
+/* [processes] analyze = auto: one analyzer host (supervisor/layout.c
+ * rf_layout_counts), never more hosts than analyzers. */
 #define CONF_ANALYZE_AUTO (-1)
 
 struct conf_processes {
@@ -176,6 +176,8 @@ struct conf_analyzer {
 	char *exec;
 	char *args;
 	char *input;                 /* comma list of rules, NULL = all */
+	int queue;                   /* windows waiting for it, at most */
+	int64_t timeout_ns;          /* not reading for this long: killed */
 };
 
 struct conf_alerts {

@@ -2,6 +2,8 @@
  * frames.h — what travels in the rings between pipeline stages.
  *
  *   ingest ──LINES──► transform ──ROWS──► aggregate ──POINTS──► writer
+ *                                          aggregate ──POINTS, WINDOWS_CLOSED──► analyze
+ *                                                               analyze ──POINTS──► writer
  *   every stage: ──EOS──► (end of stream: forwarded once all inputs sent it)
  *   every stage: ──BARRIER(N)──► (checkpoint N: forwarded once every input
  *                                 still open sent it; see pipeline/checkpoint.h)
@@ -20,6 +22,7 @@ enum rf_frame_type {
 	RF_FRAME_POINTS,     /* struct rf_points_hdr, then line protocol */
 	RF_FRAME_EOS,        /* struct rf_eos */
 	RF_FRAME_BARRIER,    /* struct rf_barrier */
+	RF_FRAME_WINDOWS_CLOSED, /* struct rf_windows_closed */
 	RF_FRAME_TYPE_COUNT
 };
 
@@ -55,6 +58,17 @@ struct rf_points_hdr {
 	uint32_t npoints;
 	int64_t window_start_ns;
 	int64_t window_end_ns;
+};
+
+/* aggregate -> analyzer host: every window of `rule` ending at or before
+ * upto_ns that this aggregate had was sent before this frame, and no
+ * record can open one any more (aggregate/winstore.h closed_upto). With
+ * one from every aggregate the host knows a (rule, window) block is whole,
+ * also when some aggregate owned no key of it. */
+struct rf_windows_closed {
+	uint32_t rule;
+	uint32_t pad;
+	int64_t upto_ns;
 };
 
 enum rf_eos_kind {

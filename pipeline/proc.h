@@ -47,6 +47,7 @@ extern const char *const rf_role_names[RF_ROLE_COUNT];
 extern const char *const rf_proc_state_names[RF_PS_STATE_COUNT];
 
 struct xf_plan;
+struct an_plan;
 struct agg_rule;
 struct rf_row_shape;
 
@@ -59,6 +60,11 @@ struct rf_pipeline {
 	/* [nrules]: each rule's row shape (pipeline/row.h), pointing into
 	 * rules: what the transform needs of a rule to encode and route. */
 	const struct rf_row_shape **row_shapes;
+	/* The analyzers (analyze/analyze.h), NULL without any; and for each
+	 * analyzer host the rules its analyzers read (bit r = rule r), which
+	 * the aggregates send it. */
+	struct an_plan *analyzers;
+	uint64_t an_host_rules[RF_MAX_PER_ROLE];
 };
 
 /* One SPSC ring of the layout and the two processes it links. */
@@ -84,6 +90,7 @@ struct rf_layout {
 	struct rf_ring_ref rings[RF_MAX_RINGS];
 	int nrings;
 	uint64_t ckpt;     /* struct rf_ckpt_ctl (checkpoint.h) */
+	uint64_t analyzers; /* struct rf_an_slot[CONF_MAX_ANALYZERS] (analyzers.h) */
 };
 
 /* The context a pipeline process runs with. */

@@ -55,7 +55,8 @@ static int run_turns(struct rf_stage *sg)
 	while (!rf_stage_input_done(in)) {
 		if (rf_stop_requested)
 			return RF_EXIT_RESTART;
-		int progress = rf_stage_input_turn(in, ops->frames_per_turn, on_frame, sg);
+		int progress = ops->can_take && !ops->can_take(sg->st) ? 0
+			: rf_stage_input_turn(in, ops->frames_per_turn, on_frame, sg);
 		if (progress < 0)
 			return RF_EXIT_RESTART;
 		int rc = ops->on_turn ? ops->on_turn(sg->st) : 0;

@@ -78,6 +78,10 @@ struct rf_stage_ops {
 	 * (the writer's flush_interval, the engine's tick). 0, or -1 to leave
 	 * (exit RF_EXIT_RESTART) once the turn's counters are published. */
 	int (*on_turn)(void *st);
+	/* Optional. 0: take no input this turn (the analyzer host with
+	 * finite input while an analyzer's queue is full: the pipeline waits
+	 * for it); on_turn still runs, then the loop sleeps wait_ns. */
+	int (*can_take)(void *st);
 	/* How long to sleep on the doorbell when a turn brought nothing. */
 	int64_t (*wait_ns)(void *st);
 	/* Optional. Every input sent EOS of `kind` (enum rf_eos_kind): finish

@@ -1,7 +1,6 @@
 /*
  * analyzer_config.c — the sections of the analyzer host: [alerts] (alert
- * sinks) and [analyzer.NAME] (one analyzer each). This version parses and
- * validates them but runs no analyzer, and says so in a warning.
+ * sinks) and [analyzer.NAME] (one analyzer each).
  *
  * They sit in supervisor/ only for now: they move to analyze/ with the
  * analyzer host (issue 10). Runs in the supervisor before fork and in
@@ -21,40 +20,18 @@ static const struct conf_key alerts_keys[] = {
 	{ "kafka.brokers", CONF_K_STR, NULL, "alert sink: Kafka brokers", OFF(alerts.kafka_brokers), NULL, 0 },
 	{ "kafka.topic", CONF_K_STR, NULL, "alert sink: Kafka topic", OFF(alerts.kafka_topic), NULL, 0 },
 	{ "webhook", CONF_K_STR, NULL, "alert sink: URL receiving JSON", OFF(alerts.webhook), NULL, 0 },
-	{ "measurement", CONF_K_STR, NULL, "alerts also written to InfluxDB under this measurement",
+	{ "measurement", CONF_K_STR, "ringflow_alerts", "alerts also written to the output under this measurement "
+	  "(empty: not written)",
 	  OFF(alerts.measurement), NULL, 0 },
 	{ "state_changes_only", CONF_K_BOOL, "no", "alert only when a series changes severity",
 	  OFF(alerts.state_changes_only), NULL, 0 },
 	CONF_KEYS_END
 };
 
-/*
- * docs/DESIGN.md §7: sections that this version parses and validates but
- * does not run: say so rather than let an operator wait for alerts. Both
- * warnings come from here, [analyzer.*] first (as they always have): the
- * analyzers are all loaded by the time checks run.
- */
-static int alerts_check(struct rf_config *c, int found, char *err, size_t errlen)
-{
-	if (c->nanalyzers == 1)
-		conf_warn(c, "[analyzer.%s]: accepted but not acted on yet: analyzers are not built in this version, "
-			  "so it will not run", c->analyzers[0].name);
-	else if (c->nanalyzers > 1)
-		conf_warn(c, "[analyzer.%s] and %d more [analyzer.*] sections: accepted but not acted on yet: "
-			  "analyzers are not built in this version, so none will run", c->analyzers[0].name,
-			  c->nanalyzers - 1);
-	/* An empty [alerts] is still a section the operator wrote. */
-	if (found)
-		conf_warn(c, "[alerts]: accepted but not acted on yet: analyzers are not built in this version, "
-			  "so no alert is sent");
-	return 0;
-}
-
 const struct conf_section sup_alerts_section = {
 	.name = "alerts",
-	.desc = "alert sinks (accepted, not acted on yet: analyzers are not built in this version)",
+	.desc = "alert sinks: log, Kafka topic, webhook, InfluxDB measurement",
 	.keys = alerts_keys,
-	.check = alerts_check,
 };
 
 #define AOFF(f) offsetof(struct conf_analyzer, f)
@@ -65,12 +42,16 @@ static const struct conf_key analyzer_keys[] = {
 	{ "exec", CONF_K_STR, NULL, "a built-in analyzer name or a path (required)", AOFF(exec), NULL, 0 },
 	{ "args", CONF_K_STR, NULL, "arguments passed to it", AOFF(args), NULL, 0 },
 	{ "input", CONF_K_STR, NULL, "comma list of the rules it reads (absent: all)", AOFF(input), NULL, 0 },
+	{ "queue", CONF_K_INT, "64", "windows queued for it at most; with streaming input more are dropped (counted)",
+	  AOFF(queue), NULL, 0 },
+	{ "timeout", CONF_K_DURATION, "10s", "an analyzer with input waiting that takes none for this long is "
+	  "killed and restarted; also how long it gets to finish after the last window", AOFF(timeout_ns), NULL, 0 },
 	CONF_KEYS_END
 };
 
 static int analyzer_other_key(const struct conf_scope *s, const char *key, const char *v, char *err, size_t errlen)
 {
-	return conf_fail(err, errlen, "[%s] %s: unknown key (exec, args, input)", s->sec, key);
+	return conf_fail(err, errlen, "[%s] %s: unknown key (exec, args, input, queue, timeout)", s->sec, key);
 }
 
 static void *analyzer_open(struct rf_config *c, const char *sec, const char *name, char *err, size_t errlen)
@@ -121,7 +102,7 @@ static void analyzer_release(struct rf_config *c)
 const struct conf_section sup_analyzer_section = {
 	.name = "analyzer",
 	.named = 1,
-	.desc = "exec, args, input (accepted, not run yet: analyzers are not built in this version)",
+	.desc = "one analyzer executable: exec, args, input, queue, timeout",
 	.keys = analyzer_keys,
 	.other_key = analyzer_other_key,
 	.open = analyzer_open,

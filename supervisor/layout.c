@@ -9,6 +9,7 @@
  * so `ringflow -t` refuses exactly what rf_layout_create() would.
  */
 #include "supervisor/layout.h"
+#include "pipeline/analyzers.h"
 #include "pipeline/checkpoint.h"
 #include "pipeline/frames.h"
 #include "supervisor/pipeline.h"
@@ -101,6 +102,7 @@ int rf_layout_plan(const struct rf_config *conf, size_t *bytes, char *err, size_
 	total += rings * (ring_bytes + 128);
 	total += procs * (2 * (sizeof(struct shm_doorbell) + 64) + sizeof(struct rf_stats_slot) + 64);
 	total += sizeof(struct rf_ckpt_ctl) + 64;
+	total += CONF_MAX_ANALYZERS * sizeof(struct rf_an_slot) + 64;
 	*bytes = total;
 	return 0;
 }
@@ -123,6 +125,11 @@ struct shm_segment *rf_layout_create(const struct rf_config *conf, struct rf_lay
 	if (!lay->ckpt)
 		goto nospace;
 	memset(shm_at(seg, lay->ckpt), 0, sizeof(struct rf_ckpt_ctl));
+	lay->analyzers = shm_segment_alloc(seg, CONF_MAX_ANALYZERS * sizeof(struct rf_an_slot), 64);
+	if (!lay->analyzers)
+		goto nospace;
+	for (int k = 0; k < CONF_MAX_ANALYZERS; k++)
+		rf_an_slot_init(&rf_an_slots(seg, lay->analyzers)[k]);
 	for (int r = 0; r < RF_ROLE_COUNT; r++)
 		for (int i = 0; i < lay->n[r]; i++) {
 			lay->in_bell[r][i] = shm_segment_alloc(seg, sizeof(struct shm_doorbell), 64);

@@ -3,6 +3,8 @@
 #include "supervisor/config_sections.h"
 #include "supervisor/layout.h"
 #include "aggregate/aggregate.h"
+#include "analyze/analyze.h"
+#include "analyze/exec_resolve.h"
 #include "ingest/ingest.h"
 #include "transform/transform.h"
 #include "writer/writer.h"
@@ -41,6 +43,19 @@ int rf_pipeline_load(const char *path, struct rf_pipeline *pl, char *err, size_t
 	if (!pl->row_shapes) {
 		snprintf(err, errlen, "[aggregate] out of memory");
 		goto fail;
+	}
+	if (pl->conf.nanalyzers) {
+		char self[4096];
+		if (an_self_dir(self, sizeof self)) {
+			snprintf(err, errlen, "[analyzer.%s] exec: cannot tell where the ringflow binary is "
+				 "(/proc/self/exe), so built-ins cannot be found", pl->conf.analyzers[0].name);
+			goto fail;
+		}
+		int n[RF_ROLE_COUNT];
+		rf_layout_counts(&pl->conf, n);
+		pl->analyzers = an_plan_compile(&pl->conf, self, n[RF_ROLE_ANALYZE], pl->an_host_rules, err, errlen);
+		if (!pl->analyzers)
+			goto fail;
 	}
 	return 0;
 fail:
@@ -158,6 +173,7 @@ void rf_pipeline_free(struct rf_pipeline *pl)
 	if (!pl)
 		return;
 	free(pl->row_shapes);
+	an_plan_free(pl->analyzers);
 	agg_rules_free(pl->rules);
 	xf_plan_free(pl->plan);
 	conf_free(&pl->conf);

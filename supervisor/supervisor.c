@@ -35,6 +35,7 @@
 #include "pipeline/checkpoint.h"
 #include "supervisor/layout.h"
 #include "aggregate/aggregate.h"
+#include "analyze/analyze.h"
 #include "ingest/ingest.h"
 #include "transform/transform.h"
 #include "writer/writer.h"
@@ -213,6 +214,7 @@ static void child_main(struct sup *s, struct sup_child *c, pid_t parent)
 	case RF_ROLE_INGEST: rc = ing_run(&p); break;
 	case RF_ROLE_TRANSFORM: rc = xf_run(&p); break;
 	case RF_ROLE_AGGREGATE: rc = agg_run(&p); break;
+	case RF_ROLE_ANALYZE: rc = an_run(&p); break;
 	default: rc = wr_run(&p); break;
 	}
 	exit(rc);
