@@ -106,9 +106,9 @@ struct an_plan *an_plan_compile(const struct rf_config *conf, const char *self_d
 		return NULL;
 	}
 	plan->nhosts = nhosts < 1 ? 1 : nhosts;
-	char conf_dir[PATH_MAX];
-	snprintf(conf_dir, sizeof conf_dir, "%s", conf->path ? conf->path : ".");
-	snprintf(conf_dir, sizeof conf_dir, "%s", dirname(conf_dir));
+	char path_copy[PATH_MAX], conf_dir[PATH_MAX];
+	snprintf(path_copy, sizeof path_copy, "%s", conf->path ? conf->path : ".");
+	snprintf(conf_dir, sizeof conf_dir, "%s", dirname(path_copy));
 	for (int k = 0; k < conf->nanalyzers; k++) {
 		const struct conf_analyzer *a = &conf->analyzers[k];
 		struct an_spec *s = &plan->a[plan->n++];

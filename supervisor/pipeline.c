@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+const char *rf_builtin_dir;
+
 int rf_pipeline_load(const char *path, struct rf_pipeline *pl, char *err, size_t errlen)
 {
 	memset(pl, 0, sizeof *pl);
@@ -46,7 +48,9 @@ int rf_pipeline_load(const char *path, struct rf_pipeline *pl, char *err, size_t
 	}
 	if (pl->conf.nanalyzers) {
 		char self[4096];
-		if (an_self_dir(self, sizeof self)) {
+		if (rf_builtin_dir)
+			snprintf(self, sizeof self, "%s", rf_builtin_dir);
+		else if (an_self_dir(self, sizeof self)) {
 			snprintf(err, errlen, "[analyzer.%s] exec: cannot tell where the ringflow binary is "
 				 "(/proc/self/exe), so built-ins cannot be found", pl->conf.analyzers[0].name);
 			goto fail;

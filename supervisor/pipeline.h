@@ -20,6 +20,11 @@
 #define RF_RING_SIZE_MIN (64u << 10)
 #define RF_RING_SIZE_MAX (1u << 30)
 
+/* Where built-in analyzers are looked up as ringflow-NAME (then in
+ * ../libexec/ringflow from there). NULL, the default: the directory of the
+ * running binary. Unit tests, whose binary is elsewhere, point it at stubs. */
+extern const char *rf_builtin_dir;
+
 /* Returns 0, or -1 with "[section] key: problem" in err. Includes
  * rf_layout_plan, so every [processes] value start would refuse is refused
  * here. */

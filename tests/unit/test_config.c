@@ -23,6 +23,8 @@
 #include <cmocka.h>
 
 #include "aggregate/rule.h"
+#include "analyze/analyze.h"
+#include "analyze/exec_resolve.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/timeutil.h"
@@ -137,6 +139,19 @@ static int setup(void **state)
 		fprintf(stderr, "test_config: %s not found (run from the repository root or set RF_SRCDIR)\n", mmdb_dir);
 		return -1;
 	}
+	/* Stub built-ins: the test binary has none beside it. */
+	static char bin[sizeof tmpdir + 8];
+	snprintf(bin, sizeof bin, "%s/bin", tmpdir);
+	if (mkdir(bin, 0755))
+		return -1;
+	for (const char *const *b = an_builtin_names; *b; b++) {
+		char stub[sizeof bin + 64];
+		snprintf(stub, sizeof stub, "%s/ringflow-%s", bin, *b);
+		FILE *f = fopen(stub, "w");
+		if (!f || fputs("#!/bin/sh\n", f) < 0 || fclose(f) || chmod(stub, 0755))
+			return -1;
+	}
+	rf_builtin_dir = bin;
 	return 0;
 }
 
@@ -309,7 +324,7 @@ static void test_full_values(void **state)
 			 "input = by_country\n"
 			 "\n"
 			 "[analyzer.all]\n"
-			 "exec = /usr/local/bin/my-analyzer\n"
+			 "exec = /bin/true\n"
 			 "\n"
 			 "[alerts]\n"
 			 "log = no\n"
@@ -407,7 +422,7 @@ static void test_full_values(void **state)
 	assert_string_equal(cf->analyzers[0].args, "--field bytes --percent 200 --windows 1");
 	assert_string_equal(cf->analyzers[0].input, "by_country");
 	assert_string_equal(cf->analyzers[1].name, "all");
-	assert_string_equal(cf->analyzers[1].exec, "/usr/local/bin/my-analyzer");
+	assert_string_equal(cf->analyzers[1].exec, "/bin/true");
 	assert_null(cf->analyzers[1].args);
 	assert_null(cf->analyzers[1].input);
 
@@ -417,7 +432,7 @@ static void test_full_values(void **state)
 	assert_string_equal(cf->alerts.webhook, "https://example.org/hook");
 	assert_string_equal(cf->alerts.measurement, "ringflow_alerts");
 	assert_int_equal(cf->alerts.state_changes_only, 1);
-	assert_int_equal(cf->nwarnings, 2);
+	assert_int_equal(cf->nwarnings, 0);  /* analyzers and alerts run now */
 
 	/* The compiled side: outputs, keys and the top aggregate resolved. */
 	assert_int_equal(xf_plan_nout(pl->plan), 5);
@@ -524,8 +539,6 @@ static void test_boundaries_accepted(void **state)
 	}
 }
 
-/* [analyzer.*] and [alerts] parse but do nothing yet: one warning each,
- * naming the section and saying analyzers are not built. */
 static void test_processes_analyze(void **state)
 {
 	struct rf_pipeline *pl = load_ok(&(struct ini){ .processes = "analyze = 0\n" });
@@ -539,28 +552,59 @@ static void test_processes_analyze(void **state)
 	unload(pl);
 }
 
-static void test_not_acted_on_warnings(void **state)
+/* [analyzer.*] and [alerts] compile without warnings: the built-ins are
+ * found (here: the stubs setup() put in rf_builtin_dir), a path is taken
+ * relative to the config file, args split into an argv, input maps to
+ * rules, and each analyzer gets a host. */
+static void test_analyzers_compiled(void **state)
 {
-	struct rf_pipeline *pl = load_ok(&(struct ini){
-		.extra = "[analyzer.spikes]\nexec = deviation\n\n[analyzer.trend]\nexec = forecast\n\n"
-			 "[alerts]\nlog = yes\n",
-	});
-	assert_int_equal(pl->conf.nwarnings, 2);
-	assert_non_null(strstr(pl->conf.warnings[0], "[analyzer.spikes] and 1 more [analyzer.*] sections: "
-							"accepted but not acted on yet"));
-	assert_non_null(strstr(pl->conf.warnings[0], "analyzers are not built in this version"));
-	assert_non_null(strstr(pl->conf.warnings[1], "[alerts]: accepted but not acted on yet"));
+	char script[600], extra[2000];
+	snprintf(script, sizeof script, "%s/mine.py", tmpdir);
+	write_raw(script, "#!/usr/bin/env python3\n");
+	assert_int_equal(chmod(script, 0755), 0);
+	snprintf(extra, sizeof extra,
+		 "[analyzer.spikes]\nexec = deviation\nargs = --field bytes --percent 200 --windows 1\n"
+		 "input = total\nqueue = 8\ntimeout = 2s\n\n"
+		 "[analyzer.mine]\nexec = ./mine.py\nargs = --name \"a b\" x\n\n"
+		 "[alerts]\nlog = yes\nstate_changes_only = yes\n");
+	struct rf_pipeline *pl = load_ok(&(struct ini){ .extra = extra });
+	assert_int_equal(pl->conf.nwarnings, 0);
+	const struct an_plan *an = pl->analyzers;
+	assert_non_null(an);
+	assert_int_equal(an->n, 2);
+	assert_int_equal(an->nhosts, 1);
+	char want[700];
+	snprintf(want, sizeof want, "%s/bin/ringflow-deviation", tmpdir);
+	assert_string_equal(an->a[0].path, want);
+	assert_string_equal(an->a[0].argv[0], want);
+	assert_string_equal(an->a[0].argv[1], "--field");
+	assert_string_equal(an->a[0].argv[6], "1");
+	assert_null(an->a[0].argv[7]);
+	assert_true(an->a[0].rules == 1);        /* total is rule 0 */
+	assert_int_equal(an->a[0].queue, 8);
+	assert_true(an->a[0].timeout_ns == 2 * RF_NS_PER_SEC);
+	snprintf(want, sizeof want, "%s/./mine.py", tmpdir);  /* relative to the config's directory */
+	assert_string_equal(an->a[1].path, want);
+	assert_string_equal(an->a[1].argv[2], "a b");
+	assert_true(an->a[1].rules == (1ull << pl->conf.nrules) - 1);  /* no input: every rule */
+	assert_int_equal(an->a[1].queue, 64);
+	assert_true(an->a[1].timeout_ns == 10 * RF_NS_PER_SEC);
+	assert_true(pl->an_host_rules[0] == an->a[1].rules);
+	int env_name = 0;
+	for (char **e = an->a[1].envp; *e; e++)
+		env_name |= !strcmp(*e, "RINGFLOW_ANALYZER=mine");
+	assert_true(env_name);
+	assert_string_equal(pl->conf.alerts.measurement, "ringflow_alerts");
 	unload(pl);
 
-	pl = load_ok(&(struct ini){ .extra = "[analyzer.spikes]\nexec = deviation\n" });
-	assert_int_equal(pl->conf.nwarnings, 1);
-	assert_non_null(strstr(pl->conf.warnings[0], "[analyzer.spikes]: accepted but not acted on yet"));
-	unload(pl);
-
-	/* An empty [alerts] section is still a section the operator wrote. */
-	pl = load_ok(&(struct ini){ .extra = "[alerts]\n" });
-	assert_int_equal(pl->conf.nwarnings, 1);
-	assert_non_null(strstr(pl->conf.warnings[0], "[alerts]: accepted but not acted on yet"));
+	/* Two hosts share three analyzers: k % 2. */
+	pl = load_ok(&(struct ini){ .processes = "analyze = 2\n",
+		.extra = "[analyzer.a]\nexec = zscore\ninput = total\n\n[analyzer.b]\nexec = zscore\n\n"
+			 "[analyzer.c]\nexec = threshold\ninput = total\n" });
+	assert_int_equal(pl->analyzers->nhosts, 2);
+	assert_int_equal(pl->analyzers->a[2].host, 0);
+	assert_int_equal(pl->analyzers->a[1].host, 1);
+	assert_true(pl->an_host_rules[0] == 1);
 	unload(pl);
 }
 
@@ -589,6 +633,18 @@ static const struct bad_case bad_cases[] = {
 	  { "[analyzer.a] agrs: unknown key" } },
 	{ "analyzer without exec", CONF, { .extra = "[analyzer.a]\nargs = -x\n" },
 	  { "[analyzer.a] exec: missing" } },
+	{ "unknown built-in", PIPE, { .extra = "[analyzer.a]\nexec = zscroe\n" },
+	  { "[analyzer.a] exec:", "'zscroe' is not a built-in analyzer" } },
+	{ "exec path missing", PIPE, { .extra = "[analyzer.a]\nexec = /nonexistent/an.py\n" },
+	  { "[analyzer.a] exec:", "/nonexistent/an.py", "No such file" } },
+	{ "exec not executable", PIPE, { .extra = "[analyzer.a]\nexec = @DIR@/case0.ini\n" },
+	  { "[analyzer.a] exec:", "case0.ini" } },
+	{ "input names no rule", PIPE, { .extra = "[analyzer.a]\nexec = zscore\ninput = total, nope\n" },
+	  { "[analyzer.a] input:", "'nope' is no [aggregate.*] rule" } },
+	{ "args unclosed quote", PIPE, { .extra = "[analyzer.a]\nexec = zscore\nargs = --x \"open\n" },
+	  { "[analyzer.a] args:", "quote" } },
+	{ "queue zero", CONF, { .extra = "[analyzer.a]\nexec = zscore\nqueue = 0\n" },
+	  { "[analyzer.a] queue:" } },
 	{ "bad duration", CONF, { .ringflow = "checkpoint_interval = 5 parsecs\n" },
 	  { "[ringflow] checkpoint_interval: '5 parsecs' is not a duration" } },
 	{ "negative duration", CONF, { .output = "database = x\nflush_interval = -1s\n" },
@@ -1006,7 +1062,7 @@ static void test_print_keys(void **state)
 		"\nkey                  =                        ; ",
 		"\nmax_keys             = 1000000                ; ",
 		"\ntop                  =                        ; ",
-		"\n[analyzer.NAME]  ; exec, args, input",
+		"\n[analyzer.NAME]  ; one analyzer executable: exec, args, input, queue, timeout",
 	};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
 		if (!strstr(text, want[i]))
@@ -1023,7 +1079,7 @@ int main(void)
 		cmocka_unit_test(test_file_input),
 		cmocka_unit_test(test_v2_output_processing_time),
 		cmocka_unit_test(test_boundaries_accepted),
-		cmocka_unit_test(test_not_acted_on_warnings),
+		cmocka_unit_test(test_analyzers_compiled),
 		cmocka_unit_test(test_processes_analyze),
 		cmocka_unit_test(test_bad_cases),
 		cmocka_unit_test(test_broken_mmdb),
