@@ -46,10 +46,11 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-	(void)rk;
+	const struct an_kafka *k = rd_kafka_opaque(rk);
 	/* syslog levels: 0..3 errors, 4 warning, the rest is chatter */
 	if (level <= 4)
-		RF_LOG_RL(level <= 3 ? RF_LOG_ERROR : RF_LOG_WARN, "kafka alerts: %s: %s", fac, buf);
+		RF_LOG_RL(level <= 3 ? RF_LOG_ERROR : RF_LOG_WARN, "%s: kafka: %s: %s", k ? k->name : "alerts", fac,
+			  buf);
 }
 
 struct an_kafka *an_kafka_new(const struct an_alerts_conf *c, const char *name_for_logs,
