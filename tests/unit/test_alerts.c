@@ -323,7 +323,7 @@ static void test_state_cap_and_many(void **st)
 
 	/* many series through growth: every one is remembered exactly */
 	s = an_alert_state_new(0);
-	char names[5000][8];
+	char names[5000][16];
 	struct an_alert x;
 	base_alert(&x);
 	for (int i = 0; i < 5000; i++) {
