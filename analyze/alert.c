@@ -212,7 +212,8 @@ size_t an_alert_json(const struct an_alert *a, char *buf, size_t cap)
 	jw_lit(&w, ",\"rule\":");
 	jw_str(&w, a->rule);
 	jw_lit(&w, ",\"tags\":{");
-	for (int i = 0; i < a->ntags; i++) {
+	int ntags = a->ntags < 0 ? 0 : a->ntags > LP_MAX_TAGS ? LP_MAX_TAGS : a->ntags;
+	for (int i = 0; i < ntags; i++) {
 		if (i)
 			jw_put(&w, ",", 1);
 		jw_str(&w, a->tag_keys[i]);

@@ -23,7 +23,11 @@
  * wait (a full queue drops the new alert: webhook_dropped). A request that
  * times out, cannot connect or gets 408, 429 or 5xx is retried up to
  * webhook_retries times with backoff (200 ms, doubling, at most 5 s); any
- * other status >= 400, or the last retry failing, counts webhook_failed.
+ * other status that is not 2xx (redirects are not followed), or the last
+ * retry failing, counts webhook_failed. So a receiver that never answers
+ * takes (retries + 1) x timeout per alert and the queue absorbs the rest.
+ * Name lookups do not block either: Debian's libcurl resolves in a thread
+ * (CURL_VERSION_ASYNCHDNS).
  * Logs name the webhook by scheme and host only: header values and the
  * URL's path and query (tokens live there too) are never logged.
  *

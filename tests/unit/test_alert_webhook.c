@@ -282,6 +282,7 @@ static int run_until(struct an_sinks *s, int (*done)(const struct an_sink_stats 
 }
 
 static int one_sent(const struct an_sink_stats *ss) { return ss->webhook_sent >= 1; }
+static int three_sent(const struct an_sink_stats *ss) { return ss->webhook_sent >= 3; }
 static int one_failed(const struct an_sink_stats *ss) { return ss->webhook_failed >= 1; }
 
 static void test_delivered_with_headers(void **st)
@@ -305,6 +306,15 @@ static void test_delivered_with_headers(void **st)
 	assert_non_null(strstr(S.head[0], "\r\nAuthorization: Bearer tok123secret\r\n"));
 	assert_non_null(strstr(S.head[0], "\r\nX-Test: yes"));
 	assert_non_null(strstr(S.head[0], "\r\nContent-Type: application/json"));
+	/* more alerts arrive one request each, in the order sent */
+	base_alert(&a, "FR");
+	timed_send(s, &a);
+	base_alert(&a, "US");
+	timed_send(s, &a);
+	assert_int_equal(run_until(s, three_sent, 10 * RF_NS_PER_SEC), 0);
+	assert_int_equal(srv_nreq(), 3);
+	assert_non_null(strstr(S.body[1], "{\"src_country\":\"FR\"}"));
+	assert_non_null(strstr(S.body[2], "{\"src_country\":\"US\"}"));
 	assert_true(slowest < SLOW_CALL_NS);
 	assert_int_equal(an_sinks_flush(s, RF_NS_PER_SEC), 0);
 	an_sinks_free(s);
