@@ -3,6 +3,7 @@
  * cluster (rdkafka_mock.h, hosted by a producer-less rd_kafka_t of this
  * test), read back with a consumer: the value is the alert's JSON, the key
  * the series identity, one series stays in one partition and in order; a
+ * webhook that never answers does not hold Kafka back; a
  * refused kafka.* key fails an_sinks_new naming the key only; with no
  * broker listening, send and service stay fast and the exit flush is
  * bounded.
@@ -13,11 +14,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "analyze/alert.h"
 #include "analyze/alert_sinks.h"
@@ -180,6 +184,72 @@ static void test_mock_cluster(void **st)
 	rd_kafka_destroy(mrk);
 }
 
+/* A webhook whose receiver accepts connections (the kernel's backlog
+ * does) and never answers does not hold back the Kafka sink. */
+static void test_dead_webhook_does_not_hold_kafka(void **st)
+{
+	char err[512], url[128];
+	rd_kafka_conf_t *mconf = rd_kafka_conf_new();
+	rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, mconf, err, sizeof err);
+	assert_non_null(mrk);
+	rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 1);
+	assert_non_null(mc);
+	assert_int_equal(rd_kafka_mock_topic_create(mc, "alerts2", PARTITIONS, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+	const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
+
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t sl = sizeof sa;
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/", ntohs(sa.sin_port));
+
+	struct an_alerts_conf c;
+	const char *keys[] = { "brokers" };
+	const char *values[] = { boot };
+	an_alerts_conf_init(&c);
+	c.kafka_topic = "alerts2";
+	c.nkafka = 1;
+	c.kafka_keys = keys;
+	c.kafka_values = values;
+	c.webhook = url;
+	c.webhook_timeout_ns = 10 * RF_NS_PER_SEC;
+	struct an_sinks *s = an_sinks_new(&c, "alerts", err, sizeof err);
+	if (!s)
+		fail_msg("an_sinks_new: %s", err);
+	struct an_alert a;
+	const char *countries[] = { "DE", "FR", "US" };
+	int64_t slowest = 0;
+	for (int i = 0; i < 3; i++) {
+		base_alert(&a, countries[i], DET_WARNING);
+		int64_t t = rf_mono_ns();
+		an_sinks_send(s, &a);
+		an_sinks_service(s, rf_mono_ns());
+		if (rf_mono_ns() - t > slowest)
+			slowest = rf_mono_ns() - t;
+	}
+	/* the host loop: service every few ms until Kafka has delivered */
+	struct an_sink_stats ss;
+	int64_t deadline = rf_mono_ns() + 15 * RF_NS_PER_SEC;
+	do {
+		int64_t t = rf_mono_ns();
+		an_sinks_service(s, t);
+		if (rf_mono_ns() - t > slowest)
+			slowest = rf_mono_ns() - t;
+		an_sinks_stats(s, &ss);
+		usleep(5000);
+	} while (ss.kafka_sent < 3 && rf_mono_ns() < deadline);
+	assert_int_equal(ss.kafka_sent, 3);
+	assert_int_equal(ss.webhook_sent + ss.webhook_failed, 0); /* still waiting for its answer */
+	assert_true(slowest < SLOW_CALL_NS);
+	an_sinks_free(s);
+	close(lfd);
+	rd_kafka_mock_cluster_destroy(mc);
+	rd_kafka_destroy(mrk);
+}
+
 static void test_bad_key(void **st)
 {
 	struct an_alerts_conf c;
@@ -237,6 +307,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mock_cluster),
+		cmocka_unit_test(test_dead_webhook_does_not_hold_kafka),
 		cmocka_unit_test(test_bad_key),
 		cmocka_unit_test(test_broker_down),
 	};
