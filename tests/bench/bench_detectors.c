@@ -2,9 +2,9 @@
  * bench_detectors.c — evaluation of the built-in detectors on deterministic
  * synthetic series with labelled anomaly windows (spikes, level shift, drift,
  * dead link to 0, dead link as missing, daily seasonality with spikes):
- * zscore against the prototype's two baselines ("deviation": value vs the
- * value N windows earlier ± percent; "average": value vs the mean of the last
- * N ± percent), scored NAB-like (standard profile: scaled sigmoid inside a
+ * zscore against the prototype's two baselines, run as the deviation and
+ * average detectors ("deviation": value vs the value N windows earlier ±
+ * percent; "average": value vs the mean of the last N ± percent), scored NAB-like (standard profile: scaled sigmoid inside a
  * window, first alert per window only, A_FP = -0.11 per alert outside,
  * -1 per missed window, normalised so no alerts = 0 and perfect = 100), with
  * precision, recall and mean detection delay; then zscore's throughput.
@@ -16,7 +16,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "analyze/average.h"
 #include "analyze/detector.h"
+#include "analyze/deviation.h"
 #include "analyze/zscore.h"
 #include "tests/lib/splitmix.h"
 
@@ -115,40 +117,45 @@ static void run_zscore(const struct series *s, unsigned char *alerts)
 	}
 }
 
-/* The prototype's baselines fire on every window where the condition holds;
- * counted here as one alert per rising edge (kinder to them than per window). */
+/* The prototype's baselines, as the deviation and average detectors with
+ * the prototype's settings (other parameters at their defaults: critical at
+ * twice the percent, an episode ends after 3 values inside the band).  The
+ * prototype fired on every window where the condition held; the detectors
+ * alert once per episode and once per escalation, like zscore. */
+static void run_pct(const struct series *s, unsigned char *alerts, int average,
+		    unsigned windows, double percent)
+{
+	static _Alignas(8) unsigned char st[1024];
+	struct dev_params dp;
+	struct avg_params ap;
+	struct det_verdict v;
+	dev_params_default(&dp);
+	avg_params_default(&ap);
+	dp.windows = ap.windows = windows;
+	dp.percent = ap.percent = percent;
+	if (average ? avg_state_size(&ap) > sizeof st : dev_state_size(&dp) > sizeof st)
+		abort();
+	if (average)
+		avg_init(st, &ap);
+	else
+		dev_init(st, &dp);
+	for (int i = 0; i < LEN; i++) {
+		if (average)
+			avg_update(st, &ap, s->v[i], s->missing[i], &v);
+		else
+			dev_update(st, &dp, s->v[i], s->missing[i], &v);
+		alerts[i] = v.changed && v.severity > 0;
+	}
+}
+
 static void run_deviation(const struct series *s, unsigned char *alerts)
 {
-	const int n = 1;
-	const double pct = 200;
-	int prev = 0;
-	for (int i = 0; i < LEN; i++) {
-		int fire = 0;
-		if (i >= n && !s->missing[i] && !s->missing[i - n] && s->v[i - n] != 0)
-			fire = fabs(s->v[i] - s->v[i - n]) / fabs(s->v[i - n]) * 100 > pct;
-		alerts[i] = fire && !prev;
-		prev = fire;
-	}
+	run_pct(s, alerts, 0, 1, 200);
 }
 
 static void run_average(const struct series *s, unsigned char *alerts)
 {
-	const int n = 10;
-	const double pct = 100;
-	int prev = 0;
-	for (int i = 0; i < LEN; i++) {
-		int fire = 0, cnt = 0;
-		double sum = 0;
-		for (int j = i - n; j < i; j++)
-			if (j >= 0 && !s->missing[j]) {
-				sum += s->v[j];
-				cnt++;
-			}
-		if (cnt == n && !s->missing[i] && sum != 0)
-			fire = fabs(s->v[i] - sum / n) / fabs(sum / n) * 100 > pct;
-		alerts[i] = fire && !prev;
-		prev = fire;
-	}
+	run_pct(s, alerts, 1, 10, 100);
 }
 
 struct score {
