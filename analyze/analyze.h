@@ -18,6 +18,10 @@
 #include "common/config.h"
 #include "pipeline/proc.h"
 
+/* [alerts] and [analyzer.NAME] (analyzer_config.c). */
+extern const struct conf_section an_alerts_section;
+extern const struct conf_section an_analyzer_section;
+
 struct an_spec {
 	const char *name;          /* [analyzer.NAME], points into the config */
 	char path[PATH_MAX];       /* resolved executable */

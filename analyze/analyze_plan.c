@@ -5,6 +5,7 @@
  * file, bad args quoting, an input naming no rule.
  */
 #include "analyze/analyze.h"
+#include "analyze/alerts_from_config.h"
 #include "analyze/args_split.h"
 #include "analyze/exec_resolve.h"
 
@@ -142,6 +143,12 @@ struct an_plan *an_plan_compile(const struct rf_config *conf, const char *self_d
 		if (host_rules)
 			host_rules[s->host] |= s->rules;
 	}
+	/* The sinks as the host will build them: a bad kafka.* key is refused
+	 * here (no network I/O happens before the first alert). */
+	struct an_sinks *sinks = an_sinks_from_config(&conf->alerts, err, errlen);
+	if (!sinks)
+		goto fail;
+	an_sinks_free(sinks);
 	return plan;
 fail:
 	an_plan_free(plan);

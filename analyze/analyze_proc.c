@@ -43,7 +43,8 @@
  * Runs in the analyzer host process; the children it starts are the
  * analyzers.
  */
-#include "analyze/alert_out.h"
+#include "analyze/alert.h"
+#include "analyze/alerts_from_config.h"
 #include "analyze/analyze.h"
 #include "analyze/child.h"
 #include "common/log.h"
@@ -62,10 +63,13 @@
 #include <string.h>
 
 #define FRAMES_PER_TURN 32
+_Static_assert((int)DET_SEVERITY_COUNT == (int)RF_AN_SEVERITY_COUNT && (int)DET_CRITICAL == (int)RF_AN_CRITICAL,
+	       "the slots count alerts by det_severity");
 #define OUT_FLUSH_BYTES (256 * 1024)
 #define ACTIVE_WAIT_NS (5 * RF_NS_PER_MS)
 #define IDLE_WAIT_NS (100 * RF_NS_PER_MS)
 #define ALERTS_MEASUREMENT_DEFAULT "ringflow_alerts"
+#define SINKS_FLUSH_NS (5 * RF_NS_PER_SEC)  /* at the end, for queued alerts */
 
 /* One (rule, window) being gathered from the aggregates. */
 struct block {
@@ -115,7 +119,8 @@ struct an_host {
 	struct lp_point *pt;        /* parse scratch (large) */
 	const char *alerts_measurement; /* "" = none */
 	struct rf_ratelimit bad_rl;
-	struct an_alert_out *alerts;
+	struct an_sinks *sinks;
+	struct an_alert alert;      /* scratch */
 	/* Stats since the last publish. */
 	uint64_t windows, points_in, replayed, points_out, frames_out;
 };
@@ -168,18 +173,6 @@ static void reject(struct analyzer *a, const char *why, const char *detail)
 		  detail ? ": " : "", detail ? detail : "");
 }
 
-static int find_severity(const struct lp_point *pt)
-{
-	for (int i = 0; i < pt->ntags; i++)
-		if (!strcmp(pt->tags[i].key.p, "severity")) {
-			for (int s = 0; s < RF_AN_SEVERITY_COUNT; s++)
-				if (!strcmp(pt->tags[i].val.p, rf_an_severity_names[s]))
-					return s;
-			return -1;
-		}
-	return -1;
-}
-
 /* The alert as a point of [alerts] measurement: tag analyzer, then its
  * own tags and fields. */
 static void store_alert(struct an_host *h, const struct analyzer *a, const struct lp_point *pt, int64_t t)
@@ -213,16 +206,16 @@ static void store_alert(struct an_host *h, const struct analyzer *a, const struc
 static void on_alert(struct analyzer *a, const struct lp_point *pt, int64_t t)
 {
 	struct an_host *h = a->h;
-	int sev = find_severity(pt);
-	if (sev < 0) {
+	char why[160];
+	if (an_alert_from_point(pt, a->spec->name, t, &h->alert, why, sizeof why)) {
 		atomic_fetch_add(&a->slot->c[RF_AN_ALERTS_BAD], 1);
-		reject(a, "alert without a severity tag of ok, info, warning or critical", NULL);
+		reject(a, "bad alert", why);
 		return;
 	}
-	atomic_fetch_add(&a->slot->alerts[sev], 1);
+	atomic_fetch_add(&a->slot->alerts[h->alert.severity], 1);
 	if (*h->alerts_measurement)
 		store_alert(h, a, pt, t);
-	an_alert_out_send(h->alerts, a->spec->name, pt, t);
+	an_sinks_send(h->sinks, &h->alert);
 }
 
 static void on_line(void *arg, const char *line, size_t len, int too_long)
@@ -308,7 +301,7 @@ static void service_all(struct an_host *h)
 		an_child_service(h->an[i].child, now, on_line, &h->an[i]);
 		sync_child(&h->an[i]);
 	}
-	an_alert_out_service(h->alerts, now);
+	an_sinks_service(h->sinks, now);
 }
 
 /* Hands a whole block to every analyzer of this host that reads rule. */
@@ -494,9 +487,9 @@ static int an_init(void *st, struct rf_stage *sg)
 			return RF_EXIT_RESTART;
 		}
 	}
-	char err[512];
-	h->alerts = an_alert_out_open(&p->pl->conf, err, sizeof err);
-	if (!h->alerts) {
+	char err[600];
+	h->sinks = an_sinks_from_config(&p->pl->conf.alerts, err, sizeof err);
+	if (!h->sinks) {
 		rf_error("%s", err);
 		return CONF_EXIT_CONFIG;
 	}
@@ -570,7 +563,9 @@ static int an_on_eos(void *st, uint32_t kind)
 		flush_out(h);
 		rf_stage_publish(h->sg);
 	}
-	an_alert_out_flush(h->alerts, 5 * RF_NS_PER_SEC);
+	int left = an_sinks_flush(h->sinks, SINKS_FLUSH_NS);
+	if (left)
+		rf_warn("alerts: %d alert(s) not delivered to every sink at the end (see the sink errors)", left);
 	flush_out(h);
 	return h->failed ? RF_EXIT_RESTART : RF_EXIT_OK;
 }
@@ -596,8 +591,8 @@ static void an_fini(void *st)
 		free(h->an[i].starts);
 		atomic_store(&h->an[i].slot->pid, 0);
 	}
-	an_alert_out_close(h->alerts);
-	h->alerts = NULL;
+	an_sinks_free(h->sinks);
+	h->sinks = NULL;
 	for (int r = 0; r < CONF_MAX_RULES; r++) {
 		for (int i = 0; i < h->pending[r].n; i++)
 			lp_buf_free(&h->pending[r].b[i].text);

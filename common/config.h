@@ -183,6 +183,13 @@ struct conf_analyzer {
 struct conf_alerts {
 	int log;
 	char *kafka_brokers, *kafka_topic, *webhook, *measurement;
+	struct conf_kv kafka[CONF_MAX_KV];    /* other kafka.* keys, prefix removed */
+	int nkafka;
+	struct conf_kv headers[CONF_MAX_KV];  /* webhook.header.NAME: key = NAME; values are secrets */
+	int nheaders;
+	int64_t webhook_timeout_ns;
+	int webhook_retries;
+	int webhook_queue;
 	int state_changes_only;
 };
 

@@ -7,6 +7,7 @@
  */
 #include "supervisor/config_sections.h"
 #include "aggregate/aggregate.h"
+#include "analyze/analyze.h"
 #include "ingest/ingest.h"
 #include "transform/transform.h"
 #include "writer/writer.h"
@@ -19,9 +20,9 @@ const struct conf_section *const sup_config_sections[] = {
 	&ing_input_section,
 	&xf_geoip_section,
 	&wr_output_section,
-	&sup_alerts_section,
+	&an_alerts_section,
 	&xf_transform_section,
 	&agg_rule_section,
-	&sup_analyzer_section,
+	&an_analyzer_section,
 	NULL
 };

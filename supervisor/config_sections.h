@@ -15,8 +15,5 @@ extern const struct conf_section *const sup_config_sections[];
 
 extern const struct conf_section sup_ringflow_section;  /* [ringflow] */
 extern const struct conf_section sup_processes_section; /* [processes] */
-/* The analyzer host's; they move to analyze/ with it (issue 10). */
-extern const struct conf_section sup_alerts_section;    /* [alerts] */
-extern const struct conf_section sup_analyzer_section;  /* [analyzer.NAME] */
 
 #endif
