@@ -65,6 +65,8 @@
 #define FRAMES_PER_TURN 32
 _Static_assert((int)DET_SEVERITY_COUNT == (int)RF_AN_SEVERITY_COUNT && (int)DET_CRITICAL == (int)RF_AN_CRITICAL,
 	       "the slots count alerts by det_severity");
+_Static_assert((int)AN_CHILD_STATE_COUNT == (int)RF_AN_STATE_COUNT && (int)AN_CHILD_FINISHED == (int)RF_AN_FINISHED,
+	       "the slots show the child's state");
 #define OUT_FLUSH_BYTES (256 * 1024)
 #define ACTIVE_WAIT_NS (5 * RF_NS_PER_MS)
 #define IDLE_WAIT_NS (100 * RF_NS_PER_MS)

@@ -7,6 +7,8 @@
 
 const char *const rf_an_severity_names[RF_AN_SEVERITY_COUNT] = { "ok", "info", "warning", "critical" };
 
+const char *const rf_an_state_names[RF_AN_STATE_COUNT] = { "waiting", "running", "closing", "finished" };
+
 const char *const rf_an_counter_names[RF_AN_COUNTER_COUNT] = {
 	[RF_AN_WINDOWS_DELIVERED] = "windows_delivered",
 	[RF_AN_WINDOWS_DROPPED] = "windows_dropped",

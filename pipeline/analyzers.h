@@ -33,6 +33,10 @@
 enum rf_an_severity { RF_AN_OK = 0, RF_AN_INFO, RF_AN_WARNING, RF_AN_CRITICAL, RF_AN_SEVERITY_COUNT };
 extern const char *const rf_an_severity_names[RF_AN_SEVERITY_COUNT];
 
+/* An analyzer's process state, as analyze/child.h's enum an_child_state. */
+enum rf_an_state { RF_AN_WAITING = 0, RF_AN_RUNNING, RF_AN_CLOSING, RF_AN_FINISHED, RF_AN_STATE_COUNT };
+extern const char *const rf_an_state_names[RF_AN_STATE_COUNT];
+
 enum rf_an_counter {
 	RF_AN_WINDOWS_DELIVERED = 0, /* written whole into its stdin */
 	RF_AN_WINDOWS_DROPPED,       /* its queue was full (streaming input) */
@@ -50,7 +54,7 @@ extern const char *const rf_an_counter_names[RF_AN_COUNTER_COUNT];
 struct rf_an_slot {
 	_Atomic int32_t host;        /* analyzer host index running it, -1 none */
 	_Atomic int32_t pid;         /* 0 when not running */
-	_Atomic int32_t state;       /* enum an_child_state (analyze/child.h) */
+	_Atomic int32_t state;       /* enum rf_an_state */
 	_Atomic int32_t crash_loop;
 	_Atomic uint64_t c[RF_AN_COUNTER_COUNT];
 	_Atomic uint64_t alerts[RF_AN_SEVERITY_COUNT];

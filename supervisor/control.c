@@ -12,6 +12,7 @@
 #include "supervisor/supervisor.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "pipeline/analyzers.h"
 #include "pipeline/checkpoint.h"
 #include "supervisor/ctl_server.h"
 #include "supervisor/pipeline.h"
@@ -135,6 +136,30 @@ static void status_checkpoint(struct sup *s, struct sup_out *o)
 	         (double)s->pl->conf.ringflow.checkpoint_interval_ns / 1e9);
 }
 
+static void status_analyzers(struct sup *s, struct sup_out *o)
+{
+	const struct rf_an_slot *an = rf_an_slots(s->seg, s->lay.analyzers);
+	sup_outf(o, "\n%-16s %4s %8s %-8s %8s %10s %8s %8s %8s %8s\n", "analyzer", "host", "pid", "state", "restarts",
+	         "delivered", "dropped", "rejected", "warning", "critical");
+	for (int k = 0; k < s->pl->conf.nanalyzers; k++) {
+		const struct rf_an_slot *a = &an[k];
+		int st = atomic_load(&a->state);
+		sup_outf(o, "%-16s %4d %8d %-8s %8llu %10llu %8llu %8llu %8llu %8llu\n", s->pl->conf.analyzers[k].name,
+		         atomic_load(&a->host), atomic_load(&a->pid),
+		         st >= 0 && st < RF_AN_STATE_COUNT ? rf_an_state_names[st] : "?",
+		         (unsigned long long)atomic_load(&a->c[RF_AN_RESTARTS]),
+		         (unsigned long long)atomic_load(&a->c[RF_AN_WINDOWS_DELIVERED]),
+		         (unsigned long long)atomic_load(&a->c[RF_AN_WINDOWS_DROPPED]),
+		         (unsigned long long)atomic_load(&a->c[RF_AN_LINES_REJECTED]),
+		         (unsigned long long)atomic_load(&a->alerts[RF_AN_WARNING]),
+		         (unsigned long long)atomic_load(&a->alerts[RF_AN_CRITICAL]));
+		char e[RF_AN_ERROR_MAX];
+		rf_an_read_error(a, e, sizeof e);
+		if (e[0])
+			sup_outf(o, "  last error: %s\n", e);
+	}
+}
+
 static void cmd_status(struct sup *s, struct sup_out *o)
 {
 	char up[32];
@@ -160,6 +185,16 @@ static void cmd_status(struct sup *s, struct sup_out *o)
 			sup_outf(o, "%s%s %d: %s\n", problems++ ? "" : "\nproblems\n", rf_role_names[c->role], c->index,
 			         note);
 	}
+	const struct rf_an_slot *an = rf_an_slots(s->seg, s->lay.analyzers);
+	for (int k = 0; k < s->pl->conf.nanalyzers; k++)
+		if (atomic_load(&an[k].crash_loop)) {
+			char e[RF_AN_ERROR_MAX];
+			rf_an_read_error(&an[k], e, sizeof e);
+			sup_outf(o, "%sanalyzer %s: crash loop, restarting with backoff (last error: %s)\n",
+			         problems++ ? "" : "\nproblems\n", s->pl->conf.analyzers[k].name, e);
+		}
+	if (s->pl->conf.nanalyzers)
+		status_analyzers(s, o);
 	sup_outf(o, "\nring fill (bytes used / capacity)\n");
 	for (int k = 0; k < s->lay.nrings; k++) {
 		const struct rf_ring_ref *rr = &s->lay.rings[k];
@@ -195,6 +230,30 @@ static void cmd_status(struct sup *s, struct sup_out *o)
 			sup_outf(o, "  no partitions assigned yet\n");
 	}
 	status_checkpoint(s, o);
+}
+
+static void stats_analyzers(struct sup *s, struct sup_out *o)
+{
+	const struct rf_an_slot *an = rf_an_slots(s->seg, s->lay.analyzers);
+	int n = s->pl->conf.nanalyzers;
+	for (int c = 0; c < RF_AN_COUNTER_COUNT; c++) {
+		sup_outf(o, "# HELP ringflow_analyzer_%s_total Per analyzer: %s\n# TYPE ringflow_analyzer_%s_total counter\n",
+		         rf_an_counter_names[c], rf_an_counter_names[c], rf_an_counter_names[c]);
+		for (int k = 0; k < n; k++)
+			sup_outf(o, "ringflow_analyzer_%s_total{analyzer=\"%s\"} %llu\n", rf_an_counter_names[c],
+			         s->pl->conf.analyzers[k].name, (unsigned long long)atomic_load(&an[k].c[c]));
+	}
+	sup_outf(o, "# HELP ringflow_analyzer_alerts_total Alerts the analyzer printed, by severity\n"
+		"# TYPE ringflow_analyzer_alerts_total counter\n");
+	for (int k = 0; k < n; k++)
+		for (int v = 0; v < RF_AN_SEVERITY_COUNT; v++)
+			sup_outf(o, "ringflow_analyzer_alerts_total{analyzer=\"%s\",severity=\"%s\"} %llu\n",
+			         s->pl->conf.analyzers[k].name, rf_an_severity_names[v],
+			         (unsigned long long)atomic_load(&an[k].alerts[v]));
+	sup_outf(o, "# HELP ringflow_analyzer_up 1 while the analyzer's process runs\n# TYPE ringflow_analyzer_up gauge\n");
+	for (int k = 0; k < n; k++)
+		sup_outf(o, "ringflow_analyzer_up{analyzer=\"%s\"} %d\n", s->pl->conf.analyzers[k].name,
+		         atomic_load(&an[k].pid) > 0);
 }
 
 static void cmd_stats(struct sup *s, struct sup_out *o)
@@ -240,6 +299,7 @@ static void cmd_stats(struct sup *s, struct sup_out *o)
 			         c->index, (unsigned long long)v);
 		}
 	}
+	stats_analyzers(s, o);
 	sup_outf(o, "# HELP ringflow_records_rejected_by_reason_total Records rejected by transform, by reason\n"
 		"# TYPE ringflow_records_rejected_by_reason_total counter\n");
 	for (int r = 0; r < XF_RESULT_COUNT && r < RF_REJECT_MAX; r++) {
