@@ -72,6 +72,9 @@ _Static_assert((int)AN_CHILD_STATE_COUNT == (int)RF_AN_STATE_COUNT && (int)AN_CH
 #define IDLE_WAIT_NS (100 * RF_NS_PER_MS)
 #define ALERTS_MEASUREMENT_DEFAULT "ringflow_alerts"
 #define SINKS_FLUSH_NS (5 * RF_NS_PER_SEC)  /* at the end, for queued alerts */
+/* Stopped for a data-plane restart (the supervisor kills us after 2 s). */
+#define STOP_DRAIN_NS (300 * RF_NS_PER_MS)
+#define SINKS_STOP_FLUSH_NS (1000 * RF_NS_PER_MS)
 
 /* One (rule, window) being gathered from the aggregates. */
 struct block {
@@ -92,10 +95,11 @@ struct analyzer {
 	struct an_child *child;
 	struct rf_an_slot *slot;
 	int k;                 /* index in the plan and the slots */
-	/* Starts of the blocks queued and not yet written whole, oldest first,
-	 * so an output point without a timestamp gets its window's start. */
-	int64_t *starts;
-	int nstarts, capstarts;
+	/* The blocks queued and not yet written whole, oldest first: their
+	 * delivered marks move when they are, and an output point without a
+	 * timestamp gets the start of the last one written. */
+	struct queued { int64_t start; int rule; } *queue;
+	int nqueue, capqueue;
 	uint64_t delivered_seen;   /* windows_delivered as last read */
 	int64_t current_start;     /* last window written whole; INT64_MIN none */
 	uint64_t lines_seen;
@@ -271,14 +275,14 @@ static void sync_child(struct analyzer *a)
 	const struct an_child_stats *st = an_child_stats(a->child);
 	uint64_t d = st->windows_delivered - a->delivered_seen;
 	a->delivered_seen = st->windows_delivered;
-	for (; d && a->nstarts; d--) {
-		a->current_start = a->starts[0];
-		memmove(a->starts, a->starts + 1, (size_t)--a->nstarts * sizeof *a->starts);
+	for (; d && a->nqueue; d--) {
+		a->current_start = a->queue[0].start;
+		atomic_store(&a->slot->delivered[a->queue[0].rule], a->queue[0].start);
+		memmove(a->queue, a->queue + 1, (size_t)--a->nqueue * sizeof *a->queue);
 	}
-	/* Blocks dropped by the child (it kept dying while finishing). */
-	while (a->nstarts > an_child_queue_len(a->child)) {
-		memmove(a->starts, a->starts + 1, (size_t)--a->nstarts * sizeof *a->starts);
-	}
+	/* Blocks the child gave up (it kept dying while finishing). */
+	while (a->nqueue > an_child_queue_len(a->child))
+		memmove(a->queue, a->queue + 1, (size_t)--a->nqueue * sizeof *a->queue);
 	struct rf_an_slot *s = a->slot;
 	atomic_store(&s->pid, st->pid);
 	atomic_store(&s->state, (int32_t)an_child_state(a->child));
@@ -328,24 +332,27 @@ static void deliver(struct an_host *h, int rule, const struct block *b)
 			replayed = 1;
 			continue;
 		}
-		if (an_child_enqueue(a->child, t->data, t->len) == 0) {
-			if (a->nstarts == a->capstarts) {
-				int cap = a->capstarts ? 2 * a->capstarts : 64;
-				int64_t *s = realloc(a->starts, (size_t)cap * sizeof *s);
-				if (s) {
-					a->starts = s;
-					a->capstarts = cap;
-				}
+		if (a->nqueue == a->capqueue) {
+			int cap = a->capqueue ? 2 * a->capqueue : 64;
+			struct queued *q = realloc(a->queue, (size_t)cap * sizeof *q);
+			if (!q) {
+				RF_LOG_RL(RF_LOG_ERROR, "analyzer %s: out of memory: window dropped for it",
+					  a->spec->name);
+				atomic_fetch_add(&a->slot->c[RF_AN_WINDOWS_DROPPED], 1);
+				continue;
 			}
-			if (a->nstarts < a->capstarts)
-				a->starts[a->nstarts++] = b->start;
+			a->queue = q;
+			a->capqueue = cap;
+		}
+		if (an_child_enqueue(a->child, t->data, t->len) == 0) {
+			a->queue[a->nqueue++] = (struct queued){ b->start, rule };
+			atomic_store(&a->slot->queued[rule], b->start);
 		} else {
 			atomic_fetch_add(&a->slot->c[RF_AN_WINDOWS_DROPPED], 1);
 			RF_LOG_RL(RF_LOG_WARN, "analyzer %s: queue full (%d windows): window %s start=%" PRId64
 				  " dropped for it (windows_dropped)", a->spec->name, a->spec->queue, cr->name,
 				  b->start);
 		}
-		atomic_store(&a->slot->delivered[rule], b->start);
 	}
 	h->replayed += (uint64_t)replayed;
 }
@@ -471,6 +478,14 @@ static int an_init(void *st, struct rf_stage *sg)
 		a->current_start = INT64_MIN;
 		a->restarts_base = atomic_load(&a->slot->c[RF_AN_WINDOWS_DELIVERED]);
 		atomic_store(&a->slot->host, p->index);
+		for (int r = 0; r < CONF_MAX_RULES; r++) {
+			int64_t q = atomic_load(&a->slot->queued[r]), d = atomic_load(&a->slot->delivered[r]);
+			if (q > d)
+				rf_warn("analyzer %s: windows of rule %s up to start %" PRId64 " were queued for it when the "
+					"data plane restarted; those that closed before the checkpoint it resumes from are "
+					"not sent again", s->name, p->pl->conf.rules[r].name, q);
+			atomic_store(&a->slot->queued[r], d);
+		}
 		h->rules |= s->rules;
 		struct an_child_spec cs = {
 			.name = s->name,
@@ -584,13 +599,32 @@ static void an_publish(void *st)
 	h->windows = h->points_in = h->replayed = h->points_out = h->frames_out = 0;
 }
 
+/* Stopped (the data plane restarts): what the analyzers printed within a
+ * moment, and the alerts queued for the sinks, still go out. */
+static void stop_drain(struct an_host *h)
+{
+	int64_t until = rf_mono_ns() + STOP_DRAIN_NS;
+	while (rf_mono_ns() < until) {
+		struct pollfd pfd[3 * CONF_MAX_ANALYZERS];
+		int n = 0;
+		for (int i = 0; i < h->nan; i++)
+			n += an_child_pollfds(h->an[i].child, pfd + n, 2);
+		if (poll(pfd, (nfds_t)n, 10) <= 0)
+			break;
+		service_all(h);
+	}
+	an_sinks_flush(h->sinks, SINKS_STOP_FLUSH_NS);
+}
+
 static void an_fini(void *st)
 {
 	struct an_host *h = st;
+	if (rf_stop_requested && h->sinks)
+		stop_drain(h);
 	for (int i = 0; i < h->nan; i++) {
 		sync_child(&h->an[i]);
 		an_child_free(h->an[i].child);
-		free(h->an[i].starts);
+		free(h->an[i].queue);
 		atomic_store(&h->an[i].slot->pid, 0);
 	}
 	an_sinks_free(h->sinks);

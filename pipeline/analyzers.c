@@ -31,7 +31,10 @@ void rf_an_slot_init(struct rf_an_slot *s)
 	memset(s, 0, sizeof *s);
 	atomic_store(&s->host, -1);
 	for (int r = 0; r < CONF_MAX_RULES; r++)
+	{
 		atomic_store(&s->delivered[r], INT64_MIN);
+		atomic_store(&s->queued[r], INT64_MIN);
+	}
 }
 
 /* The seqlock of rf_stat_note (shm/stats.h), for a longer text. */

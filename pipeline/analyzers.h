@@ -7,14 +7,17 @@
  *   status     the host that runs the analyzer publishes its pid, state
  *              and counters there; the supervisor reads them for
  *              `ringflowctl status` and `stats`;
- *   delivered  per rule, the start of the last window handed to the
- *              analyzer (queued for it, or dropped and counted). The
- *              segment outlives a data-plane restart (only rings and
- *              doorbells are reset), so after a crash the replayed windows
- *              up to that mark are not handed on again: each window once.
- *              A new supervisor starts with a new segment, so a restart of
- *              ringflow itself repeats the windows after the last
- *              checkpoint (alerts are at-least-once, §2).
+ *   delivered  per rule, the start of the last window written whole into
+ *              the analyzer's stdin. The segment outlives a data-plane
+ *              restart (only rings and doorbells are reset), so after a
+ *              crash the replayed windows up to that mark are not handed on
+ *              again: each window once. A window still queued at the crash
+ *              comes again if it closed after the checkpoint the data plane
+ *              resumes from; one that closed before it does not (`queued`
+ *              tells the restarted host to say so). A new supervisor starts
+ *              with a new segment, so a restart of ringflow itself repeats
+ *              the windows after the last checkpoint (alerts are
+ *              at-least-once, §2).
  *
  * Written by one host process only (the analyzer's), read by anyone.
  */
@@ -59,6 +62,7 @@ struct rf_an_slot {
 	_Atomic uint64_t c[RF_AN_COUNTER_COUNT];
 	_Atomic uint64_t alerts[RF_AN_SEVERITY_COUNT];
 	_Atomic int64_t delivered[CONF_MAX_RULES]; /* window start; INT64_MIN: none yet */
+	_Atomic int64_t queued[CONF_MAX_RULES];    /* last window queued for it; INT64_MIN: none */
 	_Atomic uint32_t error_seq;  /* seqlock of error[], as rf_stat_note */
 	_Atomic char error[RF_AN_ERROR_MAX];
 };

@@ -290,6 +290,15 @@ static void signal_all(struct sup *s, int sig)
 			kill(s->children[i].pid, sig);
 }
 
+/* How a crash restart ends a stage that is not an ingest: at once, but an
+ * analyzer host gets the stop signal and ABORT_GRACE_NS to hand on the
+ * alerts it holds (analyze/analyze_proc.c): they are outside the
+ * checkpoint, so a replay would not bring them back. */
+static int crash_signal(enum rf_role role)
+{
+	return role == RF_ROLE_ANALYZE ? SIG_STOP : SIGKILL;
+}
+
 /* Crash restart: every stage dies now; ingests get ABORT_GRACE_NS to leave
  * the consumer group (SIG_ABORT), so their successors are assigned at once
  * instead of after the group's session timeout. */
@@ -298,7 +307,7 @@ static void abort_plane(struct sup *s)
 	for (int i = 0; i < s->nchildren; i++) {
 		struct sup_child *c = &s->children[i];
 		if (c->pid > 0)
-			kill(c->pid, c->role == RF_ROLE_INGEST ? SIG_ABORT : SIGKILL);
+			kill(c->pid, c->role == RF_ROLE_INGEST ? SIG_ABORT : crash_signal(c->role));
 	}
 	s->abort_deadline_ns = rf_mono_ns() + ABORT_GRACE_NS;
 }
@@ -319,7 +328,7 @@ static void rewind_plane(struct sup *s)
 	for (int i = 0; i < s->nchildren; i++) {
 		struct sup_child *ch = &s->children[i];
 		if (ch->pid > 0)
-			kill(ch->pid, ch->role == RF_ROLE_INGEST ? SIG_PARK : SIGKILL);
+			kill(ch->pid, ch->role == RF_ROLE_INGEST ? SIG_PARK : crash_signal(ch->role));
 	}
 	s->state = SUP_REWINDING;
 	s->abort_deadline_ns = rf_mono_ns() + ABORT_GRACE_NS;
