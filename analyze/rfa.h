@@ -100,6 +100,9 @@ const char *rfa_last_skip(const struct rfa_reader *r);
  * point without tags. Returns the length (buf NUL-terminated), or -1 when
  * len is too small. */
 int rfa_series_key(const struct lp_point *pt, char *buf, size_t len);
+/* The same key from ntags C-string pairs (at most LP_MAX_TAGS; keys
+ * unique), e.g. tags read back from InfluxDB. -1 also for too many tags. */
+int rfa_series_key_tags(int ntags, const char *const *keys, const char *const *vals, char *buf, size_t len);
 /* 1 and *out when pt has a float, integer or unsigned field `name`; 0 when
  * it is absent or of another type. */
 int rfa_field_number(const struct lp_point *pt, const char *name, double *out);
