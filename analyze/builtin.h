@@ -21,7 +21,8 @@
  * state in one window is counted and ignored.
  *
  * An alert goes out when the verdict says `changed` (episode start,
- * escalation, recovery), or with --repeat on every window with severity > 0;
+ * escalation, recovery), or with --repeat on every window while an episode
+ * lasts (verdict severity > 0, including its calm windows before the ok);
  * tags rule, field, severity and the series' tags; fields message, value,
  * expected, lower, upper, score; time = the window start.
  *
@@ -77,7 +78,9 @@ struct an_bt_detector {
 	size_t (*state_size)(const void *params);
 	void (*init)(void *state, const void *params);
 	void (*update)(void *state, const void *params, double value, int missing, struct det_verdict *out);
-	/* Optional: after each live update, to write more points (forecasts). */
+	/* Optional: after each update of a live window, to write more points
+	 * (forecasts); also for a state absent from the window (ctx->v->value
+	 * NaN, or 0 under --missing-as-zero), not for history. */
 	void (*emit)(const void *state, const void *params, const struct an_bt_ctx *ctx, struct rfa_out *out);
 };
 

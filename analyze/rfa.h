@@ -70,7 +70,7 @@ struct rfa_read_stats {
 	uint64_t lines, windows, points;
 };
 
-/* NULL when out of memory (about 400 KiB: a read buffer, two header copies
+/* NULL when out of memory (about 460 KiB: a 256 KiB read buffer, two header copies
  * and one struct lp_point). The fd stays the caller's. */
 struct rfa_reader *rfa_reader_new(int fd);
 void rfa_reader_free(struct rfa_reader *r);

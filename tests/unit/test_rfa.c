@@ -425,6 +425,15 @@ static void series_key_and_fields(void **state)
 	assert_int_equal(lp_parse(S_LINE("m,a=1,b=2 v=1"), pt, err, sizeof err), 0);
 	assert_true(rfa_series_key(pt, k2, sizeof k2) > 0);
 	assert_string_not_equal(key, k2);
+
+	/* From C-string pairs (as history rows give them), in another order:
+	 * the same key as the parsed point of the first case. */
+	const char *tk[] = { "c=d", "b", "a" }, *tv[] = { "a\\b", "2", "x,y=z" };
+	assert_int_equal(rfa_series_key_tags(3, tk, tv, key, sizeof key), (int)strlen("a=x\\,y\\=z,b=2,c\\=d=a\\\\b"));
+	assert_string_equal(key, "a=x\\,y\\=z,b=2,c\\=d=a\\\\b");
+	assert_int_equal(rfa_series_key_tags(0, NULL, NULL, key, sizeof key), 0);
+	assert_string_equal(key, "");
+	assert_int_equal(rfa_series_key_tags(LP_MAX_TAGS + 1, tk, tv, key, sizeof key), -1);
 	free(pt);
 }
 
