@@ -197,7 +197,12 @@ int an_bt_parse_args(const struct an_bt_detector *d, void *params, struct an_bt_
 		}
 		memcpy(name, a + 2, nl);
 		name[nl] = '\0';
-		const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+		/* The next argument is a value unless it is an option itself:
+		 * "--field --repeat" is a missing name, not a field "--repeat".
+		 * Negative numbers ("-5") stay values. */
+		const char *val = eq ? eq + 1 : NULL;
+		if (!eq && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+			val = argv[i + 1];
 		int rc = common_opt(d, params, o, name, val, err, errlen);
 		if (rc == AN_BT_OPT_UNKNOWN && d->parse_opt)
 			rc = d->parse_opt(params, name, val, err, errlen);

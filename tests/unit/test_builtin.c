@@ -374,6 +374,8 @@ static void bad_options_exit_78(void **state)
 		{ "--nope", NULL },
 		{ "--forget", "0", NULL },
 		{ "--history", "-3", NULL },
+		{ "--field", "--repeat", NULL },      /* a missing name, not "--repeat" */
+		{ "--window", "--warning", "5", NULL },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct result r;
