@@ -429,6 +429,7 @@ static int key_tags(struct an_bt *b, const char *key, size_t klen, const char **
 	if (klen == 0)
 		return 0;
 	keys[n] = o;
+	vals[n] = NULL;
 	for (size_t i = 0; i < klen; i++) {
 		char c = key[i];
 		if (c == '\\' && i + 1 < klen) {
@@ -471,7 +472,7 @@ static void after_update(struct an_bt *b, struct bt_entry *e, const struct rfa_w
 			 const struct lp_point *pt, const struct det_verdict *v)
 {
 	const char *field = e->key + e->klen + 1;
-	const char *tk[LP_MAX_TAGS], *tv[LP_MAX_TAGS] = { 0 };
+	const char *tk[LP_MAX_TAGS], *tv[LP_MAX_TAGS];  /* filled by key_tags() only when needed */
 	int ntags = -1;
 	int due = v->changed || (b->o->repeat && v->severity > DET_OK);
 	if (due) {
