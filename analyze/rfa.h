@@ -12,8 +12,9 @@
  * and third-party ones in C). Single-threaded; the reader blocks in read()
  * on its fd, the writer in write() on its fd. Neither closes its fd.
  *
- * Reader (rfa_window.c; series key and fields: rfa_series.c): input is buffered with large read()s and split into
- * lines in place, never one syscall per line. Bad input never stops it: each
+ * Reader (rfa_window.c; the series key and field helpers: rfa_series.c):
+ * input is buffered with large read()s and split into lines in place,
+ * never one syscall per line. Bad input never stops it: each
  * refused line is counted by reason (struct rfa_skip_stats) and skipped.
  *  - Header keys may come in any order; the four above are required, each
  *    once, with non-empty values; unknown keys are ignored (a later host may
