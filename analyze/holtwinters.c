@@ -7,18 +7,21 @@
  * The state is one fixed block: a header (smoothing parameters, level, trend,
  * residual scale, episode), the S seasonal components indexed by window
  * number mod S, and a ring of the last `history` values (clipped when they
- * were anomalous) used only for fitting.  The first fit runs the recurrences
- * over the history to get level/trend/season; later refits only change the
- * smoothing parameters and the online state carries on, so a refit never
- * throws away what the state learnt before the history window.  A refit costs
+ * were anomalous) used for fitting.  Each fit runs the recurrences with the
+ * fitted parameters over the history to get level/trend/season consistent
+ * with them; between fits the online state carries on.  A refit costs
  * about (grid + Nelder-Mead evaluations) * history steps and runs every
  * `refit` windows, so its cost per update is a small constant.
  *
- * The residual scale is an EWMA of 1.2533 * |one-step residual| (for normal
- * errors the mean absolute deviation times sqrt(pi/2) is the standard
- * deviation), started from 1.4826 * the median |residual| of the first fit.
- * An EWMA of absolute values costs O(1) and keeps the state small; the
- * anomalous values, which would inflate it, do not enter it (exclude).
+ * Robustness follows Gelper, Fried & Croux, "Robust forecasting with
+ * exponential and Holt-Winters smoothing" (2010): each value enters the
+ * recurrences cleaned, as forecast + residual clipped at clip * scale, so one
+ * outlier moves the state no more than an ordinary large residual; the
+ * fitting history holds the cleaned values too.  The residual scale is an
+ * EWMA of |clipped residual| / E[min(|Z|, clip)] (a standard deviation for
+ * normal errors), started from 1.4826 * the median |residual| of the first
+ * fit; an EWMA of absolute values costs O(1) and keeps the state small, and
+ * anomalous values, which would inflate it, do not enter it.
  */
 #include "analyze/holtwinters.h"
 
@@ -34,7 +37,7 @@ struct hw_state {
 	uint32_t since_fit;  /* windows since the last fit */
 	uint32_t pos;        /* season index (window number mod S) of the next window */
 	uint32_t ready;      /* 1 once the first fit has run */
-	uint32_t pad_;
+	int32_t run;         /* consecutive anomalous values, signed by their side */
 	struct det_episode ep;
 	double alpha, beta, gamma;
 	double level, trend;
@@ -55,9 +58,11 @@ void hw_params_default(struct hw_params *p)
 	p->refit = 0;
 	p->band = 6.0;
 	p->critical = 10.0;
+	p->clip = 2.0;
 	p->clear_ratio = 0.6;
 	p->clear_windows = 3;
 	p->scale_rate = 0.02;
+	p->relearn = 40;
 	p->exclude = 1;
 }
 
@@ -116,6 +121,10 @@ int hw_params_check(const struct hw_params *p, char *err, size_t errlen)
 			 p->band, p->critical);
 		return -1;
 	}
+	if (!(p->clip > 0) || !isfinite(p->clip)) {
+		snprintf(err, errlen, "clip %g: must be > 0, finite", p->clip);
+		return -1;
+	}
 	if (!(p->clear_ratio > 0 && p->clear_ratio <= 1)) {
 		snprintf(err, errlen, "clear_ratio %g: must be in (0, 1]", p->clear_ratio);
 		return -1;
@@ -150,32 +159,50 @@ static double hw_run(const double *y, size_t n, unsigned season, double alpha, d
 		     double *season_out)
 {
 	size_t S = season <= 1 ? 0 : season;
-	size_t K = S ? S : (n / 2 < 8 ? n / 2 : 8);
-	if ((S && n < 2 * S) || (!S && n < 4))
+	if ((S && n < 2 * S) || (!S && n < 3))
 		return NAN;
-	double m1 = 0, m2 = 0;
-	for (size_t i = 0; i < K; i++) {
-		m1 += y[i];
-		m2 += y[K + i];
-	}
-	m1 /= (double)K;
-	m2 /= (double)K;
-	double b = (m2 - m1) / (double)K;
-	double c = 0.5 * (double)(K - 1);
-	double l = m1 + b * c;   /* the line at K-1 */
 	/* Seasonal components live in season_out (or a scratch ring). */
 	double scratch[S ? S : 1];
 	double *s = season_out ? season_out : scratch;
-	for (size_t i = 0; i < K; i++) {
-		double line = m1 + b * ((double)i - c);
-		if (S)
-			s[i] = y[i] - line;
-		if (fitted)
-			fitted[i] = line + (S ? s[i] : 0);
+	double mean = 0, tbar, b;
+	if (!S) {
+		/* least-squares line over all n values */
+		for (size_t t = 0; t < n; t++)
+			mean += y[t];
+		mean /= (double)n;
+		tbar = 0.5 * (double)(n - 1);
+		double sxy = 0, sxx = 0;
+		for (size_t t = 0; t < n; t++) {
+			sxy += ((double)t - tbar) * (y[t] - mean);
+			sxx += ((double)t - tbar) * ((double)t - tbar);
+		}
+		b = sxy / sxx;
+	} else {
+		/* slope from the first and last full periods' means (exact for a
+		 * line plus any periodic pattern), seasonal components the mean
+		 * deviation from the line over the P full periods */
+		size_t P = n / S;
+		double m0 = 0, ml = 0;
+		for (size_t i = 0; i < S; i++) {
+			m0 += y[i];
+			ml += y[(P - 1) * S + i];
+		}
+		b = (ml - m0) / (double)S / (double)((P - 1) * S);
+		for (size_t t = 0; t < P * S; t++)
+			mean += y[t];
+		mean /= (double)(P * S);
+		tbar = 0.5 * (double)(P * S - 1);
+		for (size_t i = 0; i < S; i++) {
+			double d = 0;
+			for (size_t q = 0; q < P; q++)
+				d += y[q * S + i] - (mean + b * ((double)(q * S + i) - tbar));
+			s[i] = d / (double)P;
+		}
 	}
+	double l = mean + b * (-1 - tbar);   /* the line at t = -1 */
 	double sse = 0;
 	size_t j = 0; /* t mod S */
-	for (size_t t = K; t < n; t++) {
+	for (size_t t = 0; t < n; t++) {
 		double st = S ? s[j] : 0;
 		double f = l + b + st;
 		if (fitted)
@@ -195,8 +222,7 @@ static double hw_run(const double *y, size_t n, unsigned season, double alpha, d
 		*level_out = l;
 	if (trend_out)
 		*trend_out = b;
-	/* With K = S the loop started at t mod S = 0, so s[] is already
-	 * indexed by t mod S. */
+	/* The loop started at t mod S = 0, so s[] is indexed by t mod S. */
 	return sse;
 }
 
@@ -376,8 +402,8 @@ static void first_fit(struct hw_state *st, const struct hw_params *p)
 	hw_fit(y, st->count, S, &st->alpha, &st->beta, &st->gamma);
 	hw_run(y, st->count, S, st->alpha, st->beta, st->gamma, f, &st->level, &st->trend,
 	       S ? st->vals : NULL);
-	size_t K = S ? S : (st->count / 2 < 8 ? st->count / 2 : 8), m = 0;
-	for (size_t t = K; t < st->count; t++)
+	size_t m = 0;
+	for (size_t t = 0; t < st->count; t++)
 		f[m++] = fabs(y[t] - f[t]);
 	qsort(f, m, sizeof f[0], cmp_double);
 	double med = m ? ((m & 1) ? f[m / 2] : 0.5 * (f[m / 2 - 1] + f[m / 2])) : 0;
@@ -388,17 +414,38 @@ static void first_fit(struct hw_state *st, const struct hw_params *p)
 	st->since_fit = 0;
 }
 
+/* A refit re-derives level, trend and season by running the recurrences
+ * with the new parameters over the (cleaned) history: the state left by the
+ * old parameters need not suit the new ones (a trend learnt under beta > 0
+ * would never decay under beta = 0, and with a small alpha the level would
+ * drift away on it).  The history is in window order, its newest value is
+ * the last window, so the season indices line up when its oldest value's
+ * window number mod S is known: the next window's index minus count. */
 static void refit(struct hw_state *st, const struct hw_params *p)
 {
+	unsigned S = eff_season(p);
 	double y[st->count];
 	history_copy(st, p, y);
 	double a, b, g;
-	if (isfinite(hw_fit(y, st->count, eff_season(p), &a, &b, &g))) {
-		st->alpha = a;
-		st->beta = b;
-		st->gamma = g;
-	}
 	st->since_fit = 0;
+	if (!isfinite(hw_fit(y, st->count, S, &a, &b, &g)))
+		return;
+	double season[S ? S : 1], l, tr;
+	hw_run(y, st->count, S, a, b, g, NULL, &l, &tr, S ? season : NULL);
+	if (!isfinite(l) || !isfinite(tr))
+		return;
+	st->alpha = a;
+	st->beta = b;
+	st->gamma = g;
+	st->level = l;
+	st->trend = tr;
+	if (S) {
+		/* season[i] belongs to history position i (mod S); position i is
+		 * window (next - count + i) */
+		unsigned first = (unsigned)(((uint64_t)st->pos + S - st->count % S) % S);
+		for (unsigned i = 0; i < S; i++)
+			st->vals[(first + i) % S] = season[i];
+	}
 }
 
 /* The scale never reaches 0 (a perfectly predictable series): any real
@@ -407,6 +454,29 @@ static double scale_floor(const struct hw_state *st)
 {
 	double f = 1e-9 * fabs(st->level) + 1e-12;
 	return st->scale > f ? st->scale : f;
+}
+
+/* E[min(|Z|, k)] for a standard normal Z: what the EWMA of clipped absolute
+ * residuals converges to per unit of standard deviation (sqrt(2/pi) when
+ * k = inf), so dividing by it makes the scale a standard deviation again. */
+static double abs_mean_clipped(double k)
+{
+	if (!(k < 40))
+		return 0.7978845608028654;
+	return 0.7978845608028654 * (1 - exp(-0.5 * k * k)) + k * erfc(k * 0.7071067811865476);
+}
+
+/* A sustained shift is the new normal: move level and the fitting history by
+ * it (so the next refit sees a consistent series) and drop the trend the
+ * clipped values built up.  The season is kept. */
+static void shift_level(struct hw_state *st, const struct hw_params *p, double delta)
+{
+	double *ring = st->vals + eff_season(p);
+	for (uint32_t i = 0; i < st->count; i++)
+		ring[i] += delta;
+	st->level += st->trend + delta;   /* l + b = the value less its season */
+	st->trend = 0;
+	st->run = 0;
 }
 
 static void reset(struct hw_state *st, const struct hw_params *p)
@@ -439,13 +509,20 @@ void hw_update(void *state, const struct hw_params *p, double value, int missing
 		}
 		st->last = value;
 		history_push(st, p, value);
-		if (st->count >= eff_min_history(p))
+		if (st->count >= eff_min_history(p)) {
 			first_fit(st, p);
+			if (!isfinite(st->level) || !isfinite(st->trend) || !isfinite(st->scale))
+				reset(st, p);   /* absurd magnitudes: see below */
+		}
 		return;
 	}
 
 	double sj = S ? st->vals[st->pos] : 0;
 	double f = st->level + st->trend + sj;
+	if (!isfinite(f)) {
+		reset(st, p);
+		return;
+	}
 	double v = value;
 	if (miss) {
 		v = f;                           /* advance by the forecast */
@@ -459,15 +536,24 @@ void hw_update(void *state, const struct hw_params *p, double value, int missing
 		out->upper = f + p->band * scale;
 		out->score = z;
 		det_episode_step(&st->ep, level, az < p->band * p->clear_ratio, p->clear_windows, out);
-		int excluded = p->exclude && (level > DET_OK || st->ep.severity > DET_OK);
-		if (excluded) {
-			if (v > out->upper)
-				v = out->upper;
-			else if (v < out->lower)
-				v = out->lower;
+		double c = INFINITY;        /* largest residual the state takes in */
+		if (p->exclude) {
+			c = p->clip * scale;
+			if ((level > DET_OK || st->ep.severity > DET_OK) && p->band * scale < c)
+				c = p->band * scale;
+		}
+		double ec = e > c ? c : e < -c ? -c : e;
+		v = f + ec;
+		if (level > DET_OK)
+			st->run = e > 0 ? (st->run > 0 ? st->run + 1 : 1) : (st->run < 0 ? st->run - 1 : -1);
+		else
+			st->run = 0;
+		if (p->exclude && p->relearn && (unsigned)abs(st->run) >= p->relearn) {
+			shift_level(st, p, e);
+			v = value;
 		}
 		if (!(p->exclude && level > DET_OK))
-			st->scale += p->scale_rate * (1.2533 * fabs(v - f) - st->scale);
+			st->scale += p->scale_rate * (fabs(ec) / abs_mean_clipped(c / scale) - st->scale);
 	}
 
 	double lp = st->level;

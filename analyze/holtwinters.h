@@ -29,13 +29,21 @@ struct hw_params {
 	double band;           /* |residual| / scale that opens a warning episode,
 	                          and the half-width of the forecast band */
 	double critical;       /* ... that makes it critical (>= band) */
+	double clip;           /* with exclude: every value enters the state as
+	                          forecast ± at most clip * scale (Huber-type
+	                          cleaning), so an outlier moves level, trend and
+	                          season no more than a clip-sigma residual would */
 	double clear_ratio;    /* episode ends when |score| < band*clear_ratio ... */
 	unsigned clear_windows;/* ... for this many consecutive values */
 	double scale_rate;     /* EWMA rate of the robust residual scale, (0, 1] */
-	int exclude;           /* 1: values inside an episode update the state
-	                          clipped to the band, and leave the residual scale
-	                          alone, so a burst stays visible and one anomaly
-	                          gives one alert */
+	unsigned relearn;      /* with exclude: after this many consecutive anomalous
+	                          values on the same side, take the shift as the
+	                          new normal (level and history move by it, trend
+	                          drops); 0 = never */
+	int exclude;           /* 1: values update the state clipped (clip, and the
+	                          band inside an episode), and anomalous ones leave
+	                          the residual scale alone, so a burst stays visible
+	                          and one anomaly gives one alert */
 };
 
 /* The defaults (no season, horizon 3, history 64; see holtwinters.c for how
@@ -66,14 +74,17 @@ void hw_fitted_params(const void *state, double *alpha, double *beta, double *ga
  *   l_t = alpha (y_t - s_{t-S}) + (1 - alpha) (l_{t-1} + b_{t-1})
  *   b_t = beta (l_t - l_{t-1}) + (1 - beta) b_{t-1}
  *   s_t = gamma (y_t - l_t) + (1 - gamma) s_{t-S}
- * Initialisation from the first two blocks of K values (K = S with a season,
- * else K = min(8, n/2)): m1, m2 their means; b = (m2 - m1) / K; the line
- * m1 + b (t - (K-1)/2) through the first block gives l_{K-1} (its value at
- * K-1) and s_i = y_i - line(i), i < K (seasonal only).  The recurrences then
- * run for t = K..n-1 and the SSE sums (y_t - f_t)^2 over those t.  A pure
- * linear trend plus an exactly periodic pattern is fitted without error.
- * fitted[t] (if not NULL, n values): f_t, and line(t) + s_t for t < K.
- * Returns NAN when n < 2K (n < 4 without a season).
+ * Initialisation (heuristic, from the whole of y, as in-sample fitting may):
+ * a line c + b (t - tbar) — without a season the least-squares line over all
+ * n values (tbar = (n-1)/2, c = mean); with one, over the P = n/S full
+ * periods: b = (mean of the last period - mean of the first) / ((P-1) S),
+ * c = mean of the P*S values, tbar = (P*S-1)/2, and s_i (i < S, used as
+ * s_{i-S}) = the mean over the P periods of y[pS+i] - line(pS+i).  Then
+ * l_{-1} = line(-1), b_{-1} = b, and the recurrences run for t = 0..n-1; the
+ * SSE sums (y_t - f_t)^2 over all of them.  A pure linear trend plus an
+ * exactly periodic pattern is fitted without error.
+ * fitted[t] (if not NULL, n values): f_t.
+ * Returns NAN when n < 2S (n < 3 without a season).
  */
 double hw_sse(const double *y, size_t n, unsigned season, double alpha, double beta,
 	      double gamma, double *fitted);

@@ -12,8 +12,8 @@
  * evaluation of forecast on seasonal series (see mase_eval); then both
  * detectors' throughput.
  * Run: build/release/bench/bench_detectors [warning [exclude [window]]]
- * [hw.KEY=VALUE ...] (KEY: band critical history min_history refit
- * scale_rate clear_ratio clear_windows exclude season, to sweep forecast).
+ * [hw.KEY=VALUE ...] (KEY: band critical clip history min_history refit
+ * scale_rate clear_ratio clear_windows relearn exclude season, to sweep forecast).
  */
 #include <math.h>
 #include <stdio.h>
@@ -213,6 +213,8 @@ static void score_series(const struct series *s, const unsigned char *alerts, st
 		if (w < 0) {
 			sc->raw += a_fp;
 			sc->fp++;
+			if (getenv("BENCH_VERBOSE"))
+				printf("  FP %s at %d\n", s->name, i);
 		} else if (!seen[w]) {
 			seen[w] = 1;
 			sc->raw += sigmoid_tp(i, s->win_lo[w], s->win_hi[w]);
@@ -221,8 +223,11 @@ static void score_series(const struct series *s, const unsigned char *alerts, st
 		}
 	}
 	for (int k = 0; k < s->nwin; k++) {
-		if (!seen[k])
+		if (!seen[k]) {
 			sc->raw -= 1;
+			if (getenv("BENCH_VERBOSE"))
+				printf("  missed %s window at %d\n", s->name, s->win_lo[k]);
+		}
 		sc->perfect += sigmoid_tp(s->win_lo[k], s->win_lo[k], s->win_hi[k]);
 		sc->null_ -= 1;
 		sc->windows++;
@@ -240,6 +245,8 @@ static int hw_set(struct hw_params *p, const char *kv)
 #define KEY(name) (n == strlen(#name) && strncmp(kv, #name, n) == 0)
 	if (KEY(band))
 		p->band = x;
+	else if (KEY(clip))
+		p->clip = x;
 	else if (KEY(critical))
 		p->critical = x;
 	else if (KEY(history))
@@ -254,6 +261,8 @@ static int hw_set(struct hw_params *p, const char *kv)
 		p->clear_ratio = x;
 	else if (KEY(clear_windows))
 		p->clear_windows = (unsigned)x;
+	else if (KEY(relearn))
+		p->relearn = (unsigned)x;
 	else if (KEY(exclude))
 		p->exclude = (int)x;
 	else if (KEY(season))
