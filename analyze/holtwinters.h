@@ -46,8 +46,9 @@ struct hw_params {
 	                          and one anomaly gives one alert */
 };
 
-/* The defaults (no season, horizon 3, history 64; see holtwinters.c for how
- * they were chosen). */
+/* The defaults (no season, horizon 3, history 64, min_history 24, band 5.5,
+ * critical 10, clip 3, scale_rate 0.05, relearn 100; state 600 bytes; see
+ * holtwinters.c for how they were chosen). */
 void hw_params_default(struct hw_params *p);
 /* 0, or -1 with a reason in err. */
 int hw_params_check(const struct hw_params *p, char *err, size_t errlen);

@@ -314,8 +314,9 @@ static void test_hw_spike_one_alert(void **unused)
 	assert_true(width_after < 1.1 * width_before);
 }
 
-/* A level shift: one alert at the shift; the forecast then follows the new
- * level (clipped values pull it), and an ok follows once it has. */
+/* A level shift of 25 sd: one alert at the shift; inside the episode the
+ * state is frozen, after relearn (100) windows the shift is the new normal,
+ * the forecast follows it and an ok follows. */
 static void test_hw_level_shift(void **unused)
 {
 	struct hw_params p;
