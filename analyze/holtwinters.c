@@ -6,8 +6,8 @@
  * NOTES
  * The state is one fixed block: a header (smoothing parameters, level, trend,
  * residual scale, episode), the S seasonal components indexed by window
- * number mod S, and a ring of the last `history` values (clipped when they
- * were anomalous) used for fitting.  Each fit runs the recurrences with the
+ * number mod S, and a ring of the last `history` values as the state took
+ * them in (cleaned, see below) used for fitting.  Each fit runs the recurrences with the
  * fitted parameters over the history to get level/trend/season consistent
  * with them; between fits the online state carries on.  A refit costs
  * about (grid + Nelder-Mead evaluations) * history steps and runs every
@@ -17,7 +17,12 @@
  * exponential and Holt-Winters smoothing" (2010): each value enters the
  * recurrences cleaned, as forecast + residual clipped at clip * scale, so one
  * outlier moves the state no more than an ordinary large residual; the
- * fitting history holds the cleaned values too.  The residual scale is an
+ * fitting history holds the cleaned values too.  Inside an anomalous episode
+ * the state goes further and takes in its own forecast (as for a missing
+ * value), so a burst or an outage of any length leaves it where it was and
+ * the return to normal is not a second anomaly; a shift that lasts `relearn`
+ * windows is then taken as the new normal in one step (level and history
+ * move by it), which a frozen state could not learn.  The residual scale is an
  * EWMA of |clipped residual| / E[min(|Z|, clip)] (a standard deviation for
  * normal errors), started from 1.4826 * the median |residual| of the first
  * fit; an EWMA of absolute values costs O(1) and keeps the state small, and

@@ -40,10 +40,11 @@ struct hw_params {
 	                          values on the same side, take the shift as the
 	                          new normal (level and history move by it, trend
 	                          drops); 0 = never */
-	int exclude;           /* 1: values update the state clipped (clip, and the
-	                          band inside an episode), and anomalous ones leave
-	                          the residual scale alone, so a burst stays visible
-	                          and one anomaly gives one alert */
+	int exclude;           /* 1: values update the state clipped (clip), inside
+	                          an episode not at all (the state follows its
+	                          forecast), and anomalous ones leave the residual
+	                          scale alone, so a burst stays visible and one
+	                          anomaly gives one alert; 0: plain Holt-Winters */
 };
 
 /* The defaults (no season, horizon 3, history 64, min_history 24, band 5.5,

@@ -340,6 +340,88 @@ static void test_hw_level_shift(void **unused)
 	assert_true(fabs(v.expected - 150) < 5);
 }
 
+/* A dead link (values 0 for 60 windows, 50 sd below normal), then back:
+ * one alert at the drop, no alert at the return (the state was frozen, so
+ * the old level is still the forecast), one ok shortly after it. */
+static void test_hw_outage_and_return(void **unused)
+{
+	struct hw_params p;
+	struct det_verdict v;
+	hw_params_default(&p);
+	hw_init(hbuf, &p);
+	rng_state = 9;
+	int alerts = 0, oks = 0;
+	double before = NAN;
+	for (int t = 0; t < 700; t++) {
+		double x = (t >= 400 && t < 460) ? 0 : 100 + 2 * rnd_normal();
+		hw_update(hbuf, &p, x, 0, &v);
+		if (t == 399)
+			before = v.expected;
+		if (t == 459)  /* still expecting the old level */
+			assert_true(fabs(v.expected - before) < 2);
+		if (v.changed && v.severity > 0) {
+			alerts++;
+			assert_int_equal(t, 400);
+		}
+		if (v.changed && v.severity == 0) {
+			oks++;
+			assert_true(t >= 460 && t < 460 + (int)p.clear_windows + 2);
+		}
+	}
+	assert_int_equal(alerts, 1);
+	assert_int_equal(oks, 1);
+}
+
+/* The forecast band widens with the horizon by the error-correction
+ * variance factor: half-width(k) / half-width(1) = sqrt(1 + sum_{j<k}
+ * (alpha (1 + j beta))^2) without a season. */
+static void test_hw_forecast_band_growth(void **unused)
+{
+	struct hw_params p;
+	struct det_verdict v;
+	double pred[4], lo[4], hi[4], a, b, g;
+	hw_params_default(&p);
+	hw_init(hbuf, &p);
+	rng_state = 3;
+	double w = 0;
+	for (int t = 0; t < 200; t++) {
+		w += rnd_normal();
+		hw_update(hbuf, &p, 50 + w + rnd_normal(), 0, &v);
+	}
+	hw_fitted_params(hbuf, &a, &b, &g);
+	assert_true(a >= 0.01 && a <= 1 && b >= 0 && b <= 1 && g == 0);
+	for (unsigned k = 1; k <= 3; k++)
+		assert_int_equal(hw_forecast(hbuf, &p, k, &pred[k], &lo[k], &hi[k]), 0);
+	double h1 = (hi[1] - lo[1]) / 2;
+	double c1 = a * (1 + b), c2 = a * (1 + 2 * b);
+	assert_true(fabs((hi[2] - lo[2]) / 2 / h1 - sqrt(1 + c1 * c1)) < 1e-9);
+	assert_true(fabs((hi[3] - lo[3]) / 2 / h1 - sqrt(1 + c1 * c1 + c2 * c2)) < 1e-9);
+	/* the one-step band is the one the next verdict uses */
+	hw_update(hbuf, &p, pred[1], 0, &v);
+	assert_true(fabs(v.expected - pred[1]) < 1e-12);
+	assert_true(fabs(v.upper - hi[1]) < 1e-9 && fabs(v.lower - lo[1]) < 1e-9);
+	assert_true(fabs(v.score) < 1e-9);
+}
+
+/* With relearn off, a level shift keeps its one episode open (no further
+ * alerts, no ok) as long as it lasts. */
+static void test_hw_relearn_off(void **unused)
+{
+	struct hw_params p;
+	struct det_verdict v;
+	hw_params_default(&p);
+	p.relearn = 0;
+	hw_init(hbuf, &p);
+	rng_state = 21;
+	int changes = 0;
+	for (int t = 0; t < 900; t++) {
+		hw_update(hbuf, &p, 100 + 2 * rnd_normal() + (t >= 300 ? 50 : 0), 0, &v);
+		changes += v.changed;
+	}
+	assert_true(changes >= 1 && changes <= 2);  /* start, perhaps escalation */
+	assert_true(v.severity > 0);
+}
+
 static void test_hw_hostile_values(void **unused)
 {
 	struct hw_params p;
@@ -406,6 +488,9 @@ int main(void)
 		cmocka_unit_test(test_hw_missing),
 		cmocka_unit_test(test_hw_spike_one_alert),
 		cmocka_unit_test(test_hw_level_shift),
+		cmocka_unit_test(test_hw_outage_and_return),
+		cmocka_unit_test(test_hw_forecast_band_growth),
+		cmocka_unit_test(test_hw_relearn_off),
 		cmocka_unit_test(test_hw_hostile_values),
 		cmocka_unit_test(test_hw_params_and_size),
 	};
