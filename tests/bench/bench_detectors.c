@@ -296,7 +296,7 @@ static void make_seasonal(double *y, int n, unsigned S, int variant, uint64_t se
 		double x = 2 * M_PI * i / S + phase;
 		y[i] = 200 + 40 * sin(x) + 12 * sin(2 * x + 1) + 3 * rnd_normal();
 		if (variant == 1)
-			y[i] += 30.0 * i / S;              /* +30 a period */
+			y[i] += 5.0 * i / S;               /* +5 a period */
 		else if (variant == 2) {
 			walk += 0.5 * rnd_normal();
 			y[i] += walk;
