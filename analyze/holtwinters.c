@@ -59,7 +59,9 @@ struct hw_state {
  * outage (40 took zero as normal, so the return alerted), clip 3 keeps
  * MASE (0.53) and recall; band 5.5 then catches one more seasonal spike with
  * no FP (NAB 81.7, 0 FP); band 5 gives FP once the season is set.  History
- * 96 instead of 64 was worse (more FP). */
+ * 96 instead of 64 was worse (more FP).  Critical 12 rather than 10: an 8 sd
+ * shift held for relearn windows otherwise reaches 10 once by noise, and the
+ * escalation is a second alert for one anomaly. */
 void hw_params_default(struct hw_params *p)
 {
 	p->season = 0;
@@ -68,7 +70,7 @@ void hw_params_default(struct hw_params *p)
 	p->min_history = 24;
 	p->refit = 0;
 	p->band = 5.5;
-	p->critical = 10.0;
+	p->critical = 12.0;
 	p->clip = 3.0;
 	p->clear_ratio = 0.6;
 	p->clear_windows = 3;
@@ -96,7 +98,7 @@ static unsigned eff_history(const struct hw_params *p)
 static unsigned eff_min_history(const struct hw_params *p)
 {
 	unsigned s = eff_season(p);
-	return p->min_history < 2 * s ? 2 * s : p->min_history;
+	return p->min_history < 3 * s ? 3 * s : p->min_history;
 }
 
 static unsigned eff_refit(const struct hw_params *p)
@@ -550,23 +552,27 @@ void hw_update(void *state, const struct hw_params *p, double value, int missing
 		double c = INFINITY;        /* largest residual the state takes in */
 		if (p->exclude) {
 			c = p->clip * scale;
-			/* the residual scale learns from every value not anomalous
-			 * by itself, clipped like the state's input */
-			if (level == DET_OK) {
+			/* the residual scale learns from values outside episodes,
+			 * clipped like the state's input: inside one (a shift, an
+			 * outage) it would grow until the anomaly looked normal */
+			int in_episode = level > DET_OK || st->ep.severity > DET_OK;
+			if (!in_episode) {
 				double ek = fabs(e) < c ? fabs(e) : c;
 				st->scale += p->scale_rate * (ek / abs_mean_clipped(p->clip) - st->scale);
 			}
 			/* inside an episode the state follows its own forecast, as
 			 * for a missing value: a burst or an outage of any length
 			 * moves nothing, and a shift becomes normal only by relearn */
-			if (level > DET_OK || st->ep.severity > DET_OK)
+			if (in_episode)
 				c = 0;
 		} else {
 			st->scale += p->scale_rate * (1.2533141373155001 * fabs(e) - st->scale);
 		}
 		double ec = e > c ? c : e < -c ? -c : e;
 		v = f + ec;
-		if (level > DET_OK)
+		/* a shift: inside an episode, values away from the forecast
+		 * (not calm) on one side, consecutively */
+		if (st->ep.severity > DET_OK && az >= p->band * p->clear_ratio)
 			st->run = e > 0 ? (st->run > 0 ? st->run + 1 : 1) : (st->run < 0 ? st->run - 1 : -1);
 		else
 			st->run = 0;

@@ -36,19 +36,20 @@ struct hw_params {
 	double clear_ratio;    /* episode ends when |score| < band*clear_ratio ... */
 	unsigned clear_windows;/* ... for this many consecutive values */
 	double scale_rate;     /* EWMA rate of the robust residual scale, (0, 1] */
-	unsigned relearn;      /* with exclude: after this many consecutive anomalous
-	                          values on the same side, take the shift as the
+	unsigned relearn;      /* with exclude: after this many consecutive values
+	                          of an episode on the same side and not calm
+	                          (|score| >= band*clear_ratio), take the shift as the
 	                          new normal (level and history move by it, trend
 	                          drops); 0 = never */
 	int exclude;           /* 1: values update the state clipped (clip), inside
 	                          an episode not at all (the state follows its
-	                          forecast), and anomalous ones leave the residual
-	                          scale alone, so a burst stays visible and one
+	                          forecast) and the residual scale learns only
+	                          outside episodes, so a burst stays visible and one
 	                          anomaly gives one alert; 0: plain Holt-Winters */
 };
 
 /* The defaults (no season, horizon 3, history 64, min_history 24, band 5.5,
- * critical 10, clip 3, scale_rate 0.05, relearn 100; state 600 bytes; see
+ * critical 12, clip 3, scale_rate 0.05, relearn 100; state 600 bytes; see
  * holtwinters.c for how they were chosen). */
 void hw_params_default(struct hw_params *p);
 /* 0, or -1 with a reason in err. */

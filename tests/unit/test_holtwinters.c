@@ -314,8 +314,10 @@ static void test_hw_spike_one_alert(void **unused)
 	assert_true(width_after < 1.1 * width_before);
 }
 
-/* A level shift of 25 sd: one alert at the shift; inside the episode the
- * state is frozen, after relearn (100) windows the shift is the new normal,
+/* A level shift of 7 sd (some values of it fall under the band, and would
+ * feed the scale if it learnt inside episodes): one alert at the shift; inside the episode the
+ * state and the scale are frozen (the band does not grow until the shift
+ * looks normal), after relearn (100) windows the shift is the new normal,
  * the forecast follows it and an ok follows. */
 static void test_hw_level_shift(void **unused)
 {
@@ -325,9 +327,19 @@ static void test_hw_level_shift(void **unused)
 	hw_init(hbuf, &p);
 	rng_state = 7;
 	int alerts = 0, first = -1;
+	double w300 = 0;
 	for (int t = 0; t < 800; t++) {
-		double x = 100 + 2 * rnd_normal() + (t >= 300 ? 50 : 0);
+		double x = 100 + 2 * rnd_normal() + (t >= 300 ? 14 : 0);
 		hw_update(hbuf, &p, x, 0, &v);
+		if (t == 300)  /* the scale after the last normal value */
+			w300 = v.upper - v.lower;
+		if (t > 300 && t < 300 + (int)p.relearn) {
+			/* frozen inside the episode: same forecast band, still
+			 * expecting the old level */
+			assert_true(v.severity > 0);
+			assert_true(fabs((v.upper - v.lower) - w300) < 1e-9 * w300);
+			assert_true(fabs(v.expected - 100) < 3);
+		}
 		if (v.changed && v.severity > 0) {
 			alerts++;
 			if (first < 0)
@@ -337,7 +349,7 @@ static void test_hw_level_shift(void **unused)
 	assert_int_equal(first, 300);
 	assert_true(alerts <= 2);          /* start, perhaps an escalation */
 	assert_int_equal(v.severity, 0);   /* adapted by the end */
-	assert_true(fabs(v.expected - 150) < 5);
+	assert_true(fabs(v.expected - 114) < 3);
 }
 
 /* A dead link (values 0 for 60 windows, 50 sd below normal), then back:
