@@ -2,13 +2,18 @@
  * bench_detectors.c — evaluation of the built-in detectors on deterministic
  * synthetic series with labelled anomaly windows (spikes, level shift, drift,
  * dead link to 0, dead link as missing, daily seasonality with spikes):
- * zscore against the prototype's two baselines, run as the deviation and
- * average detectors ("deviation": value vs the value N windows earlier ±
- * percent; "average": value vs the mean of the last N ± percent), scored NAB-like (standard profile: scaled sigmoid inside a
+ * zscore against the prototype's two baselines ("deviation": value vs the
+ * value N windows earlier ± percent; "average": value vs the mean of the last
+ * N ± percent), scored NAB-like (standard profile: scaled sigmoid inside a
  * window, first alert per window only, A_FP = -0.11 per alert outside,
  * -1 per missed window, normalised so no alerts = 0 and perfect = 100), with
- * precision, recall and mean detection delay; then zscore's throughput.
- * Run: build/release/bench/bench_detectors.
+ * precision, recall and mean detection delay; forecast (Holt-Winters) at
+ * its defaults, and with the season set to the series' 144; then a MASE
+ * evaluation of forecast on seasonal series (see mase_eval); then both
+ * detectors' throughput.
+ * Run: build/release/bench/bench_detectors [warning [exclude [window]]]
+ * [hw.KEY=VALUE ...] (KEY: band critical clip history min_history refit
+ * scale_rate clear_ratio clear_windows relearn exclude season, to sweep forecast).
  */
 #include <math.h>
 #include <stdio.h>
@@ -16,9 +21,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "analyze/average.h"
 #include "analyze/detector.h"
-#include "analyze/deviation.h"
+#include "analyze/holtwinters.h"
 #include "analyze/zscore.h"
 #include "tests/lib/splitmix.h"
 
@@ -117,45 +121,69 @@ static void run_zscore(const struct series *s, unsigned char *alerts)
 	}
 }
 
-/* The prototype's baselines, as the deviation and average detectors with
- * the prototype's settings (other parameters at their defaults: critical at
- * twice the percent, an episode ends after 3 values inside the band).  The
- * prototype fired on every window where the condition held; the detectors
- * alert once per episode and once per escalation, like zscore. */
-static void run_pct(const struct series *s, unsigned char *alerts, int average,
-		    unsigned windows, double percent)
+/* The forecast settings evaluated: defaults unless hw.KEY=VALUE arguments. */
+static struct hw_params hw_eval;
+static _Alignas(8) unsigned char hw_st[(HW_MAX_SEASON + HW_MAX_HISTORY) * 8 + 256];
+
+static void run_forecast_p(const struct series *s, unsigned char *alerts, const struct hw_params *p)
 {
-	static _Alignas(8) unsigned char st[1024];
-	struct dev_params dp;
-	struct avg_params ap;
 	struct det_verdict v;
-	dev_params_default(&dp);
-	avg_params_default(&ap);
-	dp.windows = ap.windows = windows;
-	dp.percent = ap.percent = percent;
-	if (average ? avg_state_size(&ap) > sizeof st : dev_state_size(&dp) > sizeof st)
-		abort();
-	if (average)
-		avg_init(st, &ap);
-	else
-		dev_init(st, &dp);
+	hw_init(hw_st, p);
 	for (int i = 0; i < LEN; i++) {
-		if (average)
-			avg_update(st, &ap, s->v[i], s->missing[i], &v);
-		else
-			dev_update(st, &dp, s->v[i], s->missing[i], &v);
+		hw_update(hw_st, p, s->v[i], s->missing[i], &v);
 		alerts[i] = v.changed && v.severity > 0;
 	}
 }
 
+static void run_forecast(const struct series *s, unsigned char *alerts)
+{
+	run_forecast_p(s, alerts, &hw_eval);
+}
+
+/* The same with the season of the synthetic days (144 windows) on every
+ * kind: what a user who knows the period gets. */
+static void run_forecast_s144(const struct series *s, unsigned char *alerts)
+{
+	struct hw_params p = hw_eval;
+	p.season = 144;
+	p.history = 0;
+	run_forecast_p(s, alerts, &p);
+}
+
+/* The prototype's baselines fire on every window where the condition holds;
+ * counted here as one alert per rising edge (kinder to them than per window). */
 static void run_deviation(const struct series *s, unsigned char *alerts)
 {
-	run_pct(s, alerts, 0, 1, 200);
+	const int n = 1;
+	const double pct = 200;
+	int prev = 0;
+	for (int i = 0; i < LEN; i++) {
+		int fire = 0;
+		if (i >= n && !s->missing[i] && !s->missing[i - n] && s->v[i - n] != 0)
+			fire = fabs(s->v[i] - s->v[i - n]) / fabs(s->v[i - n]) * 100 > pct;
+		alerts[i] = fire && !prev;
+		prev = fire;
+	}
 }
 
 static void run_average(const struct series *s, unsigned char *alerts)
 {
-	run_pct(s, alerts, 1, 10, 100);
+	const int n = 10;
+	const double pct = 100;
+	int prev = 0;
+	for (int i = 0; i < LEN; i++) {
+		int fire = 0, cnt = 0;
+		double sum = 0;
+		for (int j = i - n; j < i; j++)
+			if (j >= 0 && !s->missing[j]) {
+				sum += s->v[j];
+				cnt++;
+			}
+		if (cnt == n && !s->missing[i] && sum != 0)
+			fire = fabs(s->v[i] - sum / n) / fabs(sum / n) * 100 > pct;
+		alerts[i] = fire && !prev;
+		prev = fire;
+	}
 }
 
 struct score {
@@ -185,6 +213,8 @@ static void score_series(const struct series *s, const unsigned char *alerts, st
 		if (w < 0) {
 			sc->raw += a_fp;
 			sc->fp++;
+			if (getenv("BENCH_VERBOSE"))
+				printf("  FP %s at %d\n", s->name, i);
 		} else if (!seen[w]) {
 			seen[w] = 1;
 			sc->raw += sigmoid_tp(i, s->win_lo[w], s->win_hi[w]);
@@ -193,12 +223,134 @@ static void score_series(const struct series *s, const unsigned char *alerts, st
 		}
 	}
 	for (int k = 0; k < s->nwin; k++) {
-		if (!seen[k])
+		if (!seen[k]) {
 			sc->raw -= 1;
+			if (getenv("BENCH_VERBOSE"))
+				printf("  missed %s window at %d\n", s->name, s->win_lo[k]);
+		}
 		sc->perfect += sigmoid_tp(s->win_lo[k], s->win_lo[k], s->win_hi[k]);
 		sc->null_ -= 1;
 		sc->windows++;
 	}
+}
+
+/* hw.KEY=VALUE on the command line: 0, or -1 for an unknown key. */
+static int hw_set(struct hw_params *p, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq)
+		return -1;
+	size_t n = (size_t)(eq - kv);
+	double x = atof(eq + 1);
+#define KEY(name) (n == strlen(#name) && strncmp(kv, #name, n) == 0)
+	if (KEY(band))
+		p->band = x;
+	else if (KEY(clip))
+		p->clip = x;
+	else if (KEY(critical))
+		p->critical = x;
+	else if (KEY(history))
+		p->history = (unsigned)x;
+	else if (KEY(min_history))
+		p->min_history = (unsigned)x;
+	else if (KEY(refit))
+		p->refit = (unsigned)x;
+	else if (KEY(scale_rate))
+		p->scale_rate = x;
+	else if (KEY(clear_ratio))
+		p->clear_ratio = x;
+	else if (KEY(clear_windows))
+		p->clear_windows = (unsigned)x;
+	else if (KEY(relearn))
+		p->relearn = (unsigned)x;
+	else if (KEY(exclude))
+		p->exclude = (int)x;
+	else if (KEY(season))
+		p->season = (unsigned)x;
+	else
+		return -1;
+#undef KEY
+	return 0;
+}
+
+/*
+ * MASE: seasonal series (period S = 24 or 144, a two-harmonic daily shape of
+ * amplitude ~40, noise sd 3; variants: flat, linear trend, random-walk level)
+ * of 28 periods.  Forecast (defaults with season = S) runs over the whole
+ * series online; its one-step-ahead forecasts on the held-out last 7 periods
+ * are made before each value is seen (refits there use only earlier values),
+ * and are compared with seasonal naive (y[t-S]) on the same points:
+ * relative MASE = MAE_forecast / MAE_snaive (< 1: forecast is better).  The
+ * classic MASE scales MAE_forecast by seasonal naive's in-sample MAE on the
+ * first 21 periods.
+ */
+#define MASE_PERIODS 28
+#define MASE_TRAIN 21
+static double mase_y[MASE_PERIODS * 144];
+
+static void make_seasonal(double *y, int n, unsigned S, int variant, uint64_t seed)
+{
+	rng_state = seed;
+	double walk = 0, phase = 2 * M_PI * rnd01();
+	for (int i = 0; i < n; i++) {
+		double x = 2 * M_PI * i / S + phase;
+		y[i] = 200 + 40 * sin(x) + 12 * sin(2 * x + 1) + 3 * rnd_normal();
+		if (variant == 1)
+			y[i] += 5.0 * i / S;               /* +5 a period */
+		else if (variant == 2) {
+			walk += 0.5 * rnd_normal();
+			y[i] += walk;
+		}
+	}
+}
+
+static void mase_eval(void)
+{
+	static const unsigned periods[] = { 24, 144 };
+	static const char *vname[] = { "flat", "trend", "walk" };
+	const int seeds = 5;
+	double all_rel = 0, all_cls = 0;
+	int cnt = 0;
+	printf("MASE (forecast with season = S, held-out last %d of %d periods, %d seeds)\n",
+	       MASE_PERIODS - MASE_TRAIN, MASE_PERIODS, seeds);
+	printf("%-6s %-7s %9s %9s %9s %9s\n", "S", "variant", "MAE_hw", "MAE_snv", "relMASE", "MASE");
+	for (int pi = 0; pi < 2; pi++)
+		for (int var = 0; var < 3; var++) {
+			unsigned S = periods[pi];
+			int n = MASE_PERIODS * (int)S, train = MASE_TRAIN * (int)S;
+			double ae_hw = 0, ae_sn = 0, ae_in = 0;
+			int nt = 0, ni = 0;
+			for (int seed = 0; seed < seeds; seed++) {
+				make_seasonal(mase_y, n, S, var, 500 + 31 * pi + 7 * var + seed);
+				struct hw_params p = hw_eval;
+				p.season = S;
+				p.history = 0;
+				struct det_verdict v;
+				hw_init(hw_st, &p);
+				for (int t = 0; t < n; t++) {
+					double pred = NAN, lo, hi;
+					if (hw_forecast(hw_st, &p, 1, &pred, &lo, &hi) < 0)
+						pred = NAN;
+					hw_update(hw_st, &p, mase_y[t], 0, &v);
+					if (t >= (int)S && t < train) {
+						ae_in += fabs(mase_y[t] - mase_y[t - S]);
+						ni++;
+					}
+					if (t >= train) {
+						ae_hw += fabs(mase_y[t] - pred);
+						ae_sn += fabs(mase_y[t] - mase_y[t - S]);
+						nt++;
+					}
+				}
+			}
+			double mh = ae_hw / nt, ms = ae_sn / nt, mi = ae_in / ni;
+			printf("%-6u %-7s %9.3f %9.3f %9.3f %9.3f\n", S, vname[var], mh, ms, mh / ms, mh / mi);
+			all_rel += mh / ms;
+			all_cls += mh / mi;
+			cnt++;
+		}
+	printf("%-6s %-7s %9s %9s %9.3f %9.3f  (mean over the rows)\n\n", "ALL", "", "", "",
+	       all_rel / cnt, all_cls / cnt);
 }
 
 static double now_s(void)
@@ -212,27 +364,44 @@ int main(int argc, char **argv)
 {
 	char err[128];
 	zs_params_default(&zs_eval);
-	if (argc > 1)
-		zs_eval.warning = atof(argv[1]);
+	hw_params_default(&hw_eval);
+	int pos = 0;
+	for (int a = 1; a < argc; a++) {
+		if (strncmp(argv[a], "hw.", 3) == 0) {
+			if (hw_set(&hw_eval, argv[a] + 3) < 0) {
+				fprintf(stderr, "bench_detectors: unknown %s\n", argv[a]);
+				return 2;
+			}
+			continue;
+		}
+		pos++;
+		if (pos == 1)
+			zs_eval.warning = atof(argv[a]);
+		else if (pos == 2)
+			zs_eval.exclude = atoi(argv[a]);
+		else if (pos == 3)
+			zs_eval.window = (unsigned)atoi(argv[a]);
+	}
 	if (zs_eval.critical < zs_eval.warning)
 		zs_eval.critical = zs_eval.warning;
-	if (argc > 2)
-		zs_eval.exclude = atoi(argv[2]);
-	if (argc > 3)
-		zs_eval.window = (unsigned)atoi(argv[3]);
-	if (zs_params_check(&zs_eval, err, sizeof err) < 0) {
+	if (hw_eval.critical < hw_eval.band)
+		hw_eval.critical = hw_eval.band;
+	if (zs_params_check(&zs_eval, err, sizeof err) < 0 ||
+	    hw_params_check(&hw_eval, err, sizeof err) < 0) {
 		fprintf(stderr, "bench_detectors: %s\n", err);
 		return 2;
 	}
 
 	static struct series s;
 	static unsigned char alerts[LEN];
-	const char *names[] = { "zscore", "deviation(N=1,200%)", "average(N=10,100%)" };
-	run_fn fns[] = { run_zscore, run_deviation, run_average };
+	const char *names[] = { "zscore", "forecast", "forecast(S=144)", "deviation(N=1,200%)",
+				"average(N=10,100%)" };
+	run_fn fns[] = { run_zscore, run_forecast, run_forecast_s144, run_deviation, run_average };
+	const int ndet = (int)(sizeof fns / sizeof fns[0]);
 	const int seeds = 5;
 
 	printf("%-22s %-13s %7s %5s %5s %6s %7s\n", "detector", "series", "NAB", "prec", "rec", "FP", "delay");
-	for (int d = 0; d < 3; d++) {
+	for (int d = 0; d < ndet; d++) {
 		struct score all = { 0 };
 		for (int kind = 0; kind < SERIES_KINDS; kind++) {
 			struct score sc = { 0 };
@@ -261,6 +430,8 @@ int main(int argc, char **argv)
 		       all.detected ? all.delay_sum / all.detected : NAN);
 	}
 
+	mase_eval();
+
 	/* Throughput: 10000 (series, field) states at defaults, updated round-robin. */
 	struct zs_params p;
 	zs_params_default(&p);
@@ -282,6 +453,48 @@ int main(int argc, char **argv)
 	double dt = now_s() - t0;
 	printf("zscore throughput: %.2f M updates/s (state %zu bytes, window %u, %d states; sink %g)\n",
 	       (double)nstates * rounds / dt / 1e6, sz, p.window, nstates, sink > 0 ? 1.0 : 0.0);
+	free(states);
+
+	struct hw_params hp = hw_eval;
+	sz = hw_state_size(&hp);
+	states = aligned_alloc(64, ((sz * nstates + 63) / 64) * 64);
+	if (!states)
+		return 1;
+	for (int k = 0; k < nstates; k++)
+		hw_init(states + k * sz, &hp);
+	rng_state = 3;
+	sink = 0;
+	t0 = now_s();
+	for (int r = 0; r < rounds; r++)
+		for (int k = 0; k < nstates; k++) {
+			hw_update(states + k * sz, &hp, 100 + (double)(rnd() % 1000) * 0.01, 0, &v);
+			sink += v.score;
+		}
+	dt = now_s() - t0;
+	printf("forecast throughput: %.2f M updates/s (state %zu bytes, season %u, %d states; sink %g)\n",
+	       (double)nstates * rounds / dt / 1e6, sz, hp.season, nstates, sink > 0 ? 1.0 : 0.0);
+	free(states);
+
+	hp.season = 144;
+	hp.history = 0;
+	sz = hw_state_size(&hp);
+	const int nst2 = 1000, rounds2 = 3000;
+	states = aligned_alloc(64, ((sz * nst2 + 63) / 64) * 64);
+	if (!states)
+		return 1;
+	for (int k = 0; k < nst2; k++)
+		hw_init(states + k * sz, &hp);
+	sink = 0;
+	t0 = now_s();
+	for (int r = 0; r < rounds2; r++)
+		for (int k = 0; k < nst2; k++) {
+			hw_update(states + k * sz, &hp, 100 + 40 * sin(2 * M_PI * r / 144) +
+				  (double)(rnd() % 1000) * 0.01, 0, &v);
+			sink += v.score;
+		}
+	dt = now_s() - t0;
+	printf("forecast throughput: %.2f M updates/s (state %zu bytes, season %u, %d states; sink %g)\n",
+	       (double)nst2 * rounds2 / dt / 1e6, sz, hp.season, nst2, sink > 0 ? 1.0 : 0.0);
 	free(states);
 	return 0;
 }
