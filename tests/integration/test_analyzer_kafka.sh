@@ -11,7 +11,9 @@
 #  - InfluxDB equals reference.py's independent computation;
 #  - the alerts read back from the Kafka topic and the webhook are JSON as
 #    DESIGN.md §5 says, one per window, none twice, keyed by series; the
-#    webhook got its header; the ringflow_alerts measurement holds them.
+#    webhook got its header; the ringflow_alerts measurement holds them but
+#    at most those of the windows analysed between the checkpoint and the
+#    kill (the writer's rings are reset by the restart).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${BIN:-$PWD/build/bin}
@@ -39,15 +41,20 @@ wait_for "the webhook receiver" 10 test -s "$dir/hook.port"
 # partition after the other, as a real backlog looks.
 "$BIN/gen-sflow" --seed 29 --records 60000 --rate 1000 --start $(( $(date +%s) / 10 * 10 - 7200 )) \
 	--disorder 8 --junk 0.01 --counters 5 --sources 2000 > "$dir/data.csv"
-for p in 0 1 2 3; do
-	awk -v p=$p 'NR % 4 == p' "$dir/data.csv" |
-		"$BIN/kafka-produce" -q -b "$KAFKA_BROKERS" -t sflow -P $p -l 8
-done
+half=$(( $(wc -l < "$dir/data.csv") / 2 ))
+produce_part() {  # produce_part FIRST LAST: those lines, one partition after the other
+	local p
+	for p in 0 1 2 3; do
+		sed -n "$1,$2p" "$dir/data.csv" | awk -v p=$p 'NR % 4 == p' |
+			"$BIN/kafka-produce" -q -b "$KAFKA_BROKERS" -t sflow -P $p -l 8
+	done
+}
+produce_part 1 "$half"
 
 rules_conf "$dir" \
 	"type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = an\nstart = earliest\nkafka.session.timeout.ms = 6000" \
 	"type = influxdb\nurl = $INFLUX_URL\ndatabase = rf_an\nretention = 1d\nbatch_points = 2000" \
-	"s|^checkpoint_interval.*||; s|^log_level .*|log_level = info\ncheckpoint_interval = 1s|" > "$dir/rf.ini"
+	"s|^checkpoint_interval.*||; s|^log_level .*|log_level = info\ncheckpoint_interval = 1h|" > "$dir/rf.ini"
 cat >> "$dir/rf.ini" <<INI
 
 [analyzer.rec]
@@ -67,41 +74,51 @@ RF_SOCK=$dir/run/it.sock
 rf_start "$dir/ringflow.log" -c "$dir/rf.ini"
 wait_for "control socket" 20 "$BIN/ringflowctl" -s "$RF_SOCK" help > /dev/null
 
-# The aggregate dies with windows open and some already given to the
-# analyzer; the replay from the checkpoint must not give them again.
-got_some() { [ -s "$dir/rec.log" ] && ckpt_after 0 && [ "$(stat_sum live_keys)" -gt 0 ]; }
-wait_for "windows analysed, a checkpoint and open windows" 60 got_some
-before=$(wc -l < "$dir/rec.log") restarts=$(stat1 restarts_total)
+# Some windows analysed, then checkpoint 1 by hand (the interval is an
+# hour), then the second half of the data: the windows it closes are
+# analysed after the checkpoint. The aggregate dies then, so the replay
+# from checkpoint 1 sends those windows again; none may reach the
+# analyzer twice.
+rec_windows() { [ -s "$dir/rec.log" ] && wc -l < "$dir/rec.log" || echo 0; }
+wait_for "windows analysed" 60 test -s "$dir/rec.log"
+ctl checkpoint > /dev/null
+wait_for "checkpoint 1" 30 ckpt_after 0
+at_ckpt=$(rec_windows)
+produce_part $((half + 1)) '$'
+more_analysed() { [ "$(rec_windows)" -gt "$at_ckpt" ] && [ "$(stat_sum live_keys)" -gt 0 ]; }
+wait_for "windows analysed after the checkpoint, and open windows" 60 more_analysed
+before=$(rec_windows) restarts=$(stat1 restarts_total)
 pid=$(ctl status | awk '$1 == "aggregate" && $2 == "0" && $3 ~ /^[1-9][0-9]*$/ { print $3 }')
 kill -9 "$pid"
-echo "killed aggregate 0 (pid $pid) after $before analysed windows, checkpoint $(ckpt_id)"
+echo "killed aggregate 0 (pid $pid): $at_ckpt windows analysed at checkpoint 1, $before now"
 wait_for "the data-plane restart" 30 bash -c "[ \"\$('$BIN/ringflowctl' -s '$RF_SOCK' stats | awk '\$1 == \"ringflow_restarts_total\" { print \$2 }')\" -gt $restarts ]"
 ctl status | sed -n '/^analyzer/,/^$/p'
-# The writers also write what the analyzer host sends (points, alerts).
-all_written() {
-	[ "$(stat_sum live_keys)" -eq 0 ] && [ "$(stat_sum points_emitted_total)" -gt 0 ] &&
-	[ "$(stat_sum points_written_total)" -eq $(( $(stat_sum points_emitted_total) + $(stat_sum analyzer_points_out_total) )) ]
+# Everything read and every window closed; the graceful stop then drains
+# the rings and flushes the writer and the analyzer before ringflow exits.
+caught_up() {
+	ctl status | awk '/^  sflow\[/ { n++; if ($NF != 0) bad = 1 } END { exit !(n == 4 && !bad) }'
 }
-wait_for "all windows emitted and written" 120 all_written
-delivered_all() {
-	[ "$(ctl stats | awk -F'[{} ]' '$1 == "ringflow_analyzer_windows_delivered_total" { print $NF }')" -gt 0 ] &&
-	[ "$(stat_sum analyzer_windows_total)" -gt 0 ]
+wait_for "ringflow to catch up with the topic" 120 caught_up
+closed_all() {
+	[ "$(stat_sum live_keys)" -eq 0 ] && [ "$(stat_sum rows_in_total)" -ge "$(stat_sum rows_out_total)" ]
 }
-wait_for "windows delivered to the analyzer" 30 delivered_all
+wait_for "every window closed" 120 closed_all
 ctl stats | grep -E '^ringflow_analyzer_' | grep -v '} 0$' | sed 's/^/  /'
+# The replay gave the host windows the analyzer had: it held them back.
+[ "$(stat_sum analyzer_host_windows_replayed_total)" -gt 0 ] ||
+	{ echo "no window was replayed after the restart: the test missed its case" >&2; exit 1; }
 ctl stop > /dev/null
 wait_exit "$rf_pid" 60
 rf_pid=
-grep -q "replayed\|crashed" "$dir/ringflow.log"
 
 python3 tests/integration/reference.py --data "$dir/data.csv" \
 	--geo "$PWD/data/mmdb/GeoIP2-Country-Test.json" --influx "$INFLUX_URL" --db rf_an
 
 kcat -C -b "$KAFKA_BROKERS" -t alerts -e -q -o beginning -f '%p\t%k\t%s\n' > "$dir/kafka_alerts.txt" 2> "$dir/kcat.log" ||
 	{ cat "$dir/kcat.log" >&2; exit 1; }
-python3 - "$dir" "$INFLUX_URL" <<'PY'
+python3 - "$dir" "$INFLUX_URL" "$at_ckpt" "$before" <<'PY'
 import collections, json, sys, urllib.parse, urllib.request
-d, url = sys.argv[1], sys.argv[2]
+d, url, at_ckpt, at_kill = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 def q(s):
     r = urllib.request.urlopen(f"{url}/query?" + urllib.parse.urlencode({"db": "rf_an", "q": s, "epoch": "ns"}))
     return json.load(r)["results"][0].get("series", [])
@@ -160,9 +177,15 @@ for line in open(f"{d}/hook.txt"):
     assert tok == "s3cret-token", "webhook header missing"
     hrows.append({"json": json.loads(body)})
 check_alerts("webhook", hrows)
+# The ringflow_alerts measurement goes through the writer: what the
+# analyzer printed after the checkpoint the data plane resumed from and the
+# writer had not stored yet went with the rings, and those windows are not
+# analysed again (docs/ANALYZERS.md). So it holds every alert but at most
+# those of the windows analysed between checkpoint 1 and the kill.
 stored_alerts = sum(s["values"][0][1] for s in q('SELECT count(value) FROM "ringflow_alerts" WHERE analyzer = \'rec\''))
-assert stored_alerts >= len(krows), f"ringflow_alerts holds {stored_alerts}, Kafka {len(krows)}"
-print(f"ringflow_alerts: {stored_alerts}")
+assert len(krows) - (at_kill - at_ckpt) <= stored_alerts <= len(krows), \
+    f"ringflow_alerts holds {stored_alerts}; Kafka {len(krows)}, analysed after the checkpoint {at_kill - at_ckpt}"
+print(f"ringflow_alerts: {stored_alerts} of {len(krows)} ({at_kill - at_ckpt} analysed between the checkpoint and the kill)")
 PY
 ! grep -q 's3cret-token' "$dir/ringflow.log" || { echo "the webhook token reached the log" >&2; exit 1; }
 echo "analyzer kafka: OK"
