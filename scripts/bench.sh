@@ -11,6 +11,9 @@
 #                 of a checkpoint at 100 k and 1 M keys, restore)
 #   6. recovery   scripts/bench-recovery.sh (kill -9 to reading again)
 #   7. backlog    scripts/bench-backlog.sh (uneven backlog, memory per max_skew)
+#   8. analyzers  build/release/bench/bench_detectors (NAB-style scores, MASE,
+#                 updates/s per detector) and bench_analyzer_pipe (window
+#                 blocks into one analyzer's stdin)
 #
 # The script only reports: it never compares a figure with its target, and
 # fails only when a benchmark cannot run. Every process it starts and its
@@ -21,7 +24,7 @@
 # one per key), BENCH_E2E_LINES (lines for the end-to-end run, default
 # 280000), BENCH_E2E_RUNS (end-to-end runs, medians reported; default 5),
 # BENCH_SKIP (space-separated: ring transform aggregate checkpoint
-# recovery backlog e2e),
+# recovery backlog analyzers e2e),
 # KEEP=1 keeps the temporary directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,7 +70,7 @@ now() { date +%s.%N; }
 # fdiv A B [DIGITS]: A / B as a decimal (bash has integers only).
 fdiv() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (b == 0) print "inf"; else printf "%.*f\n", d, a / b }'; }
 
-for b in bench_ring bench_transform bench_aggregate bench_snapshot; do
+for b in bench_ring bench_transform bench_aggregate bench_snapshot bench_detectors bench_analyzer_pipe; do
 	if [ ! -x "$BENCH/$b" ]; then
 		echo "bench: $BENCH/$b missing: run 'make MODE=release' first" >&2
 		exit 1
@@ -111,6 +114,14 @@ fi
 if ! skip backlog; then
 	echo "## 7. backlog (peak open-window memory per max_skew)"
 	scripts/bench-backlog.sh | grep -v '^#'
+fi
+
+# 8. Analyzers: detector quality and speed, and the host's pipe writes.
+if ! skip analyzers; then
+	echo "## 8. analyzers (one core each)"
+	"$BENCH/bench_detectors"
+	"$BENCH/bench_analyzer_pipe" 100000 20 2>/dev/null
+	"$BENCH/bench_analyzer_pipe" 1000000 5 2>/dev/null
 fi
 
 skip e2e && exit 0
