@@ -111,8 +111,10 @@ int main(int argc, char **argv)
 		char *end;
 		if (i + 1 >= argc)
 			return usage("an option without its value");
-		if (!strcmp(argv[i], "--field") && argv[i + 1][0]) {
+		if (!strcmp(argv[i], "--field")) {
 			field = argv[++i];
+			if (!*field)
+				return usage("--field: empty");
 		} else if (!strcmp(argv[i], "--factor")) {
 			factor = strtod(argv[++i], &end);
 			if (*end || !(factor > 0) || !isfinite(factor))
