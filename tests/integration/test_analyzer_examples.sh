@@ -41,10 +41,11 @@ PY
 lib=$BIN/../libringflow-analyzer.a
 [ -f "$lib" ] || lib=$BIN/../release/libringflow-analyzer.a
 [ -f "$lib" ] || { echo "no libringflow-analyzer.a beside $BIN (run make all)" >&2; exit 1; }
+# A sanitizer build's library needs its runtime at link time. (The symbols
+# are read whole first: grep -q would end nm early, a failure under pipefail.)
 san=()
-# A sanitizer build's library needs its runtime at link time.
-if nm "$lib" 2>/dev/null | grep -q '__asan_'; then san=(-fsanitize=address,undefined); fi
-if nm "$lib" 2>/dev/null | grep -q '__tsan_'; then san=(-fsanitize=thread); fi
+syms=$(nm -u "$lib" 2>/dev/null || true)
+case $syms in *__asan_*) san=(-fsanitize=address,undefined) ;; *__tsan_*) san=(-fsanitize=thread) ;; esac
 cc -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror -O2 "${san[@]}" -I"$PWD" \
 	"$ex/analyzer_spike.c" "$lib" -lm -o "$dir/analyzer-spike"
 
@@ -223,4 +224,10 @@ print(f"ringflow: each example alerted once, SE at the spike's window, over {len
 PY
 grep -q 'alerts: alert warning analyzer=spike_c rule=by_country' "$dir/rf.log" ||
 	{ echo "no spike_c alert in the log" >&2; grep 'alert' "$dir/rf.log" | head >&2; exit 1; }
+# Each ran once, to the end of its input, and its stderr reached the log.
+for a in spike_py spike_c; do
+	[ "$(grep -c "analyzer $a: started" "$dir/rf.log")" -eq 1 ] || { echo "$a: started more than once" >&2; exit 1; }
+	grep -q "analyzer $a: finished" "$dir/rf.log" || { echo "$a: did not finish" >&2; grep "analyzer $a" "$dir/rf.log" >&2; exit 1; }
+	grep -q "analyzer $a: analyzer-spike.*: done: .*14 series" "$dir/rf.log" || { echo "$a: no summary on stderr" >&2; exit 1; }
+done
 echo "analyzer examples: OK"
