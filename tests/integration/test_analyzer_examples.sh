@@ -7,6 +7,8 @@
 #    several series, an escaped tag value, junk lines), both print exactly
 #    the alerts and summary points computed by hand below, line by line,
 #    the C output parsed back by a parser of this test's own;
+#  - over hostile input (cut and corrupted lines, random bytes) both skip
+#    what they cannot read and exit 0;
 #  - inside ringflow (file in, file out), over generated traffic with one
 #    injected spike (SE, one window), each example reports that window and
 #    no other, and its summary points cover every by_country window.
@@ -173,6 +175,41 @@ for who in ("c", "py"):
     assert "src_country=a\\ b\\,c " in lines[5], f"{who}: tag not escaped: {lines[5]}"
 print("standalone: both examples print the hand-computed alerts and points")
 PY
+
+# --- hostile input: skipped, never fatal ---
+# Valid lines cut short or with bytes flipped, random bytes, odd headers;
+# both must read it all and exit 0 (under a sanitizer build, cleanly).
+python3 - "$dir/in.txt" > "$dir/junk.txt" <<'PY'
+import random, sys
+rnd = random.Random(7)
+good = open(sys.argv[1], "rb").read().split(b"\n")
+odd = [b"# window rule=r measurement=m start=5 end=1", b"# window rule=r",
+       b"# window start=x end=y rule= measurement=", b"# end", b"m,t=a\\ f=1",
+       b'm f="unclosed', b"m,=v f=1 1", b"m f=1 99999999999999999999", b"\xff\xfe", b"m f=1i,f=2i"]
+out = []
+for _ in range(3000):
+    k = rnd.random()
+    if k < 0.4:
+        out.append(rnd.choice(good))
+    elif k < 0.6:
+        line = bytearray(rnd.choice(good))
+        for _ in range(rnd.randint(1, 3)):
+            if line:
+                line[rnd.randrange(len(line))] = rnd.randrange(256)
+        out.append(bytes(line))
+    elif k < 0.8:
+        out.append(rnd.choice(good)[:rnd.randint(0, 40)])
+    elif k < 0.9:
+        out.append(bytes(rnd.randrange(256) for _ in range(rnd.randint(0, 60))))
+    else:
+        out.append(rnd.choice(odd))
+sys.stdout.buffer.write(b"\n".join(out))
+PY
+"$dir/analyzer-spike" < "$dir/junk.txt" > /dev/null 2> "$dir/junk-c.err" ||
+	{ echo "C example failed on hostile input" >&2; tail "$dir/junk-c.err" >&2; exit 1; }
+python3 "$ex/analyzer_spike.py" < "$dir/junk.txt" > /dev/null 2> "$dir/junk-py.err" ||
+	{ echo "Python example failed on hostile input" >&2; tail "$dir/junk-py.err" >&2; exit 1; }
+echo "hostile input: both examples skipped what they could not read"
 
 # --- inside ringflow: one injected spike ---
 # 140 s of traffic from T=1700000000 (14 windows of 10 s); five flows from
