@@ -55,6 +55,11 @@ HELPER_LIB_SRCS := $(filter-out %_main.c,$(wildcard tests/helpers/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 HELPER_OBJS := $(HELPER_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB       := $(BUILD)/libringflow.a
+# The analyzer-author library (docs/ANALYZERS.md): analyze/rfa.h and
+# rfa_history.h with what they link against (nm: no common/ file). Its
+# users add -lcurl -lpthread only if they call rfa_history_query().
+RFA_LIB   := $(BUILD)/libringflow-analyzer.a
+RFA_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard analyze/rfa_*.c) pipeline/lineproto.c pipeline/lineproto_parse.c)
 
 exe_name   = $(subst _,-,$(patsubst %_main,%,$(notdir $(basename $(1)))))
 EXES      := $(foreach s,$(MAIN_SRCS),$(BIN)/$(call exe_name,$(s)))
@@ -65,7 +70,7 @@ BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCHES    := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all help check unit integration bench demo deps clean install
-all: $(EXES) $(TESTS) $(BENCHES)
+all: $(EXES) $(TESTS) $(BENCHES) $(RFA_LIB)
 
 help:
 	@echo "targets: all check unit integration bench demo deps install clean"
@@ -79,6 +84,10 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(RFA_LIB): $(RFA_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
