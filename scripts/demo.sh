@@ -2,9 +2,11 @@
 # demo.sh — the whole pipeline on generated traffic, run by `make demo`:
 # a private influxd, a Kafka broker on loopback (librdkafka's mock cluster,
 # real Kafka protocol), a generator streaming realistic sFlow CSV for about a
-# minute (many sources, skewed sizes, a burst from one country midway), and
-# ringflow with conf/demo.ini. Prints what InfluxDB holds and
-# `ringflowctl status`, then stops everything.
+# minute (many sources, skewed sizes, one country's bytes x20 for 6 s), and
+# ringflow with conf/demo.ini, whose analyzers (built-in zscore and
+# forecast) detect the burst and predict the traffic. Prints what InfluxDB
+# holds, the alerts read back from the Kafka alert topic, the forecast band
+# beside the actual values and `ringflowctl status`, then stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export BIN=${BIN:-$PWD/build/bin}
@@ -28,8 +30,8 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "starting a private InfluxDB and a Kafka broker on loopback"
 influxd_start "$dir/influx"
-kafka_start "$dir/kafka" sflow:4
-echo "InfluxDB $INFLUX_URL, Kafka $KAFKA_BROKERS (topic sflow, 4 partitions)"
+kafka_start "$dir/kafka" sflow:4 ringflow-alerts:1
+echo "InfluxDB $INFLUX_URL, Kafka $KAFKA_BROKERS (topic sflow, 4 partitions; alerts to ringflow-alerts)"
 
 sed -e "s|@STATE_DIR@|$dir/state|; s|@RUN_DIR@|$dir/run|; s|@BROKERS@|$KAFKA_BROKERS|" \
     -e "s|@MMDB_DIR@|$PWD/data/mmdb|; s|@INFLUX_URL@|$INFLUX_URL|" conf/demo.ini > "$dir/demo.ini"
@@ -44,10 +46,10 @@ assigned() { "$BIN/ringflowctl" -s "$RF_SOCK" status | grep -q 'sflow\[3\]'; }
 wait_for "Kafka partitions assigned to ringflow" 60 assigned
 ps -o pid,args --ppid "$rf_pid" | sed 's/^/  /'
 
-say "streaming ${DURATION}s of generated sFlow (${RATE} records/s, burst from CN midway)"
-burst_at=$((DURATION / 2 - 5))
+say "streaming ${DURATION}s of generated sFlow (${RATE} records/s; CN's bytes x20 for 6 s from $((DURATION * 6 / 10))s)"
+burst_at=$((DURATION * 6 / 10))
 timeout "$DURATION" "$BIN/gen-sflow" --seed 42 --realtime --rate "$RATE" --start "$(date +%s)" \
-	--sources 5000 --burst-country CN --burst-at "$burst_at" --burst-for 10 --burst-factor 3 \
+	--sources 5000 --burst-country CN --burst-at "$burst_at" --burst-for 6 --burst-factor 0.1 \
 	--disorder 2 --junk 0.001 |
 	"$BIN/kafka-produce" -b "$KAFKA_BROKERS" -t sflow -l 16 -q &
 gen_pid=$!
@@ -59,9 +61,10 @@ done
 wait "$gen_pid" || true
 
 say "input stopped: waiting for the last windows to close (idle_timeout + lateness)"
+# The writer also writes the analyzers' points and alerts.
 settled() {
 	[ "$(stat_sum live_keys)" -eq 0 ] &&
-	[ "$(stat_sum points_written_total)" -eq "$(stat_sum points_emitted_total)" ]
+	[ "$(stat_sum points_written_total)" -eq $(( $(stat_sum points_emitted_total) + $(stat_sum analyzer_host_points_out_total) )) ]
 }
 wait_for "the last windows" 60 settled
 
@@ -88,6 +91,42 @@ import json, sys, time
 for s in json.load(sys.stdin)["results"][0].get("series", []):
     for t, f, b, src, avg in s["values"]:
         print(time.strftime("%H:%M:%S", time.gmtime(t)), f"flows {f:7d}  bytes {b/1e6:9.1f} MB  sources {src:5d}  avg packet {avg:6.1f}")
+'
+say "alerts read back from the Kafka topic ringflow-alerts (JSON, one per state change)"
+kcat -C -b "$KAFKA_BROKERS" -t ringflow-alerts -e -q -o beginning -f '%s\n' 2>/dev/null |
+python3 -c '
+import json, sys
+n = 0
+for line in sys.stdin:
+    a = json.loads(line)
+    n += 1
+    tags = ",".join(f"{k}={v}" for k, v in a["tags"].items()) or "(all)"
+    print(f"{a[\"time\"]}  {a[\"severity\"]:8s} {a[\"analyzer\"]:7s} {a[\"rule\"]} {tags} {a[\"field\"]}: {a[\"message\"]}")
+print(f"{n} alert(s)" if n else "no alert: the burst was not detected")
+'
+say "CN bytes per 2 s window: actual vs forecast band (traffic_by_country_2s[_forecast])"
+for m in traffic_by_country_2s traffic_by_country_2s_forecast; do
+	curl -sG "$INFLUX_URL/query" --data-urlencode db=sflow_demo --data-urlencode epoch=s \
+		--data-urlencode "q=SELECT * FROM $m WHERE src_country = 'CN'"
+	echo
+done | python3 -c '
+import json, sys, time
+actual, fc = {}, {}
+for line in sys.stdin:
+    for s in json.loads(line)["results"][0].get("series", []):
+        cols = s["columns"]
+        for v in s["values"]:
+            r = dict(zip(cols, v))
+            if s["name"].endswith("_forecast"):
+                if r.get("field") == "bytes":
+                    fc[r["time"]] = r
+            else:
+                actual[r["time"]] = r.get("bytes")
+for t in sorted(set(actual) | set(fc)):
+    a, f = actual.get(t), fc.get(t)
+    band = f"forecast {f[\"prediction\"]/1e6:8.1f} MB  band [{f[\"lower\"]/1e6:8.1f}, {f[\"upper\"]/1e6:8.1f}]" if f else ""
+    act = f"actual {a/1e6:8.1f} MB" if a is not None else " " * 18
+    print(time.strftime("%H:%M:%S", time.gmtime(t)), act, band)
 '
 say "ringflowctl status"
 "$BIN/ringflowctl" -s "$RF_SOCK" status
