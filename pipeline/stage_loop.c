@@ -6,6 +6,7 @@
 #include "pipeline/frames.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 void rf_stage_publish(struct rf_stage *sg)
 {
@@ -55,16 +56,25 @@ static int run_turns(struct rf_stage *sg)
 	while (!rf_stage_input_done(in)) {
 		if (rf_stop_requested)
 			return RF_EXIT_RESTART;
-		int progress = ops->can_take && !ops->can_take(sg->st) ? 0
-			: rf_stage_input_turn(in, ops->frames_per_turn, on_frame, sg);
+		int taking = !ops->can_take || ops->can_take(sg->st);
+		int progress = taking ? rf_stage_input_turn(in, ops->frames_per_turn, on_frame, sg) : 0;
 		if (progress < 0)
 			return RF_EXIT_RESTART;
 		int rc = ops->on_turn ? ops->on_turn(sg->st) : 0;
 		rf_stage_publish(sg);
 		if (rc < 0)
 			return RF_EXIT_RESTART;
-		if (!progress && !rf_stage_input_done(in))
-			rf_stage_input_wait(in, ops->wait_ns(sg->st));
+		if (!progress && !rf_stage_input_done(in)) {
+			int64_t ns = ops->wait_ns(sg->st);
+			if (taking) {
+				rf_stage_input_wait(in, ns);
+			} else {
+				/* Input is waiting but the stage holds it back: the
+				 * doorbell would not let us sleep. */
+				struct timespec ts = { ns / RF_NS_PER_SEC, ns % RF_NS_PER_SEC };
+				nanosleep(&ts, NULL);
+			}
+		}
 	}
 	return RF_EXIT_OK;
 }
