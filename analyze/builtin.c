@@ -79,6 +79,16 @@ int an_bt_history_none(struct an_bt *b, void *arg, const struct rfa_window *w, u
 	return 0;
 }
 
+int an_bt_field_wanted(const struct an_bt *b, const char *name)
+{
+	if (!b->o->nfields)
+		return 1;
+	for (int i = 0; i < b->o->nfields; i++)
+		if (!strcmp(b->o->fields[i], name))
+			return 1;
+	return 0;
+}
+
 void an_bt_get_stats(const struct an_bt *b, struct an_bt_stats *out)
 {
 	*out = b->st;
@@ -366,6 +376,8 @@ int an_builtin_main(const struct an_bt_detector *d, void *params, int argc, char
 		rf_error("%s", err);
 		return 1;
 	}
+	static struct an_bt_hist hist;
+	an_bt_set_history(b, an_bt_history_influx, &hist);
 	rc = an_bt_run(b, 0, 1, err, sizeof err);
 	if (rc < 0)
 		rf_error("%s", err);
