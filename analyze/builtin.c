@@ -155,8 +155,14 @@ static int key_tags(struct an_bt *b, const char *key, size_t klen, const char **
 
 static void message(struct an_bt *b, const char *field, const struct det_verdict *v)
 {
-	if (v->severity == DET_OK)
+	/* A threshold expects nothing and may have no band: say what is known. */
+	if (v->severity == DET_OK && isnan(v->expected))
+		snprintf(b->msg, sizeof b->msg, "%s %g back to normal", field, v->value);
+	else if (v->severity == DET_OK)
 		snprintf(b->msg, sizeof b->msg, "%s %g back to normal (expected %g)", field, v->value, v->expected);
+	else if (isnan(v->expected))
+		snprintf(b->msg, sizeof b->msg, "%s %g beyond a %s limit (score %.3g)", field, v->value,
+			 rfa_severity_name(v->severity), v->score);
 	else if (v->value > v->upper)
 		snprintf(b->msg, sizeof b->msg, "%s %g above %g (score %.3g)", field, v->value, v->upper, v->score);
 	else if (v->value < v->lower)
