@@ -103,9 +103,10 @@ int an_bt_history_influx(struct an_bt *b, void *arg, const struct rfa_window *w,
 		return 0;
 	}
 	/* start - windows * len, clamped instead of overflowing */
-	int64_t from = (double)len * windows > (double)w->start_ns - (double)INT64_MIN
-			       ? INT64_MIN
-			       : w->start_ns - len * (int64_t)windows;
+	int64_t span, from;
+	if (__builtin_mul_overflow(len, (int64_t)windows, &span) ||
+	    __builtin_sub_overflow(w->start_ns, span, &from))
+		from = INT64_MIN;
 	if (rfa_history_window_query(q, sizeof q, w->measurement, from, w->start_ns) < 0) {
 		snprintf(why, sizeof why, "rule %s: measurement name too long for a query", w->rule);
 		starting_empty(h, w, why);

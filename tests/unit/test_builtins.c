@@ -232,6 +232,8 @@ static void run(main_fn fn, const char *name, const char *const *args, const str
 		const struct env *env, int raw, struct result *r)
 {
 	struct fcpt *keep = r->fc;
+	free(r->out);  /* a struct result is reused run after run */
+	free(r->err);
 	memset(r, 0, sizeof *r);
 	r->fc = keep ? keep : malloc(MAX_FC * sizeof *r->fc);
 	assert_non_null(r->fc);
@@ -432,7 +434,7 @@ static double avg_val(int w, int s)
  *   w10: mean(90, 110, 200, 200) = 150: band [75, 225]: calm 1.
  *   w11: mean(110, 200, 200, 200) = 177.5: calm 2.
  *   w12: mean 200: calm 3 -> ok at 12, expected 200.
- * With 2 windows before w4 (w0..w3 are silent: fewer than 4 values).
+ * w0..w3 are silent (fewer than 4 values before them).
  */
 static void average_doubling(void **state)
 {
