@@ -393,11 +393,11 @@ int an_builtin_main(const struct an_bt_detector *d, void *params, int argc, char
 	an_bt_skip_stats(b, &k);
 	rf_info("done: %" PRIu64 " windows (%" PRIu64 " partial), %" PRIu64 " values, %" PRIu64
 		" alerts, %" PRIu64 " states, %" PRIu64 " forgotten, %" PRIu64 " duplicates, %" PRIu64
-		" table full, %" PRIu64 " history values; skipped lines: bad_header %" PRIu64 " outside_block %" PRIu64 " too_long %" PRIu64
-		" binary %" PRIu64 " bad_point %" PRIu64 " cut_by_eof %" PRIu64 " header_in_block %" PRIu64,
+		" table full, %" PRIu64 " history values; skipped lines: bad_header %" PRIu64
+		" outside_block %" PRIu64 " too_long %" PRIu64 " binary %" PRIu64 " bad_point %" PRIu64 " cut_by_eof %" PRIu64 " header_in_block %" PRIu64,
 		s.windows, s.partial_windows, s.values, s.alerts, s.states, s.forgotten, s.duplicates,
-		s.table_full, s.history_values, k.bad_header, k.outside_block, k.too_long, k.binary, k.bad_point, k.cut_by_eof,
-		k.header_in_block);
+		s.table_full, s.history_values, k.bad_header, k.outside_block, k.too_long, k.binary, k.bad_point,
+		k.cut_by_eof, k.header_in_block);
 	an_bt_free(b);
 	return rc < 0 ? 1 : 0;
 }
