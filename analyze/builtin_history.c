@@ -124,11 +124,15 @@ int an_bt_history_influx(struct an_bt *b, void *arg, const struct rfa_window *w,
 	free(fc.key);
 	free(fc.prev);
 	h->loaded += fc.fed;
+	if (rc < 0 && fc.fed == 0) {
+		snprintf(why, sizeof why, "rule %s: %s db %s: %s", w->rule, c.url, c.db, qerr);
+		starting_empty(h, w, why);
+		return 0;
+	}
 	if (rc < 0) {
 		/* values fed before the error stay: they are real history */
-		snprintf(why, sizeof why, "rule %s: %s db %s: %s (%" PRIu64 " values loaded)", w->rule, c.url,
-			 c.db, qerr, fc.fed);
-		starting_empty(h, w, why);
+		rf_warn("history: rule %s: %s db %s: %s: going on with the %" PRIu64 " values read before it",
+			w->rule, c.url, c.db, qerr, fc.fed);
 		return 0;
 	}
 	rf_info("history: rule %s: %" PRIu64 " values of %u windows loaded from %s db %s (%" PRIu64
