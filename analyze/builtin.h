@@ -140,8 +140,9 @@ void an_bt_set_history(struct an_bt *b, an_bt_history_fn fn, void *arg);
  * start) AND time < start, GROUP BY *) and feeds every numeric field the
  * analyzer looks at (--field) of every series, oldest first, at most
  * `windows` values per (series, field). Not configured, unreachable, or any
- * error: one line "history: ...: starting empty" on stderr for the whole
- * process, and the analyzer starts empty; it always returns 0. arg: a
+ * error before any value: one line "history: ...: starting empty" on stderr
+ * for the whole process, and the analyzer starts empty (an error after some
+ * values keeps them, with a warning); it always returns 0. arg: a
  * struct an_bt_hist, zeroed before the first call, outliving the run. */
 struct an_bt_hist {
 	int said;           /* the "starting empty" line was written */
