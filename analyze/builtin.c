@@ -79,6 +79,16 @@ int an_bt_history_none(struct an_bt *b, void *arg, const struct rfa_window *w, u
 	return 0;
 }
 
+int an_bt_field_wanted(const struct an_bt *b, const char *name)
+{
+	if (!b->o->nfields)
+		return 1;
+	for (int i = 0; i < b->o->nfields; i++)
+		if (!strcmp(b->o->fields[i], name))
+			return 1;
+	return 0;
+}
+
 void an_bt_get_stats(const struct an_bt *b, struct an_bt_stats *out)
 {
 	*out = b->st;
@@ -145,8 +155,14 @@ static int key_tags(struct an_bt *b, const char *key, size_t klen, const char **
 
 static void message(struct an_bt *b, const char *field, const struct det_verdict *v)
 {
-	if (v->severity == DET_OK)
+	/* A threshold expects nothing and may have no band: say what is known. */
+	if (v->severity == DET_OK && isnan(v->expected))
+		snprintf(b->msg, sizeof b->msg, "%s %g back to normal", field, v->value);
+	else if (v->severity == DET_OK)
 		snprintf(b->msg, sizeof b->msg, "%s %g back to normal (expected %g)", field, v->value, v->expected);
+	else if (isnan(v->expected))
+		snprintf(b->msg, sizeof b->msg, "%s %g beyond a %s limit (score %.3g)", field, v->value,
+			 rfa_severity_name(v->severity), v->score);
 	else if (v->value > v->upper)
 		snprintf(b->msg, sizeof b->msg, "%s %g above %g (score %.3g)", field, v->value, v->upper, v->score);
 	else if (v->value < v->lower)
@@ -366,6 +382,8 @@ int an_builtin_main(const struct an_bt_detector *d, void *params, int argc, char
 		rf_error("%s", err);
 		return 1;
 	}
+	static struct an_bt_hist hist;
+	an_bt_set_history(b, an_bt_history_influx, &hist);
 	rc = an_bt_run(b, 0, 1, err, sizeof err);
 	if (rc < 0)
 		rf_error("%s", err);
@@ -375,11 +393,11 @@ int an_builtin_main(const struct an_bt_detector *d, void *params, int argc, char
 	an_bt_skip_stats(b, &k);
 	rf_info("done: %" PRIu64 " windows (%" PRIu64 " partial), %" PRIu64 " values, %" PRIu64
 		" alerts, %" PRIu64 " states, %" PRIu64 " forgotten, %" PRIu64 " duplicates, %" PRIu64
-		" table full; skipped lines: bad_header %" PRIu64 " outside_block %" PRIu64 " too_long %" PRIu64
-		" binary %" PRIu64 " bad_point %" PRIu64 " cut_by_eof %" PRIu64 " header_in_block %" PRIu64,
+		" table full, %" PRIu64 " history values; skipped lines: bad_header %" PRIu64
+		" outside_block %" PRIu64 " too_long %" PRIu64 " binary %" PRIu64 " bad_point %" PRIu64 " cut_by_eof %" PRIu64 " header_in_block %" PRIu64,
 		s.windows, s.partial_windows, s.values, s.alerts, s.states, s.forgotten, s.duplicates,
-		s.table_full, k.bad_header, k.outside_block, k.too_long, k.binary, k.bad_point, k.cut_by_eof,
-		k.header_in_block);
+		s.table_full, s.history_values, k.bad_header, k.outside_block, k.too_long, k.binary, k.bad_point,
+		k.cut_by_eof, k.header_in_block);
 	an_bt_free(b);
 	return rc < 0 ? 1 : 0;
 }

@@ -27,8 +27,9 @@
  * expected, lower, upper, score; time = the window start.
  *
  * History: at a rule's first window, before its points, the history hook
- * (an_bt_set_history) may feed stored values through an_bt_feed(); the
- * default hook, an_bt_history_none, loads nothing.
+ * (an_bt_set_history) may feed stored values through an_bt_feed(). An
+ * an_bt from an_bt_new() loads nothing (an_bt_history_none); the
+ * executables (an_builtin_main) use an_bt_history_influx (builtin_history.c).
  */
 #ifndef ANALYZE_BUILTIN_H
 #define ANALYZE_BUILTIN_H
@@ -132,6 +133,27 @@ typedef int (*an_bt_history_fn)(struct an_bt *b, void *arg, const struct rfa_win
 int an_bt_history_none(struct an_bt *b, void *arg, const struct rfa_window *w, unsigned windows, char *err,
 		       size_t errlen);
 void an_bt_set_history(struct an_bt *b, an_bt_history_fn fn, void *arg);
+
+/* The executables' hook (builtin_history.c). With RINGFLOW_INFLUX_URL and
+ * RINGFLOW_INFLUX_DB set it asks InfluxDB for the `windows` windows of the
+ * rule's measurement before the first one (time >= start - windows * (end -
+ * start) AND time < start, GROUP BY *) and feeds every numeric field the
+ * analyzer looks at (--field) of every series, oldest first, at most
+ * `windows` values per (series, field). Not configured, unreachable, or any
+ * error before any value: one line "history: ...: starting empty" on stderr
+ * for the whole process, and the analyzer starts empty (an error after some
+ * values keeps them, with a warning); it always returns 0. arg: a
+ * struct an_bt_hist, zeroed before the first call, outliving the run. */
+struct an_bt_hist {
+	int said;           /* the "starting empty" line was written */
+	uint64_t loaded;    /* values fed, over all rules */
+	long timeout_ms;    /* per query; 0: AN_BT_HIST_TIMEOUT_MS */
+};
+#define AN_BT_HIST_TIMEOUT_MS 30000
+int an_bt_history_influx(struct an_bt *b, void *arg, const struct rfa_window *w, unsigned windows,
+			 char *err, size_t errlen);
+/* 1 when the analyzer looks at field `name` (every field without --field). */
+int an_bt_field_wanted(const struct an_bt *b, const char *name);
 /* One stored value of (rule, series, field) through update(), no output.
  * The series is ntags tags in any order. 0, or -1 when the state table is
  * full. */
