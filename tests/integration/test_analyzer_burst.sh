@@ -122,7 +122,7 @@ for s in q('SELECT * FROM "ringflow_alerts" WHERE analyzer = \'burst\' GROUP BY 
 check("influxdb", rows)
 
 # Forecasts: for CN, points after the last window seen, with a band.
-fc = q('SELECT prediction, lower, upper FROM "rf_by_country_forecast" WHERE src_country = \'CN\' AND field = \'bytes\'')
+fc = q('SELECT prediction, lower, upper FROM "rf_by_country_forecast" WHERE src_country = \'CN\' AND "field" = \'bytes\'')
 assert fc, "no forecast points for CN"
 vals = fc[0]["values"]
 assert max(t for t, *_ in vals) > max(cn), "no forecast beyond the last window"
