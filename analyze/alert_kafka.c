@@ -53,25 +53,12 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 			  buf);
 }
 
-struct an_kafka *an_kafka_new(const struct an_alerts_conf *c, const char *name_for_logs,
-			      struct an_sink_stats *stats, char *err, size_t errlen)
+/* The producer's settings: ours, then the operator's kafka.* keys. NULL
+ * with err on a key librdkafka refuses. */
+static rd_kafka_conf_t *build_conf(const struct an_alerts_conf *c, char *err, size_t errlen)
 {
-	struct an_kafka *k = calloc(1, sizeof *k);
-	rd_kafka_conf_t *kc = NULL;
 	char why[512];
-	if (!k) {
-		snprintf(err, errlen, "kafka: out of memory");
-		return NULL;
-	}
-	k->name = name_for_logs;
-	k->stats = stats;
-	if (!c->kafka_topic[0] || strlen(c->kafka_topic) >= sizeof k->topic) {
-		snprintf(err, errlen, "kafka.topic: empty or longer than %zu bytes", sizeof k->topic - 1);
-		goto fail;
-	}
-	strcpy(k->topic, c->kafka_topic);
-
-	kc = rd_kafka_conf_new();
+	rd_kafka_conf_t *kc = rd_kafka_conf_new();
 	/* Before the operator's keys, which may override them: idempotence
 	 * keeps retried produce requests from duplicating or reordering an
 	 * alert within its partition. */
@@ -86,7 +73,8 @@ struct an_kafka *an_kafka_new(const struct an_alerts_conf *c, const char *name_f
 	for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
 		if (rd_kafka_conf_set(kc, base[i].k, base[i].v, why, sizeof why) != RD_KAFKA_CONF_OK) {
 			snprintf(err, errlen, "kafka %s: %.300s", base[i].k, why);
-			goto fail;
+			rd_kafka_conf_destroy(kc);
+			return NULL;
 		}
 	for (int i = 0; i < c->nkafka; i++) {
 		const char *key = strcmp(c->kafka_keys[i], "brokers") ? c->kafka_keys[i] : "bootstrap.servers";
@@ -94,9 +82,51 @@ struct an_kafka *an_kafka_new(const struct an_alerts_conf *c, const char *name_f
 		 * secrets too, so only the key is named */
 		if (rd_kafka_conf_set(kc, key, c->kafka_values[i], why, sizeof why) != RD_KAFKA_CONF_OK) {
 			snprintf(err, errlen, "kafka.%.64s: refused by librdkafka", c->kafka_keys[i]);
-			goto fail;
+			rd_kafka_conf_destroy(kc);
+			return NULL;
 		}
 	}
+	return kc;
+}
+
+static int check_topic(const struct an_alerts_conf *c, size_t max, char *err, size_t errlen)
+{
+	if (!c->kafka_topic[0] || strlen(c->kafka_topic) >= max) {
+		snprintf(err, errlen, "kafka.topic: empty or longer than %zu bytes", max - 1);
+		return -1;
+	}
+	return 0;
+}
+
+int an_kafka_check(const struct an_alerts_conf *c, char *err, size_t errlen)
+{
+	if (check_topic(c, sizeof ((struct an_kafka *)0)->topic, err, errlen))
+		return -1;
+	rd_kafka_conf_t *kc = build_conf(c, err, errlen);
+	if (!kc)
+		return -1;
+	rd_kafka_conf_destroy(kc);
+	return 0;
+}
+
+struct an_kafka *an_kafka_new(const struct an_alerts_conf *c, const char *name_for_logs,
+			      struct an_sink_stats *stats, char *err, size_t errlen)
+{
+	struct an_kafka *k = calloc(1, sizeof *k);
+	rd_kafka_conf_t *kc = NULL;
+	char why[512];
+	if (!k) {
+		snprintf(err, errlen, "kafka: out of memory");
+		return NULL;
+	}
+	k->name = name_for_logs;
+	k->stats = stats;
+	if (check_topic(c, sizeof k->topic, err, errlen))
+		goto fail;
+	strcpy(k->topic, c->kafka_topic);
+	kc = build_conf(c, err, errlen);
+	if (!kc)
+		goto fail;
 	rd_kafka_conf_set_dr_msg_cb(kc, dr_cb);
 	rd_kafka_conf_set_error_cb(kc, error_cb);
 	rd_kafka_conf_set_log_cb(kc, log_cb);

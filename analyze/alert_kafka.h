@@ -20,6 +20,9 @@ struct an_kafka;
 struct an_kafka *an_kafka_new(const struct an_alerts_conf *c, const char *name_for_logs,
 			      struct an_sink_stats *stats, char *err, size_t errlen);
 /* Purges what is still queued (counted failed) and destroys the producer. */
+/* What an_kafka_new would refuse, without creating the producer (which
+ * connects at once): for `ringflow -t`. */
+int an_kafka_check(const struct an_alerts_conf *c, char *err, size_t errlen);
 void an_kafka_free(struct an_kafka *k);
 /* Copies key and value into librdkafka's queue; a refusal (queue full,
  * fatal producer error) counts kafka_failed. */

@@ -44,6 +44,11 @@ void an_alerts_conf_init(struct an_alerts_conf *c)
 	c->webhook_queue = AN_WEBHOOK_QUEUE_DEFAULT;
 }
 
+int an_sinks_check(const struct an_alerts_conf *c, char *err, size_t errlen)
+{
+	return c->kafka_topic ? an_kafka_check(c, err, errlen) : 0;
+}
+
 struct an_sinks *an_sinks_new(const struct an_alerts_conf *c, const char *name_for_logs, char *err,
 			      size_t errlen)
 {

@@ -81,6 +81,9 @@ struct an_sinks;
  * in err (bad kafka.* key, curl init failure). */
 struct an_sinks *an_sinks_new(const struct an_alerts_conf *c, const char *name_for_logs, char *err,
 			      size_t errlen);
+/* What an_sinks_new would refuse, without building anything that reaches
+ * the network (`ringflow -t`). 0, or -1 with a reason. */
+int an_sinks_check(const struct an_alerts_conf *c, char *err, size_t errlen);
 /* Never blocks. The alert and its strings are only read during the call. */
 void an_sinks_send(struct an_sinks *s, const struct an_alert *a);
 /* Drives the webhook transfer and retries, serves Kafka delivery reports;

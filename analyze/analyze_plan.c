@@ -143,12 +143,10 @@ struct an_plan *an_plan_compile(const struct rf_config *conf, const char *self_d
 		if (host_rules)
 			host_rules[s->host] |= s->rules;
 	}
-	/* The sinks as the host will build them: a bad kafka.* key is refused
-	 * here (no network I/O happens before the first alert). */
-	struct an_sinks *sinks = an_sinks_from_config(&conf->alerts, err, errlen);
-	if (!sinks)
+	/* What the host's sinks would refuse (a bad kafka.* key), without
+	 * creating the producer, which would connect at once. */
+	if (an_sinks_check_config(&conf->alerts, err, errlen))
 		goto fail;
-	an_sinks_free(sinks);
 	return plan;
 fail:
 	an_plan_free(plan);

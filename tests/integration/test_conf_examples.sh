@@ -5,10 +5,10 @@
 # Each is copied to a temp dir and only its GeoIP paths, state_dir/run_dir
 # (and demo.ini's @PLACEHOLDER@s) are rewritten; -t must exit 0 without
 # contacting any server (checked with strace when ptrace is allowed).
-# sflow.ini's [analyzer.*] and [alerts] draw the "accepted but not acted on
-# yet" warning, and sflow.ini as shipped (brokers pointed at a plaintext
-# mock Kafka, output to a file) gets its partitions assigned: no TLS is
-# switched on. Also: a broken file makes -t exit 78 (EX_CONFIG) with
+# sflow.ini's [analyzer.*] and [alerts] compile without a warning (the
+# built-in deviation is found beside ringflow), and sflow.ini as shipped
+# (brokers pointed at a plaintext mock Kafka, output to a file) gets its
+# partitions assigned and starts its analyzer: no TLS is switched on. Also: a broken file makes -t exit 78 (EX_CONFIG) with
 # "[section] key: problem" on stderr, and -V prints versions.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -68,13 +68,12 @@ rewritten() {
 # --- conf/sflow.ini: the DESIGN.md section 3 example. -----------------------
 # Same sections, keys and values (comments aside), but for keys this version
 # deliberately leaves out: kafka.security.protocol (a comment, so the file
-# works against a plaintext local broker as shipped), and processes.analyze
-# (not built yet; the config would refuse it).
+# works against a plaintext local broker as shipped).
 design=${RF_DESIGN_MD:-/work/shared/DESIGN.md}
 ini_values() { sed -e 's/[[:space:]]*;.*$//' -e 's/[[:space:]]*$//' -e '/^$/d'; }
 if [ -r "$design" ]; then
 	diff <(awk '/^## 3\./ { s = 1 } s && /^```ini/ { f = 1; next } f && /^```/ { exit } f' "$design" |
-		ini_values | grep -Ev '^(kafka\.security\.protocol|analyze)[[:space:]]*=') \
+		ini_values | grep -Ev '^kafka\.security\.protocol[[:space:]]*=') \
 	     <(sed -n '/^\[ringflow\]/,$p' conf/sflow.ini | ini_values) >&2 ||
 		fail "conf/sflow.ini differs from DESIGN.md section 3's example beyond the listed deviations"
 fi
@@ -96,24 +95,20 @@ sed -e "s|^\(state_dir *= *\)/var/lib/ringflow|\1$dir/sflow/state|" \
 rewritten conf/sflow.ini "$dir/sflow.ini" 5
 check_ok "$dir/sflow.ini"
 grep -q "(1 rules, 5 output fields)" "$dir/out" || fail "sflow.ini: unexpected summary: $(cat "$dir/out")"
-# [analyzer.spikes] and [alerts] parse, but nothing runs them yet: -t says so.
-grep -qF "warning: [analyzer.spikes]: accepted but not acted on yet: analyzers are not built in this version" "$dir/err" ||
-	{ cat "$dir/err" >&2; fail "sflow.ini: no warning about [analyzer.spikes]"; }
-grep -qF "warning: [alerts]: accepted but not acted on yet" "$dir/err" ||
-	{ cat "$dir/err" >&2; fail "sflow.ini: no warning about [alerts]"; }
-sed 's/^/warned: /' "$dir/err"
+# [analyzer.spikes] and [alerts] compile: no warning.
+[ ! -s "$dir/err" ] || { cat "$dir/err" >&2; fail "sflow.ini: -t warned"; }
 
 # --- conf/demo.ini: scripts/demo.sh's template. ------------------------------
 mkdir -p "$dir/demo"
 sed -e "s|@STATE_DIR@|$dir/demo/state|; s|@RUN_DIR@|$dir/demo/run|; s|@BROKERS@|127.0.0.1:9092|" \
     -e "s|@MMDB_DIR@|$MMDB|; s|@INFLUX_URL@|http://127.0.0.1:8086|" conf/demo.ini > "$dir/demo.ini"
-rewritten conf/demo.ini "$dir/demo.ini" 7
+rewritten conf/demo.ini "$dir/demo.ini" 8
 if grep -n '@[A-Z_]*@' "$dir/demo.ini" >&2; then
 	fail "demo.ini: placeholder left after rewriting"
 fi
 check_ok "$dir/demo.ini"
-grep -q "(4 rules, 8 output fields)" "$dir/out" || fail "demo.ini: unexpected summary: $(cat "$dir/out")"
-[ ! -s "$dir/err" ] || { cat "$dir/err" >&2; fail "demo.ini: -t warned, but it has no analyzer or alerts section"; }
+grep -q "(5 rules, 8 output fields)" "$dir/out" || fail "demo.ini: unexpected summary: $(cat "$dir/out")"
+[ ! -s "$dir/err" ] || { cat "$dir/err" >&2; fail "demo.ini: -t warned"; }
 
 # --- conf/sflow.ini as shipped against a plaintext broker. -------------------
 # Only the broker address (a mock cluster on a free port) and the output (a
@@ -121,9 +116,11 @@ grep -q "(4 rules, 8 output fields)" "$dir/out" || fail "demo.ini: unexpected su
 # get through the handshake, so an assignment proves the shipped file works.
 kafka_start "$dir/kafka" sflow:2
 sed -e "s|^\(brokers *= *\)127\.0\.0\.1:9092|\1$KAFKA_BROKERS|" \
+    -e "s|^\(kafka.brokers *= *\)127\.0\.0\.1:9092|\1$KAFKA_BROKERS|" \
     -e "s|^\(type *= *\)influxdb .*|\1file\npath = $dir/sflow-live.lp|" \
+    -e "s|^webhook .*||" \
     "$dir/sflow.ini" > "$dir/sflow-live.ini"
-rewritten "$dir/sflow.ini" "$dir/sflow-live.ini" 3
+rewritten "$dir/sflow.ini" "$dir/sflow-live.ini" 5
 "$BIN/ringflow" -c "$dir/sflow-live.ini" 2> "$dir/sflow-live.log" &
 rf_pid=$!
 WAIT_FOR_PID=$rf_pid
@@ -132,8 +129,8 @@ assigned() { "$BIN/ringflowctl" -s "$RF_SOCK" status 2>/dev/null | grep -q 'sflo
 wait_for "control socket" 20 test -S "$RF_SOCK" || { cat "$dir/sflow-live.log" >&2; fail "sflow.ini did not start"; }
 wait_for "partitions of the plaintext broker assigned" 30 assigned ||
 	{ "$BIN/ringflowctl" -s "$RF_SOCK" status >&2; tail -20 "$dir/sflow-live.log" >&2; fail "sflow.ini as shipped got no partitions"; }
-grep -qF "[alerts]: accepted but not acted on yet" "$dir/sflow-live.log" ||
-	{ cat "$dir/sflow-live.log" >&2; fail "start did not warn about [alerts]"; }
+started() { grep -qF "analyzer spikes: started $BIN/ringflow-deviation" "$dir/sflow-live.log"; }
+wait_for "the analyzer started" 20 started || { cat "$dir/sflow-live.log" >&2; fail "sflow.ini's analyzer did not start"; }
 kill -TERM "$rf_pid"
 rc=0
 wait_exit "$rf_pid" 30 || rc=$?
