@@ -46,9 +46,15 @@ assigned() { "$BIN/ringflowctl" -s "$RF_SOCK" status | grep -q 'sflow\[3\]'; }
 wait_for "Kafka partitions assigned to ringflow" 60 assigned
 ps -o pid,args --ppid "$rf_pid" | sed 's/^/  /'
 
-say "streaming ${DURATION}s of generated sFlow (${RATE} records/s; CN's bytes x20 for 6 s from $((DURATION * 6 / 10))s)"
-burst_at=$((DURATION * 6 / 10))
-timeout "$DURATION" "$BIN/gen-sflow" --seed 42 --realtime --rate "$RATE" --start "$(date +%s)" \
+say "streaming ${DURATION}s of generated sFlow (${RATE} records/s; CN's bytes x20 for 6 s from $((DURATION * 7 / 10))s)"
+burst_at=$((DURATION * 7 / 10))
+# Whole windows only: start on a 10 s boundary and stop after DURATION s of
+# event time (records = rate x duration, plus the burst's 0.1 extra per
+# record for 6 s), so no half-empty last window looks like a drop.
+start=$(( ($(date +%s) / 10 + 1) * 10 ))
+sleep $(( start - $(date +%s) ))
+"$BIN/gen-sflow" --seed 42 --realtime --rate "$RATE" --start "$start" \
+	--records $(( RATE * DURATION + RATE * 6 / 10 )) \
 	--sources 5000 --burst-country CN --burst-at "$burst_at" --burst-for 6 --burst-factor 0.1 \
 	--disorder 2 --junk 0.001 |
 	"$BIN/kafka-produce" -b "$KAFKA_BROKERS" -t sflow -l 16 -q &
@@ -94,40 +100,10 @@ for s in json.load(sys.stdin)["results"][0].get("series", []):
 '
 say "alerts read back from the Kafka topic ringflow-alerts (JSON, one per state change)"
 kcat -C -b "$KAFKA_BROKERS" -t ringflow-alerts -e -q -o beginning -f '%s\n' 2>/dev/null |
-python3 -c '
-import json, sys
-n = 0
-for line in sys.stdin:
-    a = json.loads(line)
-    n += 1
-    tags = ",".join(f"{k}={v}" for k, v in a["tags"].items()) or "(all)"
-    print(f"{a[\"time\"]}  {a[\"severity\"]:8s} {a[\"analyzer\"]:7s} {a[\"rule\"]} {tags} {a[\"field\"]}: {a[\"message\"]}")
-print(f"{n} alert(s)" if n else "no alert: the burst was not detected")
-'
-say "CN bytes per 2 s window: actual vs forecast band (traffic_by_country_2s[_forecast])"
-for m in traffic_by_country_2s traffic_by_country_2s_forecast; do
-	curl -sG "$INFLUX_URL/query" --data-urlencode db=sflow_demo --data-urlencode epoch=s \
-		--data-urlencode "q=SELECT * FROM $m WHERE src_country = 'CN'"
-	echo
-done | python3 -c '
-import json, sys, time
-actual, fc = {}, {}
-for line in sys.stdin:
-    for s in json.loads(line)["results"][0].get("series", []):
-        cols = s["columns"]
-        for v in s["values"]:
-            r = dict(zip(cols, v))
-            if s["name"].endswith("_forecast"):
-                if r.get("field") == "bytes":
-                    fc[r["time"]] = r
-            else:
-                actual[r["time"]] = r.get("bytes")
-for t in sorted(set(actual) | set(fc)):
-    a, f = actual.get(t), fc.get(t)
-    band = f"forecast {f[\"prediction\"]/1e6:8.1f} MB  band [{f[\"lower\"]/1e6:8.1f}, {f[\"upper\"]/1e6:8.1f}]" if f else ""
-    act = f"actual {a/1e6:8.1f} MB" if a is not None else " " * 18
-    print(time.strftime("%H:%M:%S", time.gmtime(t)), act, band)
-'
+	python3 scripts/demo_report.py alerts
+echo "(the stream stops inside the last window, so that one is partial: the analyzers see a drop there)"
+say "CN bytes per 2 s window: actual beside the forecast band (traffic_by_country_2s[_forecast])"
+python3 scripts/demo_report.py forecast "$INFLUX_URL" sflow_demo traffic_by_country_2s src_country CN bytes
 say "ringflowctl status"
 "$BIN/ringflowctl" -s "$RF_SOCK" status
 
