@@ -94,7 +94,6 @@ struct analyzer {
 	const struct an_spec *spec;
 	struct an_child *child;
 	struct rf_an_slot *slot;
-	int k;                 /* index in the plan and the slots */
 	/* The blocks queued and not yet written whole, oldest first: their
 	 * delivered marks move when they are, and an output point without a
 	 * timestamp gets the start of the last one written. */
@@ -103,7 +102,9 @@ struct analyzer {
 	uint64_t delivered_seen;   /* windows_delivered as last read */
 	int64_t current_start;     /* last window written whole; INT64_MIN none */
 	uint64_t lines_seen;
-	uint64_t restarts_base;    /* child starts before this host's first */
+	/* The slot's counters as this host found them (earlier data-plane
+	 * runs): the child's own count from 0. */
+	uint64_t base_delivered, base_resent, base_timeouts, base_starts;
 };
 
 struct an_host {
@@ -287,10 +288,12 @@ static void sync_child(struct analyzer *a)
 	atomic_store(&s->pid, st->pid);
 	atomic_store(&s->state, (int32_t)an_child_state(a->child));
 	atomic_store(&s->crash_loop, st->crash_loop);
-	atomic_store(&s->c[RF_AN_WINDOWS_DELIVERED], a->restarts_base + st->windows_delivered);
-	atomic_store(&s->c[RF_AN_WINDOWS_RESENT], st->windows_resent);
-	atomic_store(&s->c[RF_AN_TIMEOUTS], st->timeouts);
-	atomic_store(&s->c[RF_AN_RESTARTS], st->starts > 1 ? st->starts - 1 : 0);
+	atomic_store(&s->c[RF_AN_WINDOWS_DELIVERED], a->base_delivered + st->windows_delivered);
+	atomic_store(&s->c[RF_AN_WINDOWS_RESENT], a->base_resent + st->windows_resent);
+	atomic_store(&s->c[RF_AN_TIMEOUTS], a->base_timeouts + st->timeouts);
+	uint64_t starts = a->base_starts + st->starts;
+	atomic_store(&s->starts, starts);
+	atomic_store(&s->c[RF_AN_RESTARTS], starts > 1 ? starts - 1 : 0);
 	uint64_t lines = st->lines_out + st->lines_too_long;
 	atomic_fetch_add(&s->c[RF_AN_LINES_OUT], lines - a->lines_seen);
 	a->lines_seen = lines;
@@ -473,10 +476,12 @@ static int an_init(void *st, struct rf_stage *sg)
 		struct analyzer *a = &h->an[h->nan++];
 		a->h = h;
 		a->spec = s;
-		a->k = k;
 		a->slot = &slots[k];
 		a->current_start = INT64_MIN;
-		a->restarts_base = atomic_load(&a->slot->c[RF_AN_WINDOWS_DELIVERED]);
+		a->base_delivered = atomic_load(&a->slot->c[RF_AN_WINDOWS_DELIVERED]);
+		a->base_resent = atomic_load(&a->slot->c[RF_AN_WINDOWS_RESENT]);
+		a->base_timeouts = atomic_load(&a->slot->c[RF_AN_TIMEOUTS]);
+		a->base_starts = atomic_load(&a->slot->starts);
 		atomic_store(&a->slot->host, p->index);
 		for (int r = 0; r < CONF_MAX_RULES; r++) {
 			int64_t q = atomic_load(&a->slot->queued[r]), d = atomic_load(&a->slot->delivered[r]);

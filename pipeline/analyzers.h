@@ -59,6 +59,7 @@ struct rf_an_slot {
 	_Atomic int32_t pid;         /* 0 when not running */
 	_Atomic int32_t state;       /* enum rf_an_state */
 	_Atomic int32_t crash_loop;
+	_Atomic uint64_t starts;     /* instances started, over every host run */
 	_Atomic uint64_t c[RF_AN_COUNTER_COUNT];
 	_Atomic uint64_t alerts[RF_AN_SEVERITY_COUNT];
 	_Atomic int64_t delivered[CONF_MAX_RULES]; /* window start; INT64_MIN: none yet */
