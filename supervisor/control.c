@@ -16,6 +16,7 @@
 #include "pipeline/checkpoint.h"
 #include "supervisor/ctl_server.h"
 #include "supervisor/pipeline.h"
+#include "supervisor/status.h"
 #include "transform/transform.h"
 
 #include <errno.h>
@@ -125,10 +126,11 @@ static void status_checkpoint(struct sup *s, struct sup_out *o)
 	} else {
 		sup_outf(o, "\nlast checkpoint: none yet\n");
 	}
-	uint64_t busy = k->inflight ? k->inflight : k->final;
+	int64_t for_ns;
+	uint64_t busy = sup_status_ckpt_busy(s, &for_ns);
 	if (busy) {
 		char t[32];
-		fmt_duration(t, sizeof t, rf_mono_ns() - k->started_ns[busy & 1]);
+		fmt_duration(t, sizeof t, for_ns);
 		sup_outf(o, "checkpoint %llu in progress for %s\n", (unsigned long long)busy, t);
 	}
 	sup_outf(o, "checkpoints completed %llu, failed %llu since start; interval %.1f s\n",
@@ -146,7 +148,7 @@ static void status_analyzers(struct sup *s, struct sup_out *o)
 		int st = atomic_load(&a->state);
 		sup_outf(o, "%-16s %4d %8d %-8s %8llu %10llu %8llu %8llu %8llu %8llu\n", s->pl->conf.analyzers[k].name,
 		         atomic_load(&a->host), atomic_load(&a->pid),
-		         st >= 0 && st < RF_AN_STATE_COUNT ? rf_an_state_names[st] : "?",
+		         sup_an_state_name(st),
 		         (unsigned long long)atomic_load(&a->c[RF_AN_RESTARTS]),
 		         (unsigned long long)atomic_load(&a->c[RF_AN_WINDOWS_DELIVERED]),
 		         (unsigned long long)atomic_load(&a->c[RF_AN_WINDOWS_DROPPED]),
@@ -160,6 +162,30 @@ static void status_analyzers(struct sup *s, struct sup_out *o)
 	}
 }
 
+struct text_problems {
+	struct sup_out *o;
+	int n;
+};
+
+static void text_problem(void *arg, const char *text)
+{
+	struct text_problems *tp = arg;
+	sup_outf(tp->o, "%s%s\n", tp->n++ ? "" : "\nproblems\n", text);
+}
+
+static void text_lag(void *arg, const struct sup_lag *l)
+{
+	struct sup_out *o = arg;
+	if (l->next_offset >= 0 && l->high >= 0)
+		sup_outf(o, "  %s[%lld]: next offset %lld, high watermark %lld, lag %lld\n", l->topic, l->partition,
+		         l->next_offset, l->high, l->high - l->next_offset);
+	else
+		sup_outf(o, "  %s[%lld]: nothing consumed yet\n", l->topic, l->partition);
+	if (l->paused_ahead_ns > 0)
+		sup_outf(o, "    paused: event time %.1f s ahead of the slowest partition (max_skew)\n",
+			 (double)l->paused_ahead_ns / 1e9);
+}
+
 static void cmd_status(struct sup *s, struct sup_out *o)
 {
 	char up[32];
@@ -167,32 +193,16 @@ static void cmd_status(struct sup *s, struct sup_out *o)
 	sup_outf(o, "ringflow %s: pid %d, up %s, state %s, data-plane restarts %u\n", s->pl->conf.ringflow.name,
 	         (int)getpid(), up, sup_state_names[s->state], s->restarts);
 	sup_outf(o, "config %s\n\n", s->pl->conf.path);
-	static const char *unit[RF_ROLE_COUNT] = { "lines/s", "records/s", "rows/s", "points/s", "windows/s" };
 	sup_outf(o, "%-14s %8s %-8s %8s %14s\n", "process", "pid", "state", "restarts", "rate");
 	for (int i = 0; i < s->nchildren; i++) {
 		struct sup_child *c = &s->children[i];
 		char name[32];
 		snprintf(name, sizeof name, "%s %d", rf_role_names[c->role], c->index);
 		sup_outf(o, "%-14s %8d %-8s %8u %9.0f %s\n", name, (int)c->pid, rf_proc_state_names[c->state],
-		         c->restarts, s->rate[i].per_sec, unit[c->role]);
+		         c->restarts, s->rate[i].per_sec, sup_rate_units[c->role]);
 	}
-	int problems = 0;
-	for (int i = 0; i < s->nchildren; i++) {
-		struct sup_child *c = &s->children[i];
-		char note[160];
-		rf_stat_read_note(rf_layout_stats(s->seg, &s->lay, c->role, c->index), note, sizeof note);
-		if (note[0])
-			sup_outf(o, "%s%s %d: %s\n", problems++ ? "" : "\nproblems\n", rf_role_names[c->role], c->index,
-			         note);
-	}
-	const struct rf_an_slot *an = rf_an_slots(s->seg, s->lay.analyzers);
-	for (int k = 0; k < s->pl->conf.nanalyzers; k++)
-		if (atomic_load(&an[k].crash_loop)) {
-			char e[RF_AN_ERROR_MAX];
-			rf_an_read_error(&an[k], e, sizeof e);
-			sup_outf(o, "%sanalyzer %s: crash loop, restarting with backoff (last error: %s)\n",
-			         problems++ ? "" : "\nproblems\n", s->pl->conf.analyzers[k].name, e);
-		}
+	struct text_problems tp = { o, 0 };
+	sup_status_problems(s, text_problem, &tp);
 	if (s->pl->conf.nanalyzers)
 		status_analyzers(s, o);
 	sup_outf(o, "\nring fill (bytes used / capacity)\n");
@@ -205,28 +215,7 @@ static void cmd_status(struct sup *s, struct sup_out *o)
 	}
 	if (s->pl->conf.input.type == CONF_INPUT_KAFKA) {
 		sup_outf(o, "\nconsumer lag (group %s)\n", s->pl->conf.input.group);
-		int any = 0;
-		for (int i = 0; i < s->lay.n[RF_ROLE_INGEST]; i++) {
-			struct rf_stats_slot *st = rf_layout_stats(s->seg, &s->lay, RF_ROLE_INGEST, i);
-			for (int k = 0; k < RF_LAG_PARTITIONS; k++) {
-				int64_t part = atomic_load_explicit(&st->lag[k].partition, memory_order_acquire);
-				if (part < 0)
-					continue;
-				int64_t off = atomic_load_explicit(&st->lag[k].offset, memory_order_relaxed);
-				int64_t hi = atomic_load_explicit(&st->lag[k].high, memory_order_relaxed);
-				any = 1;
-				if (off >= 0 && hi >= 0)
-					sup_outf(o, "  %s[%lld]: next offset %lld, high watermark %lld, lag %lld\n", st->lag[k].topic,
-					         (long long)part, (long long)off, (long long)hi, (long long)(hi - off));
-				else
-					sup_outf(o, "  %s[%lld]: nothing consumed yet\n", st->lag[k].topic, (long long)part);
-				int64_t ahead = atomic_load_explicit(&st->lag[k].paused_ahead_ns, memory_order_relaxed);
-				if (ahead > 0)
-					sup_outf(o, "    paused: event time %.1f s ahead of the slowest partition (max_skew)\n",
-						 (double)ahead / 1e9);
-			}
-		}
-		if (!any)
+		if (!sup_status_lag(s, text_lag, o))
 			sup_outf(o, "  no partitions assigned yet\n");
 	}
 	status_checkpoint(s, o);
@@ -327,12 +316,38 @@ static void cmd_stats(struct sup *s, struct sup_out *o)
 }
 
 static const char help_text[] =
-	"status              processes, rates, ring fill, consumer lag, last checkpoint\n"
+	"status [--json]     processes, rates, ring fill, consumer lag, last checkpoint\n"
+	"                    (--json: the same as one JSON object)\n"
 	"stats               every counter, Prometheus text format\n"
 	"checkpoint          start a checkpoint now (see status for its completion)\n"
 	"stop                graceful stop: stop consuming, drain, final checkpoint, flush, exit 0\n"
 	"help                this text\n"
 	"scale ROLE N, reload: not available in this version\n";
+
+/* "status [--json]": args is what follows the word. */
+static void status_command(struct sup *s, const char *args, struct sup_out *o)
+{
+	int json = 0;
+	for (const char *p = args;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		size_t n = strcspn(p, " \t");
+		if (n == 6 && !strncmp(p, "--json", 6)) {
+			json = 1;
+		} else {
+			sup_outf(o, "ERR status: unknown argument '%.*s' (status takes --json)\n", (int)(n > 64 ? 64 : n), p);
+			return;
+		}
+		p += n;
+	}
+	sup_outf(o, "OK\n");
+	if (json)
+		sup_status_json(s, o);
+	else
+		cmd_status(s, o);
+}
 
 /* The command handler (ctl_server.h): line is one request, without its
  * newline; the reply goes to o. */
@@ -342,9 +357,8 @@ static void handle(void *arg, const char *line, struct sup_out *o)
 	const char *cmd = line;
 	while (*cmd == ' ' || *cmd == '\t')
 		cmd++;
-	if (!strcmp(cmd, "status")) {
-		sup_outf(o, "OK\n");
-		cmd_status(s, o);
+	if (!strcmp(cmd, "status") || (!strncmp(cmd, "status", 6) && (cmd[6] == ' ' || cmd[6] == '\t'))) {
+		status_command(s, cmd + 6, o);
 	} else if (!strcmp(cmd, "stats")) {
 		sup_outf(o, "OK\n");
 		cmd_stats(s, o);

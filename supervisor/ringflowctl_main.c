@@ -29,7 +29,7 @@ enum { TRY_DONE = 0, TRY_AGAIN, TRY_FAILED };
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ringflowctl [-s SOCKET] [-T SECONDS] COMMAND [ARGS]\n"
-		   "commands: status, stats, checkpoint, stop, help\n"
+		   "commands: status [--json], stats, checkpoint, stop, help\n"
 		   "SOCKET defaults to $RINGFLOW_SOCKET or " DEFAULT_SOCKET "\n"
 		   "-T: give up after SECONDS without a complete reply (default %d)\n",
 		DEFAULT_TIMEOUT_S);
