@@ -243,9 +243,15 @@ if mode == "agree":
     check(j["consumer_group"] == "ctl", "consumer_group")
     parts = sorted((l["topic"], l["partition"]) for l in j["consumer_lag"])
     check(parts == [("sflow", 0), ("sflow", 1)], f"consumer_lag partitions {parts}")
+    # A partition the producer happened to leave empty has nothing
+    # consumed: all three null; at least one partition was consumed.
     for l in j["consumer_lag"]:
-        check(l["next_offset"] is not None and 0 <= l["next_offset"] <= l["high_watermark"] and
-              l["lag"] == l["high_watermark"] - l["next_offset"], f"lag {l}")
+        if l["next_offset"] is None:
+            check(l["high_watermark"] is None and l["lag"] is None, f"lag {l}")
+        else:
+            check(0 <= l["next_offset"] <= l["high_watermark"] and
+                  l["lag"] == l["high_watermark"] - l["next_offset"], f"lag {l}")
+    check(sum(l["next_offset"] or 0 for l in j["consumer_lag"]) > 0, "no partition consumed")
     check(isinstance(j["problems"], list) and all(isinstance(x, str) for x in j["problems"]), "problems")
     check(j["analyzers"] == [], "analyzers (rules.ini has none)")
     for e in errs:
