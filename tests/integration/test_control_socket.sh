@@ -51,6 +51,14 @@ rules_conf "$dir" \
 	"type = kafka\nbrokers = $KAFKA_BROKERS\ntopic = sflow\ngroup = ctl\nstart = earliest" \
 	"type = file\npath = $dir/out.lp" \
 	"s|^log_level .*|log_level = info\ncheckpoint_interval = 500ms|" > "$dir/rf.ini"
+# One analyzer, so that status --json has an analyzers entry to check.
+cat >> "$dir/rf.ini" <<INI
+
+[analyzer.rec]
+exec  = $PWD/tests/integration/analyzers/record.py
+args  = --log "$dir/rec.log"
+input = by_country
+INI
 RF_SOCK=$dir/run/it.sock
 export RF_SOCK
 conns() { ctl stats | awk -v r="result=\"$1\"" '$1 == "ringflow_control_connections_total{" r "}" { print $2 }'; }
@@ -191,10 +199,12 @@ def prom(path):
 
 mode = sys.argv[1]
 if mode == "agree":
-    js, st, kids_path, text_path, sup_pid, ckpt_before, conf = sys.argv[2:9]
+    js, st, ps_path, text_path, sup_pid, ckpt_before, conf = sys.argv[2:9]
     j = load_json(js)
     p = prom(st)
-    kids = {int(x) for x in open(kids_path).read().split()}
+    # ps -e -o pid=,ppid=, taken right after the JSON.
+    ppid = dict(tuple(map(int, l.split())) for l in open(ps_path) if l.strip())
+    kids = {k for k, v in ppid.items() if v == int(sup_pid)}
     def one(name):
         return p[(name, frozenset())]
     errs = []
@@ -253,7 +263,22 @@ if mode == "agree":
                   l["lag"] == l["high_watermark"] - l["next_offset"], f"lag {l}")
     check(sum(l["next_offset"] or 0 for l in j["consumer_lag"]) > 0, "no partition consumed")
     check(isinstance(j["problems"], list) and all(isinstance(x, str) for x in j["problems"]), "problems")
-    check(j["analyzers"] == [], "analyzers (rules.ini has none)")
+    # The analyzer: its pid a child of the analyze process, its counters
+    # at most what stats (taken after) says.
+    hosts = {x["pid"] for x in j["processes"] if x["role"] == "analyze"}
+    check([a["name"] for a in j["analyzers"]] == ["rec"], f"analyzers {j['analyzers']}")
+    for a in j["analyzers"]:
+        lab = frozenset({("analyzer", a["name"])})
+        check(a["state"] == "running" and a["pid"] > 0 and a["host"] == 0, f"analyzer {a}")
+        check(ppid.get(a["pid"]) in hosts,
+              f"analyzer pid {a['pid']} is not a child of an analyze process {hosts}")
+        check(p[("ringflow_analyzer_up", lab)] == 1, "ringflow_analyzer_up")
+        for k in ("windows_delivered", "windows_dropped", "lines_rejected", "restarts"):
+            check(a[k] <= p[(f"ringflow_analyzer_{k}_total", lab)], f"analyzer {k} ahead of stats")
+        check(sorted(a["alerts"]) == ["critical", "info", "ok", "warning"], f"alerts {a['alerts']}")
+        for v, n in a["alerts"].items():
+            check(n <= p[("ringflow_analyzer_alerts_total", lab | {("severity", v)})], f"alerts {v} ahead of stats")
+        check(a["last_error"] is None or isinstance(a["last_error"], str), "last_error")
     for e in errs:
         print("json_check:", e, file=sys.stderr)
     print(f"json_check: {len(j['processes'])} processes, {len(j['rings'])} rings, checkpoint {c['id']}: "
@@ -339,9 +364,9 @@ grep -q "control socket: pid [0-9]* sent no complete request line within 2000 ms
 before=$(ckpt_id)
 ctl status --json > "$dir/status.json" || fail "status --json failed"
 ctl stats > "$dir/stats.after"
-ps -o pid= --ppid "$pid" > "$dir/kids"
+ps -e -o pid=,ppid= > "$dir/ps"
 ctl status > "$dir/status.text"
-python3 "$dir/json_check.py" agree "$dir/status.json" "$dir/stats.after" "$dir/kids" "$dir/status.text" \
+python3 "$dir/json_check.py" agree "$dir/status.json" "$dir/stats.after" "$dir/ps" "$dir/status.text" \
 	"$pid" "$before" "$dir/rf.ini" || { cat "$dir/status.json" >&2; fail "status --json disagrees"; }
 grep -q '^process .* rate$' "$dir/status.text" && grep -q '^last checkpoint: ' "$dir/status.text" ||
 	fail "the text status changed shape"
