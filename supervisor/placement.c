@@ -52,7 +52,7 @@ int sup_cpulist_parse(const char *text, int *cpus, int max, int *n, char *err, s
 			if ((rc = parse_cpu(&p, &hi)) != 0)
 				goto bad_number;
 			if (hi < lo) {
-				snprintf(err, errlen, "'%s': range %d-%d goes backwards", text, lo, hi);
+				snprintf(err, errlen, "range %d-%d goes backwards", lo, hi);
 				return -1;
 			}
 			p = skip_blanks(p);
@@ -62,23 +62,23 @@ int sup_cpulist_parse(const char *text, int *cpus, int max, int *n, char *err, s
 		if (*p == '\0')
 			break;
 		if (*p != ',') {
-			snprintf(err, errlen, "'%s' is not a cpu list such as 0-3,6 (unexpected '%c')", text, *p);
+			snprintf(err, errlen, "unexpected '%c'", *p);
 			return -1;
 		}
 		p++;
 		continue;
 bad_number:
 		if (rc == -2)
-			snprintf(err, errlen, "'%s': cpu numbers must be below %d", text, SUP_MAX_CPUS);
+			snprintf(err, errlen, "cpu numbers must be below %d", SUP_MAX_CPUS);
 		else
-			snprintf(err, errlen, "'%s' is not a cpu list such as 0-3,6 (a cpu number is missing)", text);
+			snprintf(err, errlen, "a cpu number is missing");
 		return -1;
 	}
 	int k = 0;
 	for (int c = 0; c < SUP_MAX_CPUS; c++)
 		if (seen[c]) {
 			if (k == max) {
-				snprintf(err, errlen, "'%s' names more than %d cpus", text, max);
+				snprintf(err, errlen, "more than %d cpus", max);
 				return -1;
 			}
 			cpus[k++] = c;

@@ -18,8 +18,8 @@
  * Parses a Linux cpulist ("0-3,6": numbers and ranges A-B with A <= B,
  * separated by commas, blanks around the items allowed) into the sorted,
  * distinct cpus[] (at most max), *n their count. Accepts any text; returns
- * 0, or -1 with the problem in err (without the key's name: the caller
- * prefixes it). Cpus must be below SUP_MAX_CPUS.
+ * 0, or -1 with the problem in err, short ("a cpu number is missing"):
+ * the caller names the key and the text. Cpus must be below SUP_MAX_CPUS.
  */
 int sup_cpulist_parse(const char *text, int *cpus, int max, int *n, char *err, size_t errlen);
 

@@ -94,7 +94,8 @@ static int parse_cpu_affinity(const struct conf_scope *s, const struct conf_key 
 		return 0;
 	}
 	if (sup_cpulist_parse(v, pc->cpus, CONF_MAX_CPUS, &pc->ncpus, e, sizeof e))
-		return conf_fail(err, errlen, "[processes] %s: %s (auto, no or a cpu list)", k->key, e);
+		return conf_fail(err, errlen, "[processes] %s: '%s' is not auto, no or a cpu list such as 0-3,6: %s",
+				 k->key, v, e);
 	cpu_set_t allowed;
 	CPU_ZERO(&allowed);
 	if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
