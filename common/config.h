@@ -87,10 +87,17 @@ struct conf_ringflow {
  * rf_layout_counts), never more hosts than analyzers. */
 #define CONF_ANALYZE_AUTO (-1)
 
+/* [processes] cpu_affinity (docs/OPERATIONS.md "CPU placement"). */
+enum conf_cpu_affinity { CONF_AFFINITY_AUTO = 0, CONF_AFFINITY_NO, CONF_AFFINITY_LIST, CONF_AFFINITY_COUNT };
+#define CONF_MAX_CPUS 1024           /* cpu numbers 0..1023 (CPU_SETSIZE) */
+
 struct conf_processes {
 	int ingest, transform, aggregate, writer; /* "auto" already resolved */
 	int analyze;                 /* 0..CONF_MAX_PROCESSES, or CONF_ANALYZE_AUTO */
 	uint64_t ring_size;
+	enum conf_cpu_affinity cpu_affinity;
+	int ncpus;                   /* LIST: cpus[0..ncpus-1], ascending, distinct */
+	int cpus[CONF_MAX_CPUS];
 };
 
 /* Who decides which ingest reads which partition (docs/OPERATIONS.md). */

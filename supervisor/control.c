@@ -186,6 +186,17 @@ static void text_lag(void *arg, const struct sup_lag *l)
 			 (double)l->paused_ahead_ns / 1e9);
 }
 
+/* The status cpu column: "LAST/PINNED", "-" for unknown or not pinned. */
+static void fmt_cpu(char *buf, size_t len, int last, int pinned)
+{
+	char l[12] = "-", p[12] = "-";
+	if (last >= 0)
+		snprintf(l, sizeof l, "%d", last);
+	if (pinned >= 0)
+		snprintf(p, sizeof p, "%d", pinned);
+	snprintf(buf, len, "%s/%s", l, p);
+}
+
 static void cmd_status(struct sup *s, struct sup_out *o)
 {
 	char up[32];
@@ -193,13 +204,18 @@ static void cmd_status(struct sup *s, struct sup_out *o)
 	sup_outf(o, "ringflow %s: pid %d, up %s, state %s, data-plane restarts %u\n", s->pl->conf.ringflow.name,
 	         (int)getpid(), up, sup_state_names[s->state], s->restarts);
 	sup_outf(o, "config %s\n\n", s->pl->conf.path);
-	sup_outf(o, "%-14s %8s %-8s %8s %14s\n", "process", "pid", "state", "restarts", "rate");
+	/* cpu: last ran on / pinned to ("-": unknown, not pinned); last, so
+	 * that scripts reading the columns before it are unchanged. */
+	sup_outf(o, "%-14s %8s %-8s %8s %9s %-9s %s\n", "process", "pid", "state", "restarts", "rate", "", "cpu");
 	for (int i = 0; i < s->nchildren; i++) {
 		struct sup_child *c = &s->children[i];
-		char name[32];
+		char name[32], cpu[24];
+		int last, pinned;
 		snprintf(name, sizeof name, "%s %d", rf_role_names[c->role], c->index);
-		sup_outf(o, "%-14s %8d %-8s %8u %9.0f %s\n", name, (int)c->pid, rf_proc_state_names[c->state],
-		         c->restarts, s->rate[i].per_sec, sup_rate_units[c->role]);
+		sup_child_cpu(s, i, &last, &pinned);
+		fmt_cpu(cpu, sizeof cpu, last, pinned);
+		sup_outf(o, "%-14s %8d %-8s %8u %9.0f %-9s %s\n", name, (int)c->pid, rf_proc_state_names[c->state],
+		         c->restarts, s->rate[i].per_sec, sup_rate_units[c->role], cpu);
 	}
 	struct text_problems tp = { o, 0 };
 	sup_status_problems(s, text_problem, &tp);

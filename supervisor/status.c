@@ -130,9 +130,10 @@ static void json_processes(struct sup *s, struct sup_json *j)
 		sup_json_uint(j, "restarts", c->restarts);
 		sup_json_double(j, "rate", s->rate[i].per_sec, 1);
 		sup_json_str(j, "rate_unit", sup_rate_units[c->role]);
-		/* CPU placement is not built yet (issue 11): -1, "not pinned",
-		 * keeps the key stable for readers until it is. */
-		sup_json_int(j, "cpu", -1);
+		int last, pinned;
+		sup_child_cpu(s, i, &last, &pinned);
+		sup_json_int(j, "cpu", pinned);        /* -1: not pinned */
+		sup_json_int(j, "last_cpu", last);     /* -1: unknown */
 		sup_json_obj_end(j);
 	}
 	sup_json_arr_end(j);

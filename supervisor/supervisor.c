@@ -197,6 +197,9 @@ static void child_main(struct sup *s, struct sup_child *c, pid_t parent)
 		sup_ctl_server_close_fds(s->ctl);
 	rf_log_set_role(role);
 	rf_proctitle_set("ringflow: %s", role);
+	/* Before the role allocates anything: first-touch memory then comes
+	 * from the pinned cpu's node. */
+	sup_affinity_apply(s, (int)(c - s->children));
 
 	struct rf_proc p = {
 		.pl = s->pl,
@@ -628,6 +631,7 @@ int sup_run(struct rf_pipeline *pl, int reset_state)
 			c->role = (enum rf_role)r;
 			c->index = i;
 		}
+	sup_affinity_plan(&s);
 	if (sup_control_open(&s, err, sizeof err)) {
 		rf_error("control socket: %s", err);
 		shm_segment_destroy(s.seg);

@@ -76,6 +76,9 @@ struct sup {
 	/* Full waits counted by each producer's output rings before they were
 	 * last reset (a data-plane restart zeroes the rings' counters). */
 	uint64_t ring_waits_base[RF_ROLE_COUNT * RF_MAX_PER_ROLE];
+	/* The cpu children[i] is pinned to, -1: none ([processes]
+	 * cpu_affinity; affinity.c). Set once before the first fork. */
+	int pin[RF_ROLE_COUNT * RF_MAX_PER_ROLE];
 };
 
 extern const char *const sup_state_names[SUP_STATE_COUNT];
@@ -97,6 +100,18 @@ void sup_control_serve(struct sup *s, const struct pollfd *pfd, int n);
 /* ms, shortened so that poll returns by the next connection deadline. */
 int sup_control_timeout_ms(const struct sup *s, int ms);
 void sup_control_close(struct sup *s);
+
+/* supervisor/affinity.c: [processes] cpu_affinity (placement.h has the
+ * formula). Before the first fork: fills s->pin and logs the placement;
+ * a failure is logged and leaves every process unpinned. */
+void sup_affinity_plan(struct sup *s);
+/* In child i, right after fork: pins it to s->pin[i] (nothing when -1);
+ * a failure is logged as a warning and the child runs unpinned. */
+void sup_affinity_apply(const struct sup *s, int i);
+/* Where children[i] runs: *last the cpu it last ran on (/proc/PID/stat
+ * field 39), *pinned the cpu it is pinned to; -1 each when not running,
+ * not pinned or unreadable. Returns 0, or -1 when *last is unknown. */
+int sup_child_cpu(const struct sup *s, int i, int *last, int *pinned);
 
 /* supervisor/coordinator.c */
 int sup_ckpt_open(struct sup *s, int reset_state, char *err, size_t errlen);

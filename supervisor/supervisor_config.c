@@ -9,6 +9,9 @@
 #include "common/config_table.h"
 #include "common/config_value.h"
 #include "common/log.h"
+#include "supervisor/placement.h"
+
+#include <sched.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -66,6 +69,48 @@ static int parse_processes(const struct conf_scope *s, const struct conf_key *k,
 		return conf_fail(err, errlen, "[%s] %s: '%s' is not auto or a count from %d to %d", s->sec, k->key, v,
 				 analyze ? 0 : 1, CONF_MAX_PROCESSES);
 	*dst = (int)x;
+	return 0;
+}
+
+_Static_assert(CONF_MAX_CPUS == SUP_MAX_CPUS && SUP_MAX_CPUS <= CPU_SETSIZE, "one cpu number range");
+
+/* auto, no, or a cpulist. A list must name only cpus this process may run
+ * on now (online and in its affinity mask, which taskset, cpusets and
+ * systemd's CPUAffinity= narrow): the supervisor checks the same set
+ * when it places the processes, and a pin to any other cpu would fail in
+ * every child. */
+static int parse_cpu_affinity(const struct conf_scope *s, const struct conf_key *k, const char *v, char *err,
+			      size_t errlen)
+{
+	struct conf_processes *pc = &s->conf->processes;
+	char e[160];
+	pc->ncpus = 0;
+	if (!strcasecmp(v, "auto")) {
+		pc->cpu_affinity = CONF_AFFINITY_AUTO;
+		return 0;
+	}
+	if (!strcasecmp(v, "no")) {
+		pc->cpu_affinity = CONF_AFFINITY_NO;
+		return 0;
+	}
+	if (sup_cpulist_parse(v, pc->cpus, CONF_MAX_CPUS, &pc->ncpus, e, sizeof e))
+		return conf_fail(err, errlen, "[processes] %s: '%s' is not auto, no or a cpu list such as 0-3,6: %s",
+				 k->key, v, e);
+	cpu_set_t allowed;
+	CPU_ZERO(&allowed);
+	if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+		return conf_fail(err, errlen, "[processes] %s: sched_getaffinity() failed, cannot check '%s'", k->key, v);
+	for (int i = 0; i < pc->ncpus; i++)
+		if (!CPU_ISSET(pc->cpus[i], &allowed)) {
+			int ok[CONF_MAX_CPUS], nok = 0;
+			for (int c = 0; c < CONF_MAX_CPUS; c++)
+				if (CPU_ISSET(c, &allowed))
+					ok[nok++] = c;
+			char list[128];
+			return conf_fail(err, errlen, "[processes] %s: cpu %d is not online or not allowed to ringflow "
+					 "(allowed: %s)", k->key, pc->cpus[i], sup_cpulist_format(ok, nok, list, sizeof list));
+		}
+	pc->cpu_affinity = CONF_AFFINITY_LIST;
 	return 0;
 }
 
@@ -131,6 +176,9 @@ static const struct conf_key processes_keys[] = {
 	{ "writer", CONF_K_CUSTOM, "1", "writer processes (or auto)", OFF(processes.writer), parse_processes, 0 },
 	{ "analyze", CONF_K_CUSTOM, "auto", "analyzer host processes, 0 to 64 or auto (not used yet)",
 	  OFF(processes.analyze), parse_processes, 0 },
+	{ "cpu_affinity", CONF_K_CUSTOM, "auto",
+	  "auto (spread over the allowed cpus), no (no pinning) or a cpu list such as 0-3,6 to spread over",
+	  OFF(processes.cpu_affinity), parse_cpu_affinity, 0 },
 	{ "ring_size", CONF_K_SIZE, "4M", "bytes per ring: a power of two from 64K to 1G (a frame is ring_size / 4)",
 	  OFF(processes.ring_size), NULL, 0 },
 	CONF_KEYS_END
