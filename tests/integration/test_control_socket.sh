@@ -368,7 +368,7 @@ ps -e -o pid=,ppid= > "$dir/ps"
 ctl status > "$dir/status.text"
 python3 "$dir/json_check.py" agree "$dir/status.json" "$dir/stats.after" "$dir/ps" "$dir/status.text" \
 	"$pid" "$before" "$dir/rf.ini" || { cat "$dir/status.json" >&2; fail "status --json disagrees"; }
-grep -q '^process .* rate$' "$dir/status.text" && grep -q '^last checkpoint: ' "$dir/status.text" ||
+grep -q '^process .* rate  *cpu$' "$dir/status.text" && grep -q '^last checkpoint: ' "$dir/status.text" ||
 	fail "the text status changed shape"
 for arg in --bogus "--json extra"; do
 	rc=0
