@@ -28,6 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+echo "starting influxd, the Kafka mock and a webhook receiver"
 influxd_start "$dir/influx"
 kafka_start "$dir/kafka" alerts:2
 python3 tests/lib/webhook_receiver.py "$dir/hook.port" "$dir/hook.txt" &
