@@ -189,7 +189,9 @@ sleep $((10 - (SECONDS - down_at) > 0 ? 10 - (SECONDS - down_at) : 0))
 in_outage=$(lines_in)
 kafka_up
 rf_alive
-tail -n +$((logs_before + 1)) "$rf_log" | grep -Eq 'ingest 0: (warn|error): .*kafka' ||
+# grep reads to the end (no -q): with pipefail, tail killed by SIGPIPE after
+# an early match would fail the check although the line is there.
+tail -n +$((logs_before + 1)) "$rf_log" | grep -E 'ingest 0: (warn|error): .*kafka' > /dev/null ||
 	fail "no log line about the Kafka outage"
 echo "kafka_errors_total $errors_before -> $(kafka_errors); $in_outage lines in when the brokers came back"
 wait_for "consumption to resume" 60 lines_at_least $((in_outage + 2000))
@@ -221,7 +223,7 @@ INFLUXD_HTTP_PORT=$influx_port influxd_start "$dir/influx"
 more_retries() { [ "$(stat_sum write_retries_total)" -gt "$retries_before" ]; }
 wait_for "write_retries_total to count the outage" 60 more_retries
 tail -n +$((logs_before + 1)) "$rf_log" |
-	grep -Eq 'writer 0: warn: influxdb: POST .*/write: .*retrying' ||
+	grep -E 'writer 0: warn: influxdb: POST .*/write: .*retrying' > /dev/null ||
 	fail "no log line about InfluxDB being down"
 echo "write_retries_total $retries_before -> $(stat_sum write_retries_total); log:" \
 	"$(tail -n +$((logs_before + 1)) "$rf_log" | grep -E 'influxdb: POST' | head -n 1)"
