@@ -178,6 +178,14 @@ struct conf_output {
 	char *path;                  /* type = file; "-" = stdout */
 };
 
+/* [metrics]: the pipeline's own counters written beside the traffic. */
+struct conf_metrics {
+	char *enabled;               /* auto | yes | no (as written) */
+	int on;                      /* resolved: auto = on with an InfluxDB output */
+	int64_t interval_ns;
+	char *measurement;
+};
+
 struct conf_analyzer {
 	char name[CONF_NAME_MAX];
 	char *exec;
@@ -215,6 +223,7 @@ struct rf_config {
 	struct conf_rule rules[CONF_MAX_RULES];
 	int nrules;
 	struct conf_output output;
+	struct conf_metrics metrics;
 	struct conf_analyzer analyzers[CONF_MAX_ANALYZERS];
 	int nanalyzers;
 	struct conf_alerts alerts;

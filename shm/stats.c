@@ -38,6 +38,7 @@ const struct rf_stat_desc rf_stat_descs[RF_ST_COUNT] = {
 	[RF_ST_WRITE_BYTES] = { "write_bytes_total", "Bytes of line protocol delivered", 0 },
 	[RF_ST_FRAMES_IN] = { "frames_in_total", "Ring frames consumed", 0 },
 	[RF_ST_FRAMES_OUT] = { "frames_out_total", "Ring frames produced", 0 },
+	[RF_ST_METRICS_WRITTEN] = { "metrics_written_total", "Self-metrics points ([metrics]) accepted by the output", 0 },
 	[RF_ST_AN_WINDOWS] = { "analyzer_host_windows_total", "Window blocks complete from every aggregate", 0 },
 	[RF_ST_AN_POINTS_IN] = { "analyzer_host_points_in_total", "Aggregate points the analyzer host received", 0 },
 	[RF_ST_AN_REPLAYED] = { "analyzer_host_windows_replayed_total",

@@ -57,6 +57,7 @@ enum rf_stat {
 	RF_ST_WRITE_REQUESTS,
 	RF_ST_WRITE_RETRIES,
 	RF_ST_WRITE_BYTES,
+	RF_ST_METRICS_WRITTEN,  /* [metrics] points accepted (writer 0) */
 	/* analyzer host (per analyzer: pipeline/analyzers.h) */
 	RF_ST_AN_WINDOWS,       /* (rule, window) blocks complete from every aggregate */
 	RF_ST_AN_POINTS_IN,     /* aggregate points received */

@@ -20,6 +20,7 @@ const struct conf_section *const sup_config_sections[] = {
 	&ing_input_section,
 	&xf_geoip_section,
 	&wr_output_section,
+	&wr_metrics_section,
 	&an_alerts_section,
 	&xf_transform_section,
 	&agg_rule_section,

@@ -14,6 +14,7 @@
 /* [output]: its keys, parsers and checks (output_config.c), for the
  * supervisor's section list. */
 extern const struct conf_section wr_output_section;
+extern const struct conf_section wr_metrics_section;  /* [metrics] */
 
 /* Opens the output as a writer would and closes it again: a file must be
  * writable; for InfluxDB the settings must be usable (token_file read) —

@@ -7,6 +7,9 @@
  * (output.h retries forever), and so the rings fill and the pipeline backs
  * up to Kafka: nothing is dropped.
  *
+ * Writer 0 also writes the pipeline's own counters every [metrics]
+ * interval (metrics.h), in a request of their own.
+ *
  * A checkpoint barrier (aligned over every aggregate) first delivers the
  * batch — everything before the barrier — and only then does the stage
  * loop (pipeline/stage_loop.h) acknowledge the checkpoint: while the output
@@ -18,6 +21,7 @@
 #include "pipeline/proc.h"
 #include "pipeline/stage_loop.h"
 #include "pipeline/lineproto.h"
+#include "writer/metrics.h"
 #include "writer/output.h"
 #include "writer/writer.h"
 
@@ -36,7 +40,22 @@ struct wr_proc {
 	struct wr_report rep, published;
 	uint64_t points_in;
 	int noted;             /* a note about the output is up */
+	int metrics;           /* writer 0 with [metrics] on */
+	int64_t metrics_due;   /* monotonic time of the next metrics points */
+	struct lp_buf mbatch;
+	struct wr_report mrep, mpublished;
 };
+
+/* [metrics] (writer 0): the pipeline's counters, in a request of their
+ * own, so points_written_total stays the traffic's (metrics_written_total
+ * counts these). Blocks and retries like any delivery. */
+static int write_metrics(struct wr_proc *w)
+{
+	lp_buf_reset(&w->mbatch);
+	uint32_t n = wr_metrics_append(w->p, &w->mbatch, rf_now_ns());
+	enum wr_result r = wr_output_deliver(w->out, w->mbatch.data, w->mbatch.len, n, &rf_stop_flag, &w->mrep);
+	return r == WR_OK ? 0 : -1;
+}
 
 static void wr_publish(void *st)
 {
@@ -50,6 +69,14 @@ static void wr_publish(void *st)
 	rf_stat_add(s, RF_ST_WRITE_RETRIES, w->rep.retries - w->published.retries);
 	rf_stat_add(s, RF_ST_WRITE_BYTES, w->rep.bytes_sent - w->published.bytes_sent);
 	w->published = w->rep;
+	/* The metrics requests are the writer's too: they count as requests,
+	 * retries and bytes; only their points are kept apart. */
+	const struct wr_report *m = &w->mrep, *mp = &w->mpublished;
+	rf_stat_add(s, RF_ST_WRITE_REQUESTS, m->requests - mp->requests);
+	rf_stat_add(s, RF_ST_WRITE_RETRIES, m->retries - mp->retries);
+	rf_stat_add(s, RF_ST_WRITE_BYTES, m->bytes_sent - mp->bytes_sent);
+	rf_stat_add(s, RF_ST_METRICS_WRITTEN, m->points_accepted - mp->points_accepted);
+	w->mpublished = w->mrep;
 }
 
 /* Runs at every retry of a delivery: counters and the reason go out now,
@@ -117,7 +144,10 @@ static int wr_init(void *st, struct rf_stage *sg)
 		return CONF_EXIT_CONFIG;
 	}
 	lp_buf_init(&w->batch);
+	lp_buf_init(&w->mbatch);
 	wr_set_wait_hook(publish_hook, w);
+	w->metrics = sg->p->index == 0 && sg->p->pl->conf.metrics.on;
+	w->metrics_due = rf_mono_ns() + sg->p->pl->conf.metrics.interval_ns;
 	return RF_EXIT_OK;
 }
 
@@ -128,30 +158,42 @@ static int wr_on_turn(void *st)
 	struct wr_proc *w = st;
 	const struct conf_output *oc = &w->p->pl->conf.output;
 	int64_t now = rf_mono_ns();
+	if (w->metrics && now >= w->metrics_due) {
+		w->metrics_due = now + w->p->pl->conf.metrics.interval_ns;
+		if (write_metrics(w))
+			return -1;
+	}
 	if (w->npoints >= (uint32_t)oc->batch_points || (w->npoints && now - w->first_ns >= oc->flush_interval_ns))
 		return deliver(w);
 	return 0;
 }
 
-/* Until the open batch is due, or a second when there is none. */
+/* Until the open batch or the metrics are due, or a second when neither. */
 static int64_t wr_wait_ns(void *st)
 {
 	struct wr_proc *w = st;
-	if (!w->npoints)
-		return RF_NS_PER_SEC;
-	int64_t timeout = w->first_ns + w->p->pl->conf.output.flush_interval_ns - rf_mono_ns();
+	int64_t now = rf_mono_ns();
+	int64_t timeout = w->npoints ? w->first_ns + w->p->pl->conf.output.flush_interval_ns - now : RF_NS_PER_SEC;
+	if (w->metrics && w->metrics_due - now < timeout)
+		timeout = w->metrics_due - now;
 	return timeout < RF_NS_PER_MS ? RF_NS_PER_MS : timeout;
 }
 
+/* The last metrics go with the last batch: every stage before has ended,
+ * so they hold the run's final counts. */
 static int wr_on_eos(void *st, uint32_t kind)
 {
-	return deliver(st) ? RF_EXIT_RESTART : RF_EXIT_OK;
+	struct wr_proc *w = st;
+	if (deliver(w) || (w->metrics && write_metrics(w)))
+		return RF_EXIT_RESTART;
+	return RF_EXIT_OK;
 }
 
 static void wr_fini(void *st)
 {
 	struct wr_proc *w = st;
 	lp_buf_free(&w->batch);
+	lp_buf_free(&w->mbatch);
 	wr_output_close(w->out);
 	curl_global_cleanup();
 }
