@@ -17,13 +17,11 @@
 /* What an analyzer may rely on besides §5's variables. */
 #define AN_PATH_ENV "PATH=/usr/local/bin:/usr/bin:/bin"
 
-static char *strdupf(const char *fmt, const char *a, const char *b)
+/* "NAME=value", or NULL on ENOMEM. */
+static char *env_var(const char *name, const char *value)
 {
-	size_t n = (size_t)snprintf(NULL, 0, fmt, a, b) + 1;
-	char *s = malloc(n);
-	if (s)
-		snprintf(s, n, fmt, a, b);
-	return s;
+	char *s;
+	return asprintf(&s, "%s=%s", name, value) < 0 ? NULL : s;
 }
 
 /* input = "r1, r2": their bits; absent: every rule. */
@@ -71,15 +69,15 @@ static char **make_env(const struct rf_config *conf, const char *name)
 		return NULL;
 	int n = 0;
 	env[n++] = strdup(AN_PATH_ENV);
-	env[n++] = strdupf("RINGFLOW_ANALYZER=%s%s", name, "");
+	env[n++] = env_var("RINGFLOW_ANALYZER", name);
 	const struct conf_output *o = &conf->output;
 	if (o->type == CONF_OUTPUT_INFLUXDB) {
 		if (o->url)
-			env[n++] = strdupf("RINGFLOW_INFLUX_URL=%s%s", o->url, "");
+			env[n++] = env_var("RINGFLOW_INFLUX_URL", o->url);
 		if (o->database || o->bucket)
-			env[n++] = strdupf("RINGFLOW_INFLUX_DB=%s%s", o->database ? o->database : o->bucket, "");
+			env[n++] = env_var("RINGFLOW_INFLUX_DB", o->database ? o->database : o->bucket);
 		if (o->token && *o->token)
-			env[n++] = strdupf("RINGFLOW_INFLUX_TOKEN=%s%s", o->token, "");
+			env[n++] = env_var("RINGFLOW_INFLUX_TOKEN", o->token);
 	}
 	for (int i = 0; i < n; i++)
 		if (!env[i]) {

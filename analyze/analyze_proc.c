@@ -102,6 +102,7 @@ struct analyzer {
 	uint64_t delivered_seen;   /* windows_delivered as last read */
 	int64_t current_start;     /* last window written whole; INT64_MIN none */
 	uint64_t lines_seen;
+	char error_published[RF_AN_ERROR_MAX]; /* last error put in the slot */
 	/* The slot's counters as this host found them (earlier data-plane
 	 * runs): the child's own count from 0. */
 	uint64_t base_delivered, base_resent, base_timeouts, base_starts;
@@ -297,10 +298,10 @@ static void sync_child(struct analyzer *a)
 	uint64_t lines = st->lines_out + st->lines_too_long;
 	atomic_fetch_add(&s->c[RF_AN_LINES_OUT], lines - a->lines_seen);
 	a->lines_seen = lines;
-	char cur[RF_AN_ERROR_MAX];
-	rf_an_read_error(s, cur, sizeof cur);
-	if (strcmp(cur, st->last_error))
+	if (strcmp(a->error_published, st->last_error)) {
 		rf_an_set_error(s, st->last_error);
+		snprintf(a->error_published, sizeof a->error_published, "%s", st->last_error);
+	}
 }
 
 static void service_all(struct an_host *h)
@@ -482,6 +483,9 @@ static int an_init(void *st, struct rf_stage *sg)
 		a->base_resent = atomic_load(&a->slot->c[RF_AN_WINDOWS_RESENT]);
 		a->base_timeouts = atomic_load(&a->slot->c[RF_AN_TIMEOUTS]);
 		a->base_starts = atomic_load(&a->slot->starts);
+		/* What the slot shows now (an earlier run's error, cleared by
+		 * the first sync as before). */
+		rf_an_read_error(a->slot, a->error_published, sizeof a->error_published);
 		atomic_store(&a->slot->host, p->index);
 		for (int r = 0; r < CONF_MAX_RULES; r++) {
 			int64_t q = atomic_load(&a->slot->queued[r]), d = atomic_load(&a->slot->delivered[r]);
